@@ -1,0 +1,23 @@
+import type { TensorOps } from './tensor-ops.js';
+
+/** Host↔device traffic, counted by every backend (tools/bench and the transfer tests read it). */
+export interface TransferCounter {
+  uploads: number;
+  reads: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
+/**
+ * An executor of the primitive interface. Factories are `create<Name>Backend(options)`.
+ * `name` describes itself, e.g. `dawn(NVIDIA H100 · vulkan)`, `ort(cuda:0)`, `reference(f64)`.
+ */
+export interface Backend extends TensorOps {
+  readonly name: string;
+  readonly kind: 'reference' | 'ort' | 'dawn';
+  /** Resolves when all queued work has finished. */
+  sync(): Promise<void>;
+  /** Frees every resource; the backend is unusable afterwards. */
+  destroy(): Promise<void>;
+  transfers(): TransferCounter;
+}
