@@ -1,0 +1,23 @@
+// Public API of @oneshot-em/core: curated named exports, grouped by concern.
+
+// backend contract
+export type { Backend, TransferCounter } from './backend/backend.js';
+export type {
+  AdamWParams,
+  AttentionOptions,
+  DType,
+  RopeOptions,
+  SamplingParams,
+  SgdParams,
+  Tensor,
+  TensorOps,
+  VocabStatName,
+} from './backend/tensor-ops.js';
+
+// model
+export type { ModelConfig, ModelType, RopeStyle } from './model/config.js';
+export type { ParamSpec, WeightMap } from './model/params.js';
+export { EMBED, FINAL_NORM, LM_HEAD, layerParamNames, numel, paramCount, paramSpecs } from './model/params.js';
+
+// sampling
+export { normalAt, philox4x32, RngStream, uniformAt, uniforms } from './sampling/rng.js';

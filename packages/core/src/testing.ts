@@ -1,0 +1,1 @@
+// @oneshot-em/core/testing: the backend conformance suite, fixtures and gradient checks.
