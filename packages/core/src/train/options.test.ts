@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { parseTrainOptions } from './options.js';
+
+describe('parseTrainOptions', () => {
+  it('defaults reproduce the reference trainer', () => {
+    const o = parseTrainOptions({}, {});
+    expect(o).toMatchObject({
+      steps: 10,
+      lr: 2e-5,
+      temperature: 0.5,
+      lossTemperature: 0.5,
+      topP: 0.95,
+      repetitionPenalty: 1.15,
+      maxNewTokens: 512,
+      clip: 1,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0.01,
+      mask: 'reference',
+    });
+  });
+
+  it('flags override the config file, whose keys are snake_case', () => {
+    const o = parseTrainOptions({ effective_batch: 8, micro_batch: 2, lr: 1e-4 }, { lr: 3e-5 });
+    expect(o.effectiveBatch).toBe(8);
+    expect(o.microBatch).toBe(2);
+    expect(o.lr).toBe(3e-5);
+  });
+
+  it('names the file and key of a bad value', () => {
+    expect(() => parseTrainOptions({ effective_batch: -1 }, {}, 'run.yaml')).toThrow(
+      /run\.yaml: effective_batch: /,
+    );
+    expect(() => parseTrainOptions({ learning_rate: 1 }, {}, 'run.yaml')).toThrow(
+      /run\.yaml: unknown key\(s\) learning_rate/,
+    );
+    expect(() => parseTrainOptions({ 'effective-batch': 4 }, {}, 'run.json')).toThrow(/snake_case/);
+    expect(() => parseTrainOptions({ effective_batch: 6, micro_batch: 4 }, {})).toThrow(/multiple/);
+  });
+});

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+/**
+ * Every training knob, in one schema. The same concept has one name everywhere:
+ * `effectiveBatch` (code) ↔ `--effective-batch` (CLI) ↔ `effective_batch` (config file, metrics).
+ * Defaults reproduce the One-shot EM reference trainer (design §1).
+ */
+export const trainOptionsSchema = z
+  .object({
+    model: z.string().optional().describe('Hugging Face model directory (default: embedded stories260K)'),
+    prompt: z.string().optional().describe('the unlabeled prompt'),
+    data: z.string().optional().describe('prompts from a .jsonl or .parquet file'),
+    field: z.string().default('problem').describe('the prompt column/key in --data'),
+    rollouts: z.string().optional().describe('train on given completions (JSONL) instead of sampling'),
+    chatTemplate: z.enum(['auto', 'on', 'off']).default('auto').describe('apply the tokenizer chat template'),
+    backend: z.enum(['ort', 'dawn', 'reference']).default('ort'),
+    device: z.string().optional().describe('ort: cpu|cuda[:N]; dawn: adapter index or name'),
+    objective: z.string().default('token-entropy').describe('NAME[:key=value,…], a package or a file'),
+    steps: z.number().int().positive().default(10).describe('optimizer updates'),
+    lr: z.number().positive().default(2e-5),
+    effectiveBatch: z.number().int().positive().default(64).describe('completions per optimizer step'),
+    microBatch: z.number().int().positive().default(4).describe('completions per forward/backward'),
+    temperature: z.number().min(0).default(0.5).describe('sampling temperature (0 = greedy)'),
+    lossTemperature: z.number().positive().default(0.5).describe('temperature of the entropy objective'),
+    topP: z.number().gt(0).max(1).default(0.95),
+    topK: z.number().int().min(0).default(0).describe('0 disables'),
+    repetitionPenalty: z.number().positive().default(1.15),
+    maxNewTokens: z.number().int().positive().default(512),
+    mask: z.enum(['reference', 'shifted']).default('reference'),
+    optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.999),
+    eps: z.number().positive().default(1e-8),
+    weightDecay: z.number().min(0).default(0.01),
+    clip: z.number().min(0).default(1.0).describe('global L2 grad-norm clip; 0 disables'),
+    seed: z.number().int().min(0).default(42),
+    saveSteps: z.number().int().min(0).default(0).describe('save every N steps (0: only the final)'),
+    out: z.string().default('runs/oneshot-em'),
+    resume: z.string().optional().describe('a step_<N> checkpoint directory of this run to continue'),
+  })
+  .strict();
+
+export type TrainOptions = z.infer<typeof trainOptionsSchema>;
+
+/** camelCase → snake_case, the spelling of config-file keys and metrics. */
+export function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+export function camelCase(key: string): string {
+  return key.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Parse a config-file object (snake_case keys) merged under explicit flags (camelCase).
+ * Errors name the source and the key: `run.yaml: effective_batch: expected a positive integer`.
+ */
+export function parseTrainOptions(
+  fromFile: Record<string, unknown>,
+  fromFlags: Record<string, unknown>,
+  source = 'config',
+): TrainOptions {
+  const merged: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fromFile)) {
+    if (k.includes('-') || /[A-Z]/.test(k)) {
+      throw new Error(`${source}: ${k}: config keys are snake_case (e.g. ${snakeCase(camelCase(k))})`);
+    }
+    merged[camelCase(k)] = v;
+  }
+  for (const [k, v] of Object.entries(fromFlags)) if (v !== undefined) merged[k] = v;
+  const r = trainOptionsSchema.safeParse(merged);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => {
+      const where = i.path.length ? snakeCase(String(i.path[0])) : '(root)';
+      if (i.code === 'unrecognized_keys') {
+        return `${source}: unknown key(s) ${i.keys.map(snakeCase).join(', ')}`;
+      }
+      return `${source}: ${where}: ${i.message}`;
+    });
+    throw new Error(lines.join('\n'));
+  }
+  const o = r.data;
+  if (o.effectiveBatch % o.microBatch !== 0) {
+    throw new Error(
+      `${source}: effective_batch (${o.effectiveBatch}) must be a multiple of micro_batch (${o.microBatch})`,
+    );
+  }
+  if (o.prompt !== undefined && o.data !== undefined) {
+    throw new Error(`${source}: give either prompt or data, not both`);
+  }
+  return o;
+}
