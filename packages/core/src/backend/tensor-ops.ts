@@ -9,6 +9,9 @@
  * may record and run at `read`. Only `read` returns data to the host.
  *
  * Shapes use the legend of model/config.ts. Matrices are row-major; weights are [out, in].
+ * Only the element layout matters: the model passes activations as 2-D [N, X] (= [B, T, X]
+ * row-major), so attention and the KV-cache ops take B and S from keyMask / cache shapes and
+ * derive T from the element count of q / rows.
  */
 
 export type DType = 'f32' | 'i32';
@@ -80,6 +83,10 @@ export interface TensorOps {
   zeros(shape: readonly number[], dtype?: DType): Tensor;
   read(t: Tensor): Promise<Float32Array | Int32Array>;
   dispose(t: Tensor): void;
+  /** x [N, …] → rows [start, start + count) as [count, …] (a view or a copy). */
+  sliceRows(x: Tensor, start: number, count: number): Tensor;
+  /** parts [Nᵢ, …] (same trailing shape and dtype) → [Σ Nᵢ, …] */
+  concatRows(parts: readonly Tensor[]): Tensor;
 
   // ---- embedding -----------------------------------------------------------------------
   /** ids [N] i32, table [V, C] → [N, C] */
