@@ -21,3 +21,9 @@ export { EMBED, FINAL_NORM, LM_HEAD, layerParamNames, numel, paramCount, paramSp
 
 // sampling
 export { normalAt, philox4x32, RngStream, uniformAt, uniforms } from './sampling/rng.js';
+
+// objectives: vocabulary statistics (design §4) and their CPU reference
+export type { VocabRow, VocabStat } from './objectives/vocab-stats.js';
+export { VOCAB_STAT_NAMES, VOCAB_STATS, vocabStat } from './objectives/vocab-stats.js';
+export type { VocabStatsOptions } from './objectives/vocab-stats-reference.js';
+export { vocabGradReference, vocabStatsReference } from './objectives/vocab-stats-reference.js';
