@@ -1,0 +1,261 @@
+/**
+ * The safetensors container, without the file system: dtypes, f16/bf16 ⇄ f32, and the header
+ * (parse + validate, build). Layout: u64 little-endian header length N, N bytes of JSON
+ * `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {string: string}}`,
+ * then the data; offsets are relative to the start of the data.
+ * Hosts are assumed little-endian (as safetensors itself is), so f32 data is viewed in place.
+ */
+
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
+
+export const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+
+export type SafetensorsErrorCode =
+  | 'truncated'
+  | 'invalid_header'
+  | 'unknown_dtype'
+  | 'offsets_out_of_bounds'
+  | 'overlapping_offsets'
+  | 'size_mismatch'
+  | 'missing_file'
+  | 'duplicate_tensor'
+  | 'missing_tensor'
+  | 'wrong_shape'
+  | 'unexpected_tensor';
+
+/** A safetensors file or directory that cannot be used; `code` says which check failed. */
+export class SafetensorsError extends Error {
+  constructor(
+    readonly code: SafetensorsErrorCode,
+    readonly file: string,
+    message: string,
+    readonly tensor?: string,
+  ) {
+    super(`${file}: ${tensor === undefined ? '' : `tensor "${tensor}": `}${message}`);
+    this.name = 'SafetensorsError';
+  }
+}
+
+export interface TensorInfo {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Byte range within the data section: [begin, end). */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  tensors: Map<string, TensorInfo>;
+  metadata: Record<string, string>;
+}
+
+function isDtype(v: unknown): v is SafetensorsDtype {
+  return v === 'F32' || v === 'F16' || v === 'BF16';
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * Parses and validates a header against the size of the data that follows it. Checks, each
+ * with its own code: JSON shape (invalid_header), dtype (unknown_dtype), shape × dtype size =
+ * byte length (size_mismatch), ranges not overlapping (overlapping_offsets), the data holding
+ * every tensor's bytes (truncated: less data than the tensors' total size), and each range
+ * lying inside the data (offsets_out_of_bounds).
+ */
+export function parseSafetensorsHeader(
+  headerText: string,
+  dataBytes: number,
+  file: string,
+): SafetensorsHeader {
+  let json: unknown;
+  try {
+    json = JSON.parse(headerText);
+  } catch (e) {
+    throw new SafetensorsError(
+      'invalid_header',
+      file,
+      `header is not valid JSON (${(e as Error).message})`,
+    );
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new SafetensorsError('invalid_header', file, 'header must be a JSON object of tensors');
+  }
+  const tensors = new Map<string, TensorInfo>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      const ok =
+        entry !== null &&
+        typeof entry === 'object' &&
+        !Array.isArray(entry) &&
+        Object.values(entry).every((v) => typeof v === 'string');
+      if (!ok)
+        throw new SafetensorsError(
+          'invalid_header',
+          file,
+          '__metadata__ must map strings to strings',
+        );
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    if (entry === null || typeof entry !== 'object') {
+      throw new SafetensorsError(
+        'invalid_header',
+        file,
+        'expected {dtype, shape, data_offsets}',
+        name,
+      );
+    }
+    const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
+    if (!Array.isArray(shape) || !shape.every(isCount)) {
+      throw new SafetensorsError(
+        'invalid_header',
+        file,
+        `shape must be a list of integers ≥ 0, got ${JSON.stringify(shape)}`,
+        name,
+      );
+    }
+    if (!isDtype(dtype)) {
+      throw new SafetensorsError(
+        'unknown_dtype',
+        file,
+        `dtype ${JSON.stringify(dtype)} is not supported (expected F32, F16 or BF16)`,
+        name,
+      );
+    }
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every(isCount) ||
+      offsets[0] > offsets[1]
+    ) {
+      throw new SafetensorsError(
+        'offsets_out_of_bounds',
+        file,
+        `data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`,
+        name,
+      );
+    }
+    const [begin, end] = offsets as [number, number];
+    const expected = shape.reduce((n: number, d: number) => n * d, 1) * DTYPE_BYTES[dtype];
+    if (end - begin !== expected) {
+      throw new SafetensorsError(
+        'size_mismatch',
+        file,
+        `shape [${shape.join(', ')}] × ${dtype} is ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+        name,
+      );
+    }
+    tensors.set(name, { name, dtype, shape: shape as number[], begin, end });
+  }
+
+  const byOffset = [...tensors.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let total = 0;
+  // The tensor reaching furthest so far: any later one starting before its end overlaps it.
+  let reach: TensorInfo | undefined;
+  for (const t of byOffset) {
+    total += t.end - t.begin;
+    if (t.end === t.begin) continue;
+    if (reach !== undefined && t.begin < reach.end) {
+      throw new SafetensorsError(
+        'overlapping_offsets',
+        file,
+        `data_offsets [${t.begin}, ${t.end}] overlap those of "${reach.name}" [${reach.begin}, ${reach.end}]`,
+        t.name,
+      );
+    }
+    if (reach === undefined || t.end > reach.end) reach = t;
+  }
+  if (dataBytes < total) {
+    throw new SafetensorsError(
+      'truncated',
+      file,
+      `file is truncated: its tensors need ${total} bytes of data but only ${dataBytes} follow the header`,
+    );
+  }
+  for (const t of byOffset) {
+    if (t.end > dataBytes) {
+      throw new SafetensorsError(
+        'offsets_out_of_bounds',
+        file,
+        `data_offsets [${t.begin}, ${t.end}] lie outside the ${dataBytes} bytes of data`,
+        t.name,
+      );
+    }
+  }
+  return { tensors, metadata };
+}
+
+export interface TensorLayout {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+}
+
+/**
+ * The header bytes (length prefix + JSON padded with spaces to 8-byte alignment) for tensors
+ * stored back to back in the given order. Returns the per-tensor infos too.
+ */
+export function buildSafetensorsHeader(
+  layouts: readonly TensorLayout[],
+  metadata?: Record<string, string>,
+): { bytes: Uint8Array; tensors: TensorInfo[] } {
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const tensors: TensorInfo[] = [];
+  let offset = 0;
+  for (const t of layouts) {
+    if (t.name === '__metadata__' || t.name in header)
+      throw new Error(`safetensors: duplicate tensor name "${t.name}"`);
+    const bytes = t.shape.reduce((n, d) => n * d, 1) * DTYPE_BYTES[t.dtype];
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    tensors.push({ ...t, begin: offset, end: offset + bytes });
+    offset += bytes;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 8) * 8;
+  const bytes = new Uint8Array(8 + padded).fill(0x20, 8);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(padded), true);
+  bytes.set(json, 8);
+  return { bytes, tensors };
+}
+
+/** Exact: every f16 value (subnormals, ±inf, NaN) is representable in f32. */
+export function f16ToF32(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i];
+    const sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >> 10) & 0x1f;
+    const frac = h & 0x3ff;
+    if (exp === 0) out[i] = sign * frac * 2 ** -24;
+    else if (exp === 31) out[i] = frac === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
+    else out[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
+  }
+  return out;
+}
+
+/** Exact: bf16 is the top half of an f32. */
+export function bf16ToF32(bits: Uint16Array): Float32Array {
+  const out = new Uint32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = bits[i] << 16;
+  return new Float32Array(out.buffer);
+}
+
+/** Round to nearest even; NaN stays NaN (quiet). Values already bf16 round-trip exactly. */
+export function f32ToBf16(values: Float32Array): Uint16Array {
+  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < u.length; i++) {
+    const x = u[i];
+    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) {
+      out[i] = (x >>> 16) | 0x40;
+      continue;
+    }
+    out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
