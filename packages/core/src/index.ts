@@ -17,10 +17,45 @@ export type {
 // model
 export type { ModelConfig, ModelType, RopeStyle } from './model/config.js';
 export type { ParamSpec, WeightMap } from './model/params.js';
-export { EMBED, FINAL_NORM, LM_HEAD, layerParamNames, numel, paramCount, paramSpecs } from './model/params.js';
+export {
+  EMBED,
+  FINAL_NORM,
+  LM_HEAD,
+  layerParamNames,
+  numel,
+  paramCount,
+  paramSpecs,
+} from './model/params.js';
+export { SHAPE_LEGEND } from './model/shape-legend.js';
+export type { ModelWeights } from './model/weights.js';
+export { headWeightName, uploadWeights } from './model/weights.js';
+export type { ForwardBatch, ForwardSaved, LayerActivations } from './model/forward.js';
+export { disposeSaved, modelForward, positionsFromMask } from './model/forward.js';
+export type { HeadOptions } from './model/head.js';
+export { headBackward, headForward, modelLogits } from './model/head.js';
+export type { ModelGrads } from './model/backward.js';
+export { modelBackward } from './model/backward.js';
+export type { KvCache } from './model/decode.js';
+export {
+  cachedForward,
+  createKvCache,
+  decodeStep,
+  disposeKvCache,
+  prefill,
+} from './model/decode.js';
+export type { GenerateOptions, GenerateResult } from './model/generate.js';
+export { generate, greedyDecode, samplingUniforms } from './model/generate.js';
+
+// CPU reference backend and llama2.c import (the oracle of every backend)
+export type { ReferenceBackend, ReferencePrecision } from './reference/reference-backend.js';
+export { createReferenceBackend } from './reference/reference-backend.js';
+export type { Llama2cCheckpoint, Llama2cHeader, Llama2cWeights } from './io/llama2c.js';
+export { llama2cToModel, parseLlama2c, permuteForHalfRope, toHalfRope } from './io/llama2c.js';
+export { llama2cForward } from './reference/llama2c-forward.js';
 
 // sampling
 export { normalAt, philox4x32, RngStream, uniformAt, uniforms } from './sampling/rng.js';
+export { argmax, sampleRow } from './sampling/sampler.js';
 
 // objectives: vocabulary statistics (design §4) and their CPU reference
 export type { VocabRow, VocabStat } from './objectives/vocab-stats.js';

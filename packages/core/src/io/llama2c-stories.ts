@@ -1,0 +1,19 @@
+import * as fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Llama2cCheckpoint, parseLlama2c } from './llama2c.js';
+
+/** The stories260K llama2.c files shipped with the package (fixtures/README.md: provenance). */
+export const STORIES260K_CHECKPOINT = fileURLToPath(
+  new URL('./fixtures/stories260K.bin', import.meta.url),
+);
+export const STORIES260K_TOKENIZER = fileURLToPath(
+  new URL('./fixtures/tok512.bin', import.meta.url),
+);
+
+export function readLlama2cFile(file: string): Llama2cCheckpoint {
+  return parseLlama2c(new Uint8Array(fs.readFileSync(file)), file);
+}
+
+export function loadStories260K(): Llama2cCheckpoint {
+  return readLlama2cFile(STORIES260K_CHECKPOINT);
+}

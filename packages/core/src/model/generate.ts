@@ -1,0 +1,181 @@
+/**
+ * Batched generation over any backend: left-padded prompts, KV-cache decoding, the sampler
+ * of sampling/sampler.ts with uniforms from the seeded RNG, per-sequence EOS.
+ */
+import type { SamplingParams, Tensor, TensorOps } from '../backend/tensor-ops.js';
+import { RngStream, uniformAt } from '../sampling/rng.js';
+import type { ModelConfig } from './config.js';
+import { createKvCache, decodeStep, disposeKvCache, prefill } from './decode.js';
+import { positionsFromMask } from './forward.js';
+import type { ModelWeights } from './weights.js';
+
+export interface GenerateOptions {
+  /** token ids per sequence (each non-empty; they are left padded to the longest) */
+  prompts: number[][];
+  sampling: SamplingParams;
+  /** G */
+  maxNewTokens: number;
+  seed: number;
+  /** a sequence stops after sampling any of these */
+  eosIds: readonly number[];
+  /** fills the left padding and every position after a sequence's EOS */
+  padId: number;
+  /**
+   * First RNG counter of this batch (stream RngStream.sampling): token t of sequence b uses
+   * the uniform at counterBase + b·maxNewTokens + t. Default 0.
+   */
+  counterBase?: number;
+}
+
+export interface GenerateResult {
+  /** [B, P + G'] left-padded prompt + generated tokens (pad after EOS); G' ≤ G steps ran */
+  sequences: number[][];
+  /** P: the padded prompt length */
+  promptLength: number;
+  /** per sequence, the generated tokens up to and including its EOS (no padding) */
+  completions: number[][];
+}
+
+/** The uniforms of a batch, laid out [G, B] so that step t's row is one `sliceRows`. */
+export function samplingUniforms(
+  seed: number,
+  counterBase: number,
+  B: number,
+  G: number,
+): Float32Array {
+  const u = new Float32Array(G * B);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < G; t++)
+      u[t * B + b] = uniformAt(seed, RngStream.sampling, counterBase + b * G + t);
+  }
+  return u;
+}
+
+export async function generate(
+  ops: TensorOps,
+  config: ModelConfig,
+  w: ModelWeights,
+  opts: GenerateOptions,
+): Promise<GenerateResult> {
+  const { prompts, padId, maxNewTokens: G } = opts;
+  const B = prompts.length;
+  const V = config.vocabSize;
+  if (B === 0) throw new Error('generate: no prompts');
+  prompts.forEach((p, b) => {
+    if (p.length === 0) throw new Error(`generate: prompt ${b} is empty`);
+  });
+  const P = Math.max(...prompts.map((p) => p.length));
+  const Smax = P + G;
+  if (Smax > config.maxPositionEmbeddings) {
+    throw new Error(
+      `generate: prompt length ${P} + ${G} new tokens exceeds the context of ${config.maxPositionEmbeddings}`,
+    );
+  }
+
+  // host side: left-padded prompt ids, the key mask over all Smax positions, presence
+  const promptIds = new Int32Array(B * P).fill(padId);
+  const mask = new Int32Array(B * Smax).fill(1);
+  const presence = new Int32Array(B * V);
+  prompts.forEach((p, b) => {
+    const pad = P - p.length;
+    for (let t = 0; t < P; t++) mask[b * Smax + t] = t < pad ? 0 : 1;
+    p.forEach((id, t) => {
+      if (!Number.isInteger(id) || id < 0 || id >= V)
+        throw new Error(`generate: prompt ${b} token ${t} = ${id} is outside [0, ${V})`);
+      promptIds[b * P + pad + t] = id;
+      presence[b * V + id] = 1;
+    });
+  });
+  const maskPrefix = (length: number) => {
+    const out = new Int32Array(B * length);
+    for (let b = 0; b < B; b++) out.set(mask.subarray(b * Smax, b * Smax + length), b * length);
+    return out;
+  };
+  const promptPositions = positionsFromMask(maskPrefix(P), B, P);
+
+  const cache = createKvCache(ops, config, B, Smax);
+  const presenceT = ops.upload(presence, [B, V]);
+  const uniformsT = ops.upload(samplingUniforms(opts.seed, opts.counterBase ?? 0, B, G), [G, B]);
+  const scratch: Tensor[] = [];
+  const up = (data: Int32Array, shape: number[]) => {
+    const t = ops.upload(data, shape);
+    scratch.push(t);
+    return t;
+  };
+  const column = (data: Int32Array, width: number, col: number) =>
+    Int32Array.from({ length: B }, (_, b) => data[b * width + col]);
+  const rowsBefore = (data: Int32Array, width: number, count: number) => {
+    const out = new Int32Array(B * count);
+    for (let b = 0; b < B; b++) out.set(data.subarray(b * width, b * width + count), b * count);
+    return out;
+  };
+
+  if (P > 1) {
+    const n = P - 1;
+    prefill(
+      ops,
+      config,
+      w,
+      cache,
+      up(rowsBefore(promptIds, P, n), [B * n]),
+      up(rowsBefore(promptPositions, P, n), [B * n]),
+      up(maskPrefix(n), [B, n]),
+    );
+  }
+  let current = column(promptIds, P, P - 1);
+  let positions = column(promptPositions, P, P - 1);
+  const generated: number[][] = prompts.map(() => []);
+  const done = new Array<boolean>(B).fill(false);
+  for (let t = 0; t < G && !done.every(Boolean); t++) {
+    const logits = decodeStep(
+      ops,
+      config,
+      w,
+      cache,
+      up(current, [B]),
+      up(positions, [B]),
+      up(maskPrefix(P + t), [B, P + t]),
+    );
+    const u = ops.sliceRows(uniformsT, t, 1); // [1, B]
+    const next = ops.sample(logits, presenceT, u, opts.sampling); // [B]
+    ops.markPresent(presenceT, next);
+    const ids = (await ops.read(next)) as Int32Array;
+    for (const x of [logits, u, next, ...scratch.splice(0)]) ops.dispose(x);
+    current = Int32Array.from(ids, (id, b) => (done[b] ? padId : id));
+    current.forEach((id, b) => {
+      generated[b].push(id);
+      if (!done[b] && opts.eosIds.includes(id)) done[b] = true;
+    });
+    positions = positions.map((p) => p + 1);
+  }
+  for (const x of [presenceT, uniformsT, ...scratch]) ops.dispose(x);
+  disposeKvCache(ops, cache);
+
+  const sequences = generated.map((g, b) => [...promptIds.subarray(b * P, (b + 1) * P), ...g]);
+  const completions = generated.map((g) => {
+    const eos = g.findIndex((id) => opts.eosIds.includes(id));
+    return eos < 0 ? g : g.slice(0, eos + 1);
+  });
+  return { sequences, promptLength: P, completions };
+}
+
+/** Greedy continuation of one prompt: the generated ids (stopping after an EOS in eosIds). */
+export async function greedyDecode(
+  ops: TensorOps,
+  config: ModelConfig,
+  w: ModelWeights,
+  prompt: number[],
+  maxNewTokens: number,
+  eosIds: readonly number[] = [],
+): Promise<number[]> {
+  const sampling: SamplingParams = { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 };
+  const result = await generate(ops, config, w, {
+    prompts: [prompt],
+    sampling,
+    maxNewTokens,
+    seed: 0,
+    eosIds,
+    padId: 0,
+  });
+  return result.completions[0];
+}

@@ -1,0 +1,386 @@
+import type { Backend, TransferCounter } from '../backend/backend.js';
+import type {
+  AdamWParams,
+  AttentionOptions,
+  DType,
+  RopeOptions,
+  SamplingParams,
+  SgdParams,
+  Tensor,
+} from '../backend/tensor-ops.js';
+import { numel } from '../model/params.js';
+import { vocabGradReference, vocabStatsReference } from '../objectives/vocab-stats-reference.js';
+import { sampleRow } from '../sampling/sampler.js';
+import * as attention from './attention.js';
+import * as elementwise from './elementwise.js';
+import * as embedding from './embedding.js';
+import { matmul } from './matmul.js';
+import * as optimizers from './optimizers.js';
+import * as rmsnorm from './rmsnorm.js';
+import * as rope from './rope.js';
+import type { Floats } from './storage.js';
+import * as swiglu from './swiglu.js';
+
+export type ReferencePrecision = 'f32' | 'f64';
+
+/** A host tensor: f32 tensors are stored as Float32Array or Float64Array by precision. */
+export class ReferenceTensor implements Tensor {
+  constructor(
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly data: Floats | Int32Array,
+  ) {}
+}
+
+/** The reference backend, plus exact (f64) host access for gradient checks. */
+export interface ReferenceBackend extends Backend {
+  readonly kind: 'reference';
+  readonly precision: ReferencePrecision;
+  /** Like `upload`, keeping f64 values when the precision is f64. */
+  uploadExact(data: Float64Array | Float32Array, shape: readonly number[]): Tensor;
+  /** The stored values (Float64Array at f64 precision), copied. */
+  readExact(t: Tensor): Float64Array | Float32Array | Int32Array;
+}
+
+/**
+ * The CPU reference executor of `TensorOps`: plain loops over host arrays (reference/*.ts),
+ * the oracle for every other backend. Precision 'f64' stores every float tensor in double
+ * precision (for finite-difference checks); 'f32' rounds each op's output to f32 like a device.
+ */
+export function createReferenceBackend(options: {
+  precision: ReferencePrecision;
+}): ReferenceBackend {
+  const { precision } = options;
+  const counter: TransferCounter = { uploads: 0, reads: 0, bytesUp: 0, bytesDown: 0 };
+  const floats = (n: number): Floats =>
+    precision === 'f64' ? new Float64Array(n) : new Float32Array(n);
+  const tensor = (shape: readonly number[], data: Floats | Int32Array) =>
+    new ReferenceTensor([...shape], data instanceof Int32Array ? 'i32' : 'f32', data);
+  const newFloat = (shape: readonly number[]) => tensor(shape, floats(numel(shape)));
+
+  function f(t: Tensor, what: string): Floats {
+    const data = (t as ReferenceTensor).data;
+    if (!(t instanceof ReferenceTensor))
+      throw new Error(`${what}: not a tensor of this reference backend`);
+    if (data instanceof Int32Array)
+      throw new Error(`${what}: expected an f32 tensor, got i32 [${t.shape}]`);
+    return data;
+  }
+  function i(t: Tensor, what: string): Int32Array {
+    const data = (t as ReferenceTensor).data;
+    if (!(t instanceof ReferenceTensor))
+      throw new Error(`${what}: not a tensor of this reference backend`);
+    if (!(data instanceof Int32Array))
+      throw new Error(`${what}: expected an i32 tensor, got f32 [${t.shape}]`);
+    return data;
+  }
+  function sameLength(a: Tensor, b: Tensor, what: string): void {
+    if (numel(a.shape) !== numel(b.shape))
+      throw new Error(`${what}: shapes [${a.shape}] and [${b.shape}] differ`);
+  }
+  function upload(
+    data: Float64Array | Float32Array | Int32Array,
+    shape: readonly number[],
+  ): Tensor {
+    if (data.length !== numel(shape)) {
+      throw new Error(`upload: ${data.length} values do not fill shape [${shape}]`);
+    }
+    counter.uploads++;
+    counter.bytesUp += data.byteLength;
+    if (data instanceof Int32Array) return tensor(shape, data.slice());
+    const out = floats(data.length);
+    out.set(data);
+    return tensor(shape, out);
+  }
+  function readExact(t: Tensor): Float64Array | Float32Array | Int32Array {
+    return (t as ReferenceTensor).data.slice();
+  }
+  return {
+    name: `reference(${precision})`,
+    kind: 'reference',
+    precision,
+    async sync() {},
+    async destroy() {},
+    transfers: () => ({ ...counter }),
+    uploadExact: upload,
+    readExact,
+
+    upload,
+    zeros(shape, dtype = 'f32') {
+      return dtype === 'i32' ? tensor(shape, new Int32Array(numel(shape))) : newFloat(shape);
+    },
+    async read(t) {
+      const data = (t as ReferenceTensor).data;
+      counter.reads++;
+      counter.bytesDown += data instanceof Int32Array ? data.byteLength : data.length * 4;
+      return data instanceof Int32Array ? data.slice() : Float32Array.from(data);
+    },
+    dispose() {},
+    sliceRows(x, start, count) {
+      const rows = x.shape[0];
+      if (start < 0 || count < 0 || start + count > rows) {
+        throw new Error(
+          `sliceRows: rows [${start}, ${start + count}) outside [0, ${rows}) of [${x.shape}]`,
+        );
+      }
+      const width = numel(x.shape) / rows;
+      const data = (x as ReferenceTensor).data.slice(start * width, (start + count) * width);
+      return tensor([count, ...x.shape.slice(1)], data);
+    },
+    concatRows(parts) {
+      if (parts.length === 0) throw new Error('concatRows: no parts');
+      const [first] = parts;
+      const tail = first.shape.slice(1);
+      const rows = parts.reduce((n, p) => n + p.shape[0], 0);
+      const out =
+        first.dtype === 'i32' ? new Int32Array(rows * numel(tail)) : floats(rows * numel(tail));
+      let offset = 0;
+      for (const p of parts) {
+        if (p.dtype !== first.dtype || p.shape.slice(1).join() !== tail.join()) {
+          throw new Error(
+            `concatRows: part [${p.shape}] ${p.dtype} does not match [${first.shape}] ${first.dtype}`,
+          );
+        }
+        const data = (p as ReferenceTensor).data;
+        out.set(data, offset);
+        offset += data.length;
+      }
+      return tensor([rows, ...tail], out);
+    },
+
+    embeddingForward(ids, table) {
+      const [V, C] = table.shape;
+      const out = newFloat([numel(ids.shape), C]);
+      embedding.embeddingForward(
+        f(out, ''),
+        i(ids, 'embeddingForward ids'),
+        f(table, 'embeddingForward table'),
+        C,
+        V,
+      );
+      return out;
+    },
+    embeddingBackward(ids, dOut, vocabSize) {
+      const C = dOut.shape[dOut.shape.length - 1];
+      const dTable = newFloat([vocabSize, C]);
+      embedding.embeddingBackward(
+        f(dTable, ''),
+        i(ids, 'embeddingBackward ids'),
+        f(dOut, 'embeddingBackward dOut'),
+        C,
+      );
+      return dTable;
+    },
+
+    matmul(a, b, opts = {}) {
+      const transA = opts.transA ?? false;
+      const transB = opts.transB ?? false;
+      const [a0, a1] = a.shape;
+      const [b0, b1] = b.shape;
+      const [M, K] = transA ? [a1, a0] : [a0, a1];
+      const [Kb, N] = transB ? [b1, b0] : [b0, b1];
+      if (a.shape.length !== 2 || b.shape.length !== 2 || K !== Kb) {
+        throw new Error(
+          `matmul: op(a) of [${a.shape}] (transA ${transA}) and op(b) of [${b.shape}] (transB ${transB}) do not chain`,
+        );
+      }
+      const out = newFloat([M, N]);
+      matmul(f(out, ''), f(a, 'matmul a'), f(b, 'matmul b'), M, K, N, transA, transB);
+      return out;
+    },
+    add(a, b) {
+      sameLength(a, b, 'add');
+      const out = newFloat(a.shape);
+      elementwise.add(f(out, ''), f(a, 'add a'), f(b, 'add b'));
+      return out;
+    },
+    scale(x, s) {
+      const out = newFloat(x.shape);
+      elementwise.scale(f(out, ''), f(x, 'scale x'), s);
+      return out;
+    },
+    addBias(x, bias) {
+      if (x.shape[x.shape.length - 1] !== bias.shape[0])
+        throw new Error(`addBias: x [${x.shape}] vs bias [${bias.shape}]`);
+      const out = newFloat(x.shape);
+      elementwise.addBias(f(out, ''), f(x, 'addBias x'), f(bias, 'addBias bias'));
+      return out;
+    },
+    sumRows(x) {
+      const out = newFloat([x.shape[x.shape.length - 1]]);
+      elementwise.sumRows(f(out, ''), f(x, 'sumRows x'));
+      return out;
+    },
+    sumSquares(x) {
+      const out = newFloat([1]);
+      f(out, '')[0] = elementwise.sumSquares(f(x, 'sumSquares x'));
+      return out;
+    },
+
+    rmsnormForward(x, weight, eps) {
+      const out = newFloat(x.shape);
+      const rstd = newFloat([numel(x.shape) / weight.shape[0]]);
+      rmsnorm.rmsnormForward(
+        f(out, ''),
+        f(rstd, ''),
+        f(x, 'rmsnorm x'),
+        f(weight, 'rmsnorm weight'),
+        eps,
+      );
+      return { out, rstd };
+    },
+    rmsnormBackward(x, weight, rstd, dOut) {
+      const dInput = newFloat(x.shape);
+      const dWeight = newFloat(weight.shape);
+      rmsnorm.rmsnormBackward(
+        f(dInput, ''),
+        f(dWeight, ''),
+        f(x, 'x'),
+        f(weight, 'weight'),
+        f(rstd, 'rstd'),
+        f(dOut, 'dOut'),
+      );
+      return { dInput, dWeight };
+    },
+
+    ropeForward(x, positions, opts: RopeOptions) {
+      const out = newFloat(x.shape);
+      rope.ropeForward(f(out, ''), f(x, 'rope x'), i(positions, 'rope positions'), opts);
+      return out;
+    },
+    ropeBackward(dOut, positions, opts: RopeOptions) {
+      const dInput = newFloat(dOut.shape);
+      rope.ropeBackward(f(dInput, ''), f(dOut, 'rope dOut'), i(positions, 'rope positions'), opts);
+      return dInput;
+    },
+
+    attentionForward(q, k, v, keyMask, opts: AttentionOptions) {
+      const dims = attention.attentionDims(numel(q.shape), keyMask.shape, opts);
+      const out = newFloat(q.shape);
+      const lse = newFloat([dims.B, opts.heads, dims.T]);
+      attention.attentionForward(
+        f(out, ''),
+        f(lse, ''),
+        f(q, 'q'),
+        f(k, 'k'),
+        f(v, 'v'),
+        i(keyMask, 'keyMask'),
+        dims,
+        opts,
+      );
+      return { out, lse };
+    },
+    attentionBackward(q, k, v, keyMask, out, lse, dOut, opts: AttentionOptions) {
+      const dims = attention.attentionDims(numel(q.shape), keyMask.shape, opts);
+      const dq = newFloat(q.shape);
+      const dk = newFloat(k.shape);
+      const dv = newFloat(v.shape);
+      attention.attentionBackward(
+        f(dq, ''),
+        f(dk, ''),
+        f(dv, ''),
+        f(q, 'q'),
+        f(k, 'k'),
+        f(v, 'v'),
+        i(keyMask, 'keyMask'),
+        f(out, 'out'),
+        f(lse, 'lse'),
+        f(dOut, 'dOut'),
+        dims,
+        opts,
+      );
+      return { dq, dk, dv };
+    },
+    kvCacheWrite(cache, rows, start) {
+      const [B, Smax, X] = cache.shape;
+      attention.kvCacheWrite(
+        f(cache, 'kvCacheWrite cache'),
+        f(rows, 'kvCacheWrite rows'),
+        B,
+        Smax,
+        X,
+        start,
+      );
+    },
+    kvCachePrefix(cache, length) {
+      const [B, Smax, X] = cache.shape;
+      const out = newFloat([B, length, X]);
+      attention.kvCachePrefix(f(out, ''), f(cache, 'kvCachePrefix cache'), B, Smax, X, length);
+      return out;
+    },
+
+    swigluForward(gate, up) {
+      sameLength(gate, up, 'swigluForward');
+      const out = newFloat(gate.shape);
+      swiglu.swigluForward(f(out, ''), f(gate, 'gate'), f(up, 'up'));
+      return out;
+    },
+    swigluBackward(gate, up, dOut) {
+      const dGate = newFloat(gate.shape);
+      const dUp = newFloat(up.shape);
+      swiglu.swigluBackward(
+        f(dGate, ''),
+        f(dUp, ''),
+        f(gate, 'gate'),
+        f(up, 'up'),
+        f(dOut, 'dOut'),
+      );
+      return { dGate, dUp };
+    },
+
+    vocabStats(logits, targets, opts) {
+      const [N, V] = logits.shape;
+      const values = vocabStatsReference(
+        f(logits, 'vocabStats logits'),
+        i(targets, 'vocabStats targets'),
+        N,
+        V,
+        opts,
+      );
+      return upload(values, [N, opts.stats.length]);
+    },
+    vocabGrad(logits, targets, statValues, coeffs, opts) {
+      const [N, V] = logits.shape;
+      const dz = vocabGradReference(
+        f(logits, 'vocabGrad logits'),
+        i(targets, 'vocabGrad targets'),
+        f(statValues, 'statValues'),
+        f(coeffs, 'coeffs'),
+        N,
+        V,
+        opts,
+      );
+      return upload(dz, [N, V]);
+    },
+
+    sample(logits, presence, uniformsTensor, params: SamplingParams) {
+      const [B, V] = logits.shape;
+      const z = f(logits, 'sample logits');
+      const present = i(presence, 'sample presence');
+      const u = f(uniformsTensor, 'sample uniforms');
+      const ids = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        ids[b] = sampleRow(
+          z.subarray(b * V, (b + 1) * V),
+          present.subarray(b * V, (b + 1) * V),
+          u[b],
+          params,
+        );
+      }
+      return tensor([B], ids);
+    },
+    markPresent(presence, ids) {
+      const [B, V] = presence.shape;
+      const present = i(presence, 'markPresent presence');
+      const id = i(ids, 'markPresent ids');
+      for (let b = 0; b < B; b++) present[b * V + id[b]] = 1;
+    },
+
+    adamwUpdate(param, grad, m, v, p: AdamWParams) {
+      optimizers.adamwUpdate(f(param, 'param'), f(grad, 'grad'), f(m, 'm'), f(v, 'v'), p);
+    },
+    sgdUpdate(param, grad, p: SgdParams) {
+      optimizers.sgdUpdate(f(param, 'param'), f(grad, 'grad'), p);
+    },
+  };
+}
