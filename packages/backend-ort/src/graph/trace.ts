@@ -1,0 +1,81 @@
+import type { DType, Tensor } from '@oneshot-em/core';
+import type { GraphBuilder } from './builder.js';
+
+/** A lowered value: its ONNX name plus the static shape/dtype emitters need. */
+export interface Lowered {
+  name: string;
+  shape: readonly number[];
+  dtype: DType;
+}
+
+/**
+ * Emits the ONNX nodes of one traced op into `b` and returns one ONNX name per output.
+ * Emitters are pure functions of their inputs' names/shapes and the parameters they close
+ * over, so the same trace always gives the same graph bytes.
+ */
+export type Emit = (b: GraphBuilder, inputs: readonly Lowered[]) => string[];
+
+export interface TraceOp {
+  readonly inputs: readonly TraceValue[];
+  readonly emit: Emit;
+}
+
+/** Where a value comes from. `data` values are graph inputs; `op` values are recomputed by each run that needs them. */
+export type Source =
+  | { kind: 'data'; data: Float32Array | Int32Array }
+  | { kind: 'op'; op: TraceOp; index: number }
+  | { kind: 'placeholder'; scope: number };
+
+/**
+ * One immutable value of the traced program. Materialising an `op` value (after a run reads
+ * it) swaps its source to `data` in place; the value itself never changes.
+ */
+export class TraceValue {
+  /** Number of traced ops that take this value as input (0 = a sink). */
+  consumers = 0;
+  constructor(
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    public source: Source,
+    /** 0 for the main graph; > 0 when the value depends on a Loop body placeholder. */
+    readonly scope: number,
+  ) {}
+}
+
+/** The handle core sees. The graph value stays private; in-place ops re-point it. */
+export class OrtTensor implements Tensor {
+  #value: TraceValue;
+  disposed = false;
+  constructor(value: TraceValue) {
+    this.#value = value;
+  }
+  get shape(): readonly number[] {
+    return this.#value.shape;
+  }
+  get dtype(): DType {
+    return this.#value.dtype;
+  }
+  static valueOf(t: Tensor): TraceValue {
+    if (!(t instanceof OrtTensor))
+      throw new Error('ort backend: got a tensor that another backend created');
+    if (t.disposed) throw new Error('ort backend: tensor used after dispose()');
+    return t.#value;
+  }
+  static repoint(t: OrtTensor, v: TraceValue): void {
+    t.#value = v;
+  }
+}
+
+/** Appends an op to the trace; returns its output values. */
+export function traceOp(
+  inputs: readonly TraceValue[],
+  outputs: readonly { shape: readonly number[]; dtype: DType }[],
+  emit: Emit,
+): TraceValue[] {
+  const op: TraceOp = { inputs, emit };
+  const scope = inputs.reduce((s, v) => Math.max(s, v.scope), 0);
+  for (const v of inputs) v.consumers++;
+  return outputs.map(
+    (o, index) => new TraceValue(o.shape, o.dtype, { kind: 'op', op, index }, scope),
+  );
+}

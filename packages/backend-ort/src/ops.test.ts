@@ -1,0 +1,305 @@
+import type { Tensor, TensorOps } from '@oneshot-em/core';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { createReferenceBackend } from '../../core/src/reference/reference-backend.js';
+import { createOrtBackend, type OrtBackend } from './ort-backend.js';
+import { expectClose, randomFloats, randomInts } from './testing/compare.js';
+
+/**
+ * Every primitive on the ORT CPU EP against core's CPU reference (f64) on odd shapes, and the
+ * attention/rmsnorm backward against central finite differences of the ORT forward.
+ */
+let ortB: OrtBackend;
+const ref = createReferenceBackend({ precision: 'f64' });
+
+beforeAll(async () => {
+  ortB = await createOrtBackend({ device: 'cpu' });
+});
+afterAll(async () => {
+  await ortB.destroy();
+});
+
+type Build = (ops: TensorOps) => Record<string, Tensor>;
+
+async function readAll(ops: TensorOps, outs: Record<string, Tensor>) {
+  const r: Record<string, Float32Array | Int32Array> = {};
+  for (const [k, t] of Object.entries(outs)) r[k] = await ops.read(t);
+  return r;
+}
+
+async function matchesReference(label: string, build: Build, atol = 1e-5, rtol = 1e-5) {
+  const got = await readAll(ortB, build(ortB));
+  const want = await readAll(ref, build(ref));
+  for (const k of Object.keys(want)) {
+    expectClose(`${label}.${k}`, got[k], want[k], atol, rtol);
+  }
+}
+
+describe('ort ops vs the CPU reference', () => {
+  it('matmul in all four transpose combinations, add, scale, addBias, sumRows, sumSquares', async () => {
+    const a = randomFloats(5 * 7, 1);
+    const w = randomFloats(7 * 3, 2);
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        await matchesReference(`matmul(${transA},${transB})`, (ops) => ({
+          c: ops.matmul(
+            ops.upload(a, transA ? [7, 5] : [5, 7]),
+            ops.upload(w, transB ? [3, 7] : [7, 3]),
+            { transA, transB },
+          ),
+        }));
+      }
+    }
+    const x = randomFloats(5 * 7, 3);
+    const y = randomFloats(5 * 7, 4);
+    const bias = randomFloats(7, 5);
+    await matchesReference('elementwise', (ops) => {
+      const X = ops.upload(x, [5, 7]);
+      return {
+        add: ops.add(X, ops.upload(y, [5, 7])),
+        scale: ops.scale(X, -1.7),
+        addBias: ops.addBias(X, ops.upload(bias, [7])),
+        sumRows: ops.sumRows(X),
+        sumSquares: ops.sumSquares(X),
+        slice: ops.sliceRows(X, 1, 3),
+        concat: ops.concatRows([ops.sliceRows(X, 3, 2), ops.sliceRows(X, 0, 1)]),
+      };
+    });
+  });
+
+  it('embedding forward and backward (repeated ids accumulate)', async () => {
+    const table = randomFloats(11 * 6, 6);
+    const ids = new Int32Array([3, 0, 10, 3, 3, 7, 1]);
+    const dOut = randomFloats(7 * 6, 7);
+    await matchesReference('embedding', (ops) => {
+      const I = ops.upload(ids, [7]);
+      return {
+        fwd: ops.embeddingForward(I, ops.upload(table, [11, 6])),
+        bwd: ops.embeddingBackward(I, ops.upload(dOut, [7, 6]), 11),
+      };
+    });
+  });
+
+  it('rmsnorm forward and backward', async () => {
+    const x = randomFloats(5 * 9, 8, 2);
+    const w = randomFloats(9, 9);
+    const d = randomFloats(5 * 9, 10);
+    await matchesReference('rmsnorm', (ops) => {
+      const X = ops.upload(x, [5, 9]);
+      const W = ops.upload(w, [9]);
+      const { out, rstd } = ops.rmsnormForward(X, W, 1e-5);
+      const { dInput, dWeight } = ops.rmsnormBackward(X, W, rstd, ops.upload(d, [5, 9]));
+      return { out, rstd, dInput, dWeight };
+    });
+  });
+
+  for (const style of ['half', 'interleaved'] as const) {
+    it(`rope ${style}: forward/backward with host positions and with device-computed positions`, async () => {
+      const opts = { heads: 3, headDim: 6, theta: 10000, style };
+      const x = randomFloats(5 * 18, 11);
+      const pos = new Int32Array([0, 1, 2, 17, 300]);
+      await matchesReference(`rope.${style}`, (ops) => {
+        const X = ops.upload(x, [5, 18]);
+        const P = ops.upload(pos, [5]);
+        return { fwd: ops.ropeForward(X, P, opts), bwd: ops.ropeBackward(X, P, opts) };
+      });
+      // Positions computed in the graph (as inside the decode Loop): f32 angles, looser tolerance.
+      await matchesReference(
+        `rope.${style}.device-positions`,
+        (ops) => {
+          const P = ops.sliceRows(ops.upload(pos, [5]), 0, 5);
+          return { fwd: ops.ropeForward(ops.upload(x, [5, 18]), P, opts) };
+        },
+        1e-4,
+      );
+    });
+  }
+
+  it('swiglu forward and backward', async () => {
+    const g = randomFloats(4 * 5, 12, 3);
+    const u = randomFloats(4 * 5, 13);
+    const d = randomFloats(4 * 5, 14);
+    await matchesReference('swiglu', (ops) => {
+      const G = ops.upload(g, [4, 5]);
+      const U = ops.upload(u, [4, 5]);
+      const { dGate, dUp } = ops.swigluBackward(G, U, ops.upload(d, [4, 5]));
+      return { fwd: ops.swigluForward(G, U), dGate, dUp };
+    });
+  });
+
+  for (const [label, H, K, T, S, offset] of [
+    ['training GQA 4/2', 4, 2, 5, 5, 0],
+    ['decode MHA 2/2 with offset', 2, 2, 2, 7, 5],
+    ['MQA 3/1 prefix', 3, 1, 3, 6, 3],
+  ] as const) {
+    it(`attention forward and backward: ${label}`, async () => {
+      const B = 2;
+      const D = 4;
+      const opts = { heads: H, kvHeads: K, headDim: D, queryOffset: offset };
+      const q = randomFloats(B * T * H * D, 20);
+      const k = randomFloats(B * S * K * D, 21);
+      const v = randomFloats(B * S * K * D, 22);
+      const dOut = randomFloats(B * T * H * D, 23);
+      const mask = new Int32Array(B * S).fill(1);
+      mask[0] = 0; // batch 0: a padded first key (its first query row may see nothing)
+      mask[1] = 0;
+      await matchesReference(`attention.${label}`, (ops) => {
+        const Q = ops.upload(q, [B * T, H * D]);
+        const Kt = ops.upload(k, [B * S, K * D]);
+        const V = ops.upload(v, [B * S, K * D]);
+        const M = ops.upload(mask, [B, S]);
+        const { out, lse } = ops.attentionForward(Q, Kt, V, M, opts);
+        const { dq, dk, dv } = ops.attentionBackward(
+          Q,
+          Kt,
+          V,
+          M,
+          out,
+          lse,
+          ops.upload(dOut, [B * T, H * D]),
+          opts,
+        );
+        return { out, lse, dq, dk, dv };
+      });
+    });
+  }
+
+  it('attention backward matches finite differences of the ORT forward', async () => {
+    const [B, T, H, K, D] = [1, 3, 2, 1, 4];
+    const opts = { heads: H, kvHeads: K, headDim: D, queryOffset: 0 };
+    const q = randomFloats(B * T * H * D, 30);
+    const k = randomFloats(B * T * K * D, 31);
+    const v = randomFloats(B * T * K * D, 32);
+    const w = randomFloats(B * T * H * D, 33);
+    const mask = new Int32Array(B * T).fill(1);
+    const M = ortB.upload(mask, [B, T]);
+    const loss = async (qq: Float32Array) => {
+      const { out } = ortB.attentionForward(
+        ortB.upload(qq, [T, H * D]),
+        ortB.upload(k, [T, K * D]),
+        ortB.upload(v, [T, K * D]),
+        M,
+        opts,
+      );
+      const o = await ortB.read(out);
+      let s = 0;
+      for (let i = 0; i < o.length; i++) s += o[i] * w[i];
+      return s;
+    };
+    const Q = ortB.upload(q, [T, H * D]);
+    const Kt = ortB.upload(k, [T, K * D]);
+    const V = ortB.upload(v, [T, K * D]);
+    const { out, lse } = ortB.attentionForward(Q, Kt, V, M, opts);
+    const { dq } = ortB.attentionBackward(Q, Kt, V, M, out, lse, ortB.upload(w, [T, H * D]), opts);
+    const analytic = await ortB.read(dq);
+    const numeric = new Float32Array(q.length);
+    const h = 1e-2;
+    for (let i = 0; i < q.length; i++) {
+      const plus = q.slice();
+      plus[i] += h;
+      const minus = q.slice();
+      minus[i] -= h;
+      numeric[i] = ((await loss(plus)) - (await loss(minus))) / (2 * h);
+    }
+    expectClose('attention dq vs finite differences', analytic, numeric, 2e-3, 1e-2);
+  });
+
+  it('vocabStats and vocabGrad for every statistic, with a masked (−∞) entry', async () => {
+    const [N, V] = [4, 13];
+    const z = randomFloats(N * V, 40, 4);
+    z[5] = Number.NEGATIVE_INFINITY;
+    const y = randomInts(N, 41, V);
+    const stats = ['lse', 'ez', 'zy', 'mz', 's2'] as const;
+    const coeffs = randomFloats(N * stats.length, 42);
+    for (const temperature of [1, 0.5]) {
+      await matchesReference(
+        `vocab T=${temperature}`,
+        (ops) => {
+          const Z = ops.upload(z, [N, V]);
+          const Y = ops.upload(y, [N]);
+          const s = ops.vocabStats(Z, Y, { temperature, stats });
+          const g = ops.vocabGrad(Z, Y, s, ops.upload(coeffs, [N, stats.length]), {
+            temperature,
+            stats,
+          });
+          return { stats: s, grad: g };
+        },
+        1e-5,
+        1e-5,
+      );
+    }
+  });
+
+  it('sample: greedy, and seeded top-p / repetition-penalty draws; markPresent', async () => {
+    const [B, V] = [6, 17];
+    const z = randomFloats(B * V, 50, 3);
+    const presence = randomInts(B * V, 51, 2);
+    const u = randomFloats(B, 52).map((x) => (x + 1) / 2);
+    const ids = new Int32Array([0, 16, 3, 3, 9, 5]);
+    for (const params of [
+      { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1.15 },
+      { temperature: 0.5, topP: 0.95, topK: 0, repetitionPenalty: 1.15 },
+      { temperature: 1, topP: 0.6, topK: 3, repetitionPenalty: 1 },
+      { temperature: 2, topP: 1, topK: 0, repetitionPenalty: 2 },
+    ]) {
+      await matchesReference(
+        `sample ${JSON.stringify(params)}`,
+        (ops) => {
+          const P = ops.upload(presence, [B, V]);
+          const out = ops.sample(ops.upload(z, [B, V]), P, ops.upload(u, [B]), params);
+          ops.markPresent(P, ops.upload(ids, [B]));
+          return { ids: out, presence: P };
+        },
+        0,
+      );
+    }
+  });
+
+  it('kvCacheWrite and kvCachePrefix', async () => {
+    const [B, Smax, X] = [2, 6, 3];
+    const rows = randomFloats(B * 2 * X, 60);
+    await matchesReference(
+      'kvcache',
+      (ops) => {
+        const cache = ops.zeros([B, Smax, X]);
+        ops.kvCacheWrite(cache, ops.upload(rows, [B * 2, X]), 3);
+        ops.kvCacheWrite(cache, ops.upload(rows.slice(0, B * X), [B, X]), 0);
+        return { cache, prefix: ops.kvCachePrefix(cache, 4) };
+      },
+      0,
+    );
+  });
+
+  it('adamwUpdate and sgdUpdate (host ops, run after the gradient graph)', async () => {
+    const n = 10;
+    const p0 = randomFloats(n, 70);
+    const g = randomFloats(n, 71);
+    const m0 = randomFloats(n, 72, 0.1);
+    const v0 = randomFloats(n, 73, 0.1).map(Math.abs);
+    const adam = {
+      lr: 1e-2,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0.01,
+      step: 3,
+      gradScale: 0.5,
+    };
+    const sgd = { lr: 0.1, weightDecay: 0.01, gradScale: 2 };
+    await matchesReference(
+      'optimizers',
+      (ops) => {
+        const P = ops.upload(p0, [n]);
+        const M = ops.upload(m0, [n]);
+        const Vv = ops.upload(v0, [n]);
+        // the gradient is itself computed (scale) so the host op waits for a graph run
+        ops.adamwUpdate(P, ops.scale(ops.upload(g, [n]), 1), M, Vv, adam);
+        const P2 = ops.upload(p0, [n]);
+        ops.sgdUpdate(P2, ops.scale(ops.upload(g, [n]), 1), sgd);
+        ops.sgdUpdate(P2, ops.scale(P2, 0.5), sgd);
+        return { p: P, m: M, v: Vv, p2: P2, after: ops.scale(P, 2) };
+      },
+      1e-6,
+      1e-6,
+    );
+  });
+});
