@@ -62,3 +62,25 @@ export type { VocabRow, VocabStat } from './objectives/vocab-stats.js';
 export { VOCAB_STAT_NAMES, VOCAB_STATS, vocabStat } from './objectives/vocab-stats.js';
 export type { VocabStatsOptions } from './objectives/vocab-stats-reference.js';
 export { vocabGradReference, vocabStatsReference } from './objectives/vocab-stats-reference.js';
+
+// tokenizers
+export type {
+  ChatMessage,
+  ChatTemplateOptions,
+  DecodeOptions,
+  EncodeOptions,
+  Tokenizer,
+} from './tokenizer/tokenizer.js';
+export type { HfTokenizerSources } from './tokenizer/hf-tokenizer.js';
+export { createHfTokenizer } from './tokenizer/hf-tokenizer.js';
+export type { Llama2cVocab } from './tokenizer/llama2c.js';
+export {
+  createLlama2cTokenizer,
+  LLAMA2C_BOS_ID,
+  LLAMA2C_EOS_ID,
+  Llama2cTokenizer,
+  parseLlama2cTokenizer,
+} from './tokenizer/llama2c.js';
+export type { HfTokenizerJsonPair } from './tokenizer/llama2c-to-hf.js';
+export { llama2cTokenizerToHfJson } from './tokenizer/llama2c-to-hf.js';
+export { validateTokenizer } from './tokenizer/validate-tokenizer.js';

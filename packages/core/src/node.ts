@@ -5,3 +5,8 @@ export {
   STORIES260K_CHECKPOINT,
   STORIES260K_TOKENIZER,
 } from './io/llama2c-stories.js';
+export {
+  loadHfTokenizer,
+  loadLlama2cTokenizer,
+  loadTokenizer,
+} from './tokenizer/load-tokenizer.js';

@@ -1,0 +1,50 @@
+/**
+ * Loading a tokenizer from a model directory: `tokenizer.json` (+ `tokenizer_config.json`,
+ * `chat_template.jinja`) when present, else a llama2.c `tokenizer.bin`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHfTokenizer } from './hf-tokenizer.js';
+import { createLlama2cTokenizer, type Llama2cTokenizer } from './llama2c.js';
+import type { Tokenizer } from './tokenizer.js';
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`${path}: cannot read: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Loads `dir/tokenizer.json` with `tokenizer_config.json` and `chat_template.jinja` when present. */
+export function loadHfTokenizer(dir: string): Tokenizer {
+  const configPath = join(dir, 'tokenizer_config.json');
+  const templatePath = join(dir, 'chat_template.jinja');
+  return createHfTokenizer({
+    tokenizerJson: readJson(join(dir, 'tokenizer.json')),
+    tokenizerConfig: existsSync(configPath) ? readJson(configPath) : {},
+    chatTemplateFile: existsSync(templatePath) ? readFileSync(templatePath, 'utf8') : null,
+    source: dir,
+  });
+}
+
+/** Loads a llama2.c tokenizer file (e.g. `tokenizer.bin`, `tok512.bin`). */
+export function loadLlama2cTokenizer(path: string): Llama2cTokenizer {
+  return createLlama2cTokenizer(readFileSync(path), path);
+}
+
+/** The tokenizer of a model directory: `tokenizer.json` if present, else `tokenizer.bin` (llama2.c). */
+export function loadTokenizer(dir: string): Tokenizer {
+  if (existsSync(join(dir, 'tokenizer.json'))) return loadHfTokenizer(dir);
+  const bin = join(dir, 'tokenizer.bin');
+  if (existsSync(bin)) return loadLlama2cTokenizer(bin);
+  throw new Error(
+    `${dir}: no tokenizer found; expected tokenizer.json (Hugging Face) or tokenizer.bin (llama2.c)`,
+  );
+}
