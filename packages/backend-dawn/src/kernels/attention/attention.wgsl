@@ -1,0 +1,120 @@
+// Causal GQA attention forward, flash-style: one workgroup per query row (b, h, t) streams
+// the visible keys in chunks of WG with an online softmax, so no [T, S] matrix is stored.
+// q [B, T, H·D], k/v [B, S, K·D], mask [B, S] i32 → out [B, T, H·D], lse [B, H, T].
+// Query t sees key s iff s ≤ q_offset + t and mask[b, s] ≠ 0; a row that sees nothing
+// outputs zeros and lse = −∞. D ≤ ACC·WG; WG must be a power of two.
+
+struct Params {
+  b: u32,
+  t: u32,
+  s: u32,
+  h: u32,
+  k: u32,
+  d: u32,
+  q_offset: u32,
+  scale: f32,
+}
+
+override WG: u32 = 64;
+const ACC: u32 = 4u;
+const MAX_D: u32 = 256u;
+// A finite stand-in for −∞ so that exp(NEG − NEG) stays defined.
+const NEG: f32 = -3.0e38;
+const NEG_INF_BITS: u32 = 0xff800000u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> mask: array<i32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+// Written as bits: WGSL has no −∞ literal.
+@group(0) @binding(6) var<storage, read_write> lse: array<u32>;
+
+var<workgroup> sh_q: array<f32, MAX_D>;
+var<workgroup> sh_p: array<f32, WG>;
+var<workgroup> sh_red: array<f32, WG>;
+
+fn reduce_max(lid: u32, value: f32) -> f32 {
+  sh_red[lid] = value;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) { sh_red[lid] = max(sh_red[lid], sh_red[lid + stride]); }
+    workgroupBarrier();
+  }
+  let r = sh_red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn reduce_sum(lid: u32, value: f32) -> f32 {
+  sh_red[lid] = value;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) { sh_red[lid] = sh_red[lid] + sh_red[lid + stride]; }
+    workgroupBarrier();
+  }
+  let r = sh_red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;  // (b, h, t)
+  if (row >= p.b * p.h * p.t) { return; }
+  let t = row % p.t;
+  let h = (row / p.t) % p.h;
+  let b = row / (p.t * p.h);
+  let kvh = h / (p.h / p.k);
+  let q_base = (b * p.t + t) * p.h * p.d + h * p.d;
+  for (var d = lid; d < p.d; d += WG) { sh_q[d] = q[q_base + d]; }
+  workgroupBarrier();
+
+  let visible_end = min(p.s, p.q_offset + t + 1u);
+  var m = NEG;
+  var l = 0.0;
+  var acc: array<f32, ACC>;
+  for (var start = 0u; start < visible_end; start += WG) {
+    let j = start + lid;
+    var score = NEG;
+    if (j < visible_end && mask[b * p.s + j] != 0) {
+      let k_base = (b * p.s + j) * p.k * p.d + kvh * p.d;
+      var dot = 0.0;
+      for (var d = 0u; d < p.d; d++) { dot += sh_q[d] * k[k_base + d]; }
+      score = dot * p.scale;
+    }
+    let m_new = max(m, reduce_max(lid, score));
+    var prob = 0.0;
+    if (score > NEG) { prob = exp(score - m_new); }
+    sh_p[lid] = prob;
+    let chunk_sum = reduce_sum(lid, prob);  // its barriers also publish sh_p
+    let alpha = exp(m - m_new);
+    l = l * alpha + chunk_sum;
+    let count = min(WG, visible_end - start);
+    for (var a = 0u; a < ACC; a++) {
+      let d = lid + a * WG;
+      if (d < p.d) {
+        var sum = acc[a] * alpha;
+        for (var i = 0u; i < count; i++) {
+          sum += sh_p[i] * v[(b * p.s + start + i) * p.k * p.d + kvh * p.d + d];
+        }
+        acc[a] = sum;
+      }
+    }
+    m = m_new;
+    workgroupBarrier();
+  }
+  for (var a = 0u; a < ACC; a++) {
+    let d = lid + a * WG;
+    if (d < p.d) {
+      var value = 0.0;
+      if (l > 0.0) { value = acc[a] / l; }
+      out[q_base + d] = value;
+    }
+  }
+  if (lid == 0u) {
+    let lse_index = (b * p.h + h) * p.t + t;
+    if (l > 0.0) { lse[lse_index] = bitcast<u32>(m + log(l)); } else { lse[lse_index] = NEG_INF_BITS; }
+  }
+}

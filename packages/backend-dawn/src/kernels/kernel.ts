@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * A kernel descriptor: which WGSL entry point, the layout of its uniform (binding 0,
+ * one 4-byte scalar per field in declaration order), which storage bindings it uses, and
+ * its default workgroup size (the `WG` override constant).
+ */
+export type ParamType = 'u32' | 'i32' | 'f32';
+
+export interface KernelDescriptor {
+  /** The WGSL file (one family per file); also the shader-module cache key. */
+  family: string;
+  source: string;
+  entry: string;
+  params: readonly (readonly [string, ParamType])[];
+  /** Storage binding name → @binding index, for the bindings this entry point uses. */
+  bindings: Readonly<Record<string, number>>;
+  workgroupSize: number;
+}
+
+/** Reads a .wgsl file that sits next to the descriptor module. */
+export function wgsl(moduleUrl: string, file: string): string {
+  return readFileSync(new URL(file, moduleUrl), 'utf8');
+}
+
+/** Builds the descriptors of one family from a shared source and parameter struct. */
+export function family(
+  name: string,
+  source: string,
+  params: readonly (readonly [string, ParamType])[],
+  entries: Record<string, { bindings: Record<string, number>; workgroupSize?: number }>,
+): Record<string, KernelDescriptor> {
+  const out: Record<string, KernelDescriptor> = {};
+  for (const [entry, e] of Object.entries(entries)) {
+    out[entry] = { family: name, source, entry, params, bindings: e.bindings, workgroupSize: e.workgroupSize ?? 64 };
+  }
+  return out;
+}
+
+/** Workgroups beyond 65,535 spill into y; kernels linearise with `wid.y * nwg.x + wid.x`. */
+export function grid(workgroups: number): [number, number] {
+  if (workgroups <= 65535) return [Math.max(1, workgroups), 1];
+  return [65535, Math.ceil(workgroups / 65535)];
+}

@@ -1,0 +1,51 @@
+// Tiled matmul: out [M, N] = op(a) [M, K] · op(b) [K, N], row-major.
+// op(a) = aᵀ when TRANS_A (a stored [K, M]); op(b) = bᵀ when TRANS_B (b stored [N, K]).
+// A WG×WG workgroup computes one WG×WG output tile, staging WG×WG tiles of both operands in
+// workgroup memory; edges (M, N, K not multiples of WG) are zero-padded in the tiles.
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+}
+
+override WG: u32 = 16;  // tile side
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+var<workgroup> tile_a: array<f32, WG * WG>;
+var<workgroup> tile_b: array<f32, WG * WG>;
+
+fn load_a(row: u32, col: u32) -> f32 {
+  if (row >= p.m || col >= p.k) { return 0.0; }
+  if (TRANS_A) { return a[col * p.m + row]; }
+  return a[row * p.k + col];
+}
+
+fn load_b(row: u32, col: u32) -> f32 {
+  if (row >= p.k || col >= p.n) { return 0.0; }
+  if (TRANS_B) { return b[col * p.k + row]; }
+  return b[row * p.n + col];
+}
+
+@compute @workgroup_size(WG, WG)
+fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let row = wid.y * WG + lid.y;
+  let col = wid.x * WG + lid.x;
+  var acc = 0.0;
+  for (var k0 = 0u; k0 < p.k; k0 += WG) {
+    tile_a[lid.y * WG + lid.x] = load_a(row, k0 + lid.x);
+    tile_b[lid.y * WG + lid.x] = load_b(k0 + lid.y, col);
+    workgroupBarrier();
+    for (var kk = 0u; kk < WG; kk++) {
+      acc += tile_a[lid.y * WG + kk] * tile_b[kk * WG + lid.x];
+    }
+    workgroupBarrier();
+  }
+  if (row < p.m && col < p.n) { out[row * p.n + col] = acc; }
+}

@@ -1,0 +1,59 @@
+// Rotary position embedding on x [N, heads·D] with positions [N] i32.
+// style 0 ('half', Hugging Face): pairs (i, i + D/2); style 1 ('interleaved', llama2.c): (2i, 2i+1).
+// Pair i rotates by angle pos · theta^(−2i/D). cos/sin come from a host-computed (f64) table
+// [P, D/2, 2] for positions below P, so large angles keep full f32 accuracy; past P the
+// angle is computed here in f32. direction −1 applies the inverse rotation (the backward).
+
+struct Params {
+  n: u32,
+  heads: u32,
+  d: u32,
+  style: u32,
+  direction: f32,
+  table_rows: u32,
+  theta: f32,
+}
+
+override WG: u32 = 64;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> positions: array<i32>;
+@group(0) @binding(3) var<storage, read> table: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn rope(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let half = p.d / 2u;
+  let idx = (wid.y * nwg.x + wid.x) * WG + lid;  // over N · heads · D/2 pairs
+  if (idx >= p.n * p.heads * half) { return; }
+  let i = idx % half;
+  let head = (idx / half) % p.heads;
+  let token = idx / (half * p.heads);
+  let pos = positions[token];
+  var c: f32;
+  var s: f32;
+  if (pos >= 0 && u32(pos) < p.table_rows) {
+    c = table[(u32(pos) * half + i) * 2u];
+    s = table[(u32(pos) * half + i) * 2u + 1u];
+  } else {
+    let angle = f32(pos) * pow(p.theta, -2.0 * f32(i) / f32(p.d));
+    c = cos(angle);
+    s = sin(angle);
+  }
+  s = s * p.direction;
+  let base = token * p.heads * p.d + head * p.d;
+  var i0: u32;
+  var i1: u32;
+  if (p.style == 0u) {
+    i0 = base + i;
+    i1 = base + i + half;
+  } else {
+    i0 = base + 2u * i;
+    i1 = base + 2u * i + 1u;
+  }
+  let x0 = x[i0];
+  let x1 = x[i1];
+  out[i0] = x0 * c - x1 * s;
+  out[i1] = x1 * c + x0 * s;
+}

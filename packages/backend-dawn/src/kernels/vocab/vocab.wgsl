@@ -1,0 +1,170 @@
+// Per-token vocabulary statistics (design §4) and their gradient, never materialising softmax.
+// With u = z / T and p = softmax(u) over a row of logits z [V]:
+//   lse = log Σ exp(u)   ez = Σ p u   zy = u[target]   mz = Σ u / V   s2 = Σ p²
+// Codes in the uniform: lse 0, ez 1, zy 2, mz 3, s2 4.
+// stats: one workgroup per token row; each thread keeps an online (max, Σe, Σe·u, Σe², Σu)
+//   over a strided slice of the row in fp32, then the workgroup merges them.
+// grad: one workgroup per token row too: dL/dz_j = Σ_s coeff_s · d stat_s / dz_j.
+// Entries equal to −∞ (a masked vocabulary) have p = 0 and no gradient, and mz averages over
+// the finite entries only (as the CPU reference). A target outside [0, V) gives zy = 0 and no
+// zy gradient. WG must be a power of two.
+
+struct Params {
+  n: u32,
+  v: u32,
+  inv_t: f32,
+  n_stats: u32,
+  code0: u32,
+  code1: u32,
+  code2: u32,
+  code3: u32,
+  code4: u32,
+  lse_col: u32,     // grad: column of lse in the lse source
+  lse_stride: u32,  // grad: row stride of the lse source
+}
+
+override WG: u32 = 256;
+const NEG: f32 = -3.0e38;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<i32>;
+@group(0) @binding(3) var<storage, read_write> stats_out: array<f32>;
+@group(0) @binding(4) var<storage, read> stat_values: array<f32>;
+@group(0) @binding(5) var<storage, read> coeffs: array<f32>;
+@group(0) @binding(6) var<storage, read> lse_source: array<f32>;
+@group(0) @binding(7) var<storage, read_write> grad: array<f32>;
+
+var<workgroup> sh_m: array<f32, WG>;
+var<workgroup> sh_e: array<f32, WG>;
+var<workgroup> sh_eu: array<f32, WG>;
+var<workgroup> sh_e2: array<f32, WG>;
+var<workgroup> sh_u: array<f32, WG>;
+var<workgroup> sh_count: array<u32, WG>;
+
+fn code(i: u32) -> u32 {
+  switch (i) {
+    case 0u: { return p.code0; }
+    case 1u: { return p.code1; }
+    case 2u: { return p.code2; }
+    case 3u: { return p.code3; }
+    default: { return p.code4; }
+  }
+}
+
+fn target_of(row: u32) -> i32 {
+  let y = targets[row];
+  if (y < 0 || u32(y) >= p.v) { return -1; }
+  return y;
+}
+
+@compute @workgroup_size(WG)
+fn stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= p.n) { return; }
+  let base = row * p.v;
+  var m = NEG;
+  var e = 0.0;
+  var eu = 0.0;
+  var e2 = 0.0;
+  var su = 0.0;
+  var finite = 0u;
+  for (var j = lid; j < p.v; j += WG) {
+    let u = logits[base + j] * p.inv_t;
+    if (u < NEG) { continue; }  // −∞: masked out
+    su += u;
+    finite += 1u;
+    if (u > m) {
+      let a = exp(m - u);
+      e = e * a + 1.0;
+      eu = eu * a + u;
+      e2 = e2 * a * a + 1.0;
+      m = u;
+    } else {
+      let x = exp(u - m);
+      e += x;
+      eu += x * u;
+      e2 += x * x;
+    }
+  }
+  sh_m[lid] = m;
+  sh_e[lid] = e;
+  sh_eu[lid] = eu;
+  sh_e2[lid] = e2;
+  sh_u[lid] = su;
+  sh_count[lid] = finite;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) {
+      let m1 = sh_m[lid];
+      let m2 = sh_m[lid + stride];
+      let mm = max(m1, m2);
+      let a1 = exp(m1 - mm);
+      let a2 = exp(m2 - mm);
+      sh_m[lid] = mm;
+      sh_e[lid] = sh_e[lid] * a1 + sh_e[lid + stride] * a2;
+      sh_eu[lid] = sh_eu[lid] * a1 + sh_eu[lid + stride] * a2;
+      sh_e2[lid] = sh_e2[lid] * a1 * a1 + sh_e2[lid + stride] * a2 * a2;
+      sh_u[lid] = sh_u[lid] + sh_u[lid + stride];
+      sh_count[lid] = sh_count[lid] + sh_count[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  if (lid < p.n_stats) {
+    let total = sh_e[0];
+    var value = 0.0;
+    switch (code(lid)) {
+      case 0u: { value = sh_m[0] + log(total); }
+      case 1u: { value = sh_eu[0] / total; }
+      case 2u: {
+        let y = target_of(row);
+        if (y >= 0) { value = logits[base + u32(y)] * p.inv_t; }
+      }
+      case 3u: { value = sh_u[0] / f32(sh_count[0]); }
+      default: { value = sh_e2[0] / (total * total); }
+    }
+    stats_out[row * p.n_stats + lid] = value;
+  }
+}
+
+fn finite_count(lid: u32, base: u32) -> u32 {
+  var count = 0u;
+  for (var j = lid; j < p.v; j += WG) {
+    if (logits[base + j] * p.inv_t >= NEG) { count += 1u; }
+  }
+  sh_count[lid] = count;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) { sh_count[lid] = sh_count[lid] + sh_count[lid + stride]; }
+    workgroupBarrier();
+  }
+  return sh_count[0];
+}
+
+@compute @workgroup_size(WG)
+fn grad_logits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= p.n) { return; }
+  let base = row * p.v;
+  let finite = f32(finite_count(lid, base));
+  let row_lse = lse_source[row * p.lse_stride + p.lse_col];
+  let y = target_of(row);
+  for (var j = lid; j < p.v; j += WG) {
+    let u = logits[base + j] * p.inv_t;
+    var g = 0.0;
+    if (u >= NEG) {
+      let prob = exp(u - row_lse);
+      for (var s = 0u; s < p.n_stats; s++) {
+        let c = coeffs[row * p.n_stats + s];
+        switch (code(s)) {
+          case 0u: { g += c * prob; }
+          case 1u: { g += c * prob * (1.0 + u - stat_values[row * p.n_stats + s]); }
+          case 2u: { if (i32(j) == y) { g += c; } }
+          case 3u: { g += c / finite; }
+          default: { g += c * 2.0 * prob * (prob - stat_values[row * p.n_stats + s]); }
+        }
+      }
+    }
+    grad[base + j] = g * p.inv_t;
+  }
+}

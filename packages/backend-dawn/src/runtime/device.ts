@@ -1,0 +1,200 @@
+/**
+ * Adapter discovery and device creation. Dawn is loaded lazily so that a machine without
+ * Vulkan can still import this package (and be told what is missing).
+ */
+import { existsSync } from 'node:fs';
+
+export interface DawnAdapterInfo {
+  index: number;
+  /** e.g. `llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)` or `NVIDIA H100 80GB HBM3` */
+  description: string;
+  vendor: string;
+  architecture: string;
+  /** `vulkan`, `metal` or `d3d12` (the native API Dawn uses on this platform) */
+  api: string;
+  /** A software rasteriser (lavapipe, SwiftShader) rather than a GPU. */
+  isFallback: boolean;
+  features: string[];
+  limits: {
+    maxStorageBufferBindingSize: number;
+    maxBufferSize: number;
+    maxComputeWorkgroupStorageSize: number;
+    maxComputeInvocationsPerWorkgroup: number;
+  };
+}
+
+export interface DawnDeviceOptions {
+  /** Adapter index (from `describeDawnAdapters`) or a substring of its description. */
+  device?: number | string;
+  /** The largest single buffer the caller will allocate, in bytes (e.g. the embedding table). */
+  requiredBufferBytes?: number;
+  /** Ignore `shader-f16` even when present (fallback testing). */
+  disableF16?: boolean;
+  /** Ignore `subgroups` even when present (fallback testing). */
+  disableSubgroups?: boolean;
+}
+
+export interface DawnDevice {
+  device: GPUDevice;
+  adapter: DawnAdapterInfo;
+  /** Features actually enabled on the device. */
+  hasF16: boolean;
+  hasSubgroups: boolean;
+  /** GPUBufferUsage / GPUMapMode flag tables (Dawn's, not `globalThis`). */
+  usage: { storage: number; uniform: number; copySrc: number; copyDst: number; mapRead: number };
+  mapRead: number;
+}
+
+/** The message for "no adapter": which library is missing and how to install it. */
+export function missingDriverMessage(detail: string): string {
+  const loader = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib/libvulkan.so.1'].some(
+    (p) => existsSync(p),
+  );
+  const lines = [
+    `Dawn (WebGPU) found no usable GPU adapter: ${detail}.`,
+    loader
+      ? 'The Vulkan loader (libvulkan1) is installed, so the Vulkan driver (ICD) is missing or too old.'
+      : 'The Vulkan loader libvulkan.so.1 (Debian/Ubuntu package libvulkan1) was not found.',
+    'Install a GPU driver with Vulkan support, or for a CPU-only machine Mesa lavapipe:',
+    '  Debian bookworm: apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1   (Mesa >= 23 is needed; bookworm itself ships 22)',
+    '  Ubuntu 24.04+:   apt-get install mesa-vulkan-drivers libvulkan1',
+    'and set XDG_RUNTIME_DIR (e.g. export XDG_RUNTIME_DIR=/tmp/xdg && mkdir -p $XDG_RUNTIME_DIR).',
+  ];
+  if (!process.env.XDG_RUNTIME_DIR) lines.push('XDG_RUNTIME_DIR is currently unset.');
+  return lines.join('\n');
+}
+
+function nativeApi(): string {
+  if (process.platform === 'darwin') return 'metal';
+  if (process.platform === 'win32') return 'd3d12';
+  return 'vulkan';
+}
+
+type WebgpuModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+
+async function loadDawn(): Promise<WebgpuModule> {
+  try {
+    return (await import('webgpu')) as unknown as WebgpuModule;
+  } catch (err) {
+    throw new Error(missingDriverMessage(`the 'webgpu' package (Dawn) failed to load: ${(err as Error).message}`));
+  }
+}
+
+function describe(adapter: GPUAdapter, index: number): DawnAdapterInfo {
+  const info = adapter.info;
+  const l = adapter.limits;
+  return {
+    index,
+    description: info.description || info.device || info.architecture || 'unknown adapter',
+    vendor: info.vendor,
+    architecture: info.architecture,
+    api: nativeApi(),
+    isFallback: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+    features: [...adapter.features].sort(),
+    limits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    },
+  };
+}
+
+/**
+ * Every distinct adapter Dawn offers, discrete GPUs first. Dawn's Node binding exposes
+ * adapters through power preferences only, so we ask for each and de-duplicate.
+ */
+async function enumerate(gpu: GPU): Promise<{ adapter: GPUAdapter; info: DawnAdapterInfo }[]> {
+  const found: { adapter: GPUAdapter; info: DawnAdapterInfo }[] = [];
+  const requests: GPURequestAdapterOptions[] = [
+    { powerPreference: 'high-performance' },
+    { powerPreference: 'low-power' },
+    { forceFallbackAdapter: true },
+  ];
+  for (const options of requests) {
+    const adapter = await gpu.requestAdapter(options).catch(() => null);
+    if (!adapter) continue;
+    const info = describe(adapter, found.length);
+    if (found.some((f) => f.info.description === info.description && f.info.vendor === info.vendor)) continue;
+    found.push({ adapter, info });
+  }
+  // Prefer real GPUs over software fallbacks; keep the preference order otherwise.
+  found.sort((a, b) => Number(a.info.isFallback) - Number(b.info.isFallback));
+  found.forEach((f, i) => {
+    f.info.index = i;
+  });
+  return found;
+}
+
+/** The adapter report for `oneshot-em doctor`. Throws the missing-driver message if there is none. */
+export async function describeDawnAdapters(): Promise<DawnAdapterInfo[]> {
+  const { create } = await loadDawn();
+  const found = await enumerate(create([]));
+  if (found.length === 0) throw new Error(missingDriverMessage('requestAdapter() returned no adapter'));
+  return found.map((f) => f.info);
+}
+
+function pick(
+  found: { adapter: GPUAdapter; info: DawnAdapterInfo }[],
+  selector: number | string | undefined,
+): { adapter: GPUAdapter; info: DawnAdapterInfo } {
+  const list = found.map((f) => `  [${f.info.index}] ${f.info.description}`).join('\n');
+  if (selector === undefined) return found[0];
+  if (typeof selector === 'number') {
+    const hit = found[selector];
+    if (!hit) throw new Error(`Dawn device ${selector} does not exist; adapters:\n${list}`);
+    return hit;
+  }
+  const needle = selector.toLowerCase();
+  const hit = found.find((f) => `${f.info.description} ${f.info.vendor} ${f.info.architecture}`.toLowerCase().includes(needle));
+  if (!hit) throw new Error(`no Dawn adapter matches device "${selector}"; adapters:\n${list}`);
+  return hit;
+}
+
+/** Picks the adapter, checks limits, enables optional features, and creates the device. */
+export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<DawnDevice> {
+  const { create, globals } = await loadDawn();
+  const found = await enumerate(create([]));
+  if (found.length === 0) throw new Error(missingDriverMessage('requestAdapter() returned no adapter'));
+  const { adapter, info } = pick(found, options.device);
+  const need = options.requiredBufferBytes ?? 0;
+  const limits = adapter.limits;
+  for (const name of ['maxStorageBufferBindingSize', 'maxBufferSize'] as const) {
+    if (need > limits[name]) {
+      throw new Error(
+        `Dawn adapter "${info.description}" cannot hold a ${need}-byte buffer: its ${name} is ${limits[name]} bytes`,
+      );
+    }
+  }
+  // The kernels use at most 16 KiB of workgroup storage (WebGPU's guaranteed minimum).
+  const workgroupStorage = 16384;
+  if (limits.maxComputeWorkgroupStorageSize < workgroupStorage) {
+    throw new Error(
+      `Dawn adapter "${info.description}": maxComputeWorkgroupStorageSize is ${limits.maxComputeWorkgroupStorageSize}, the kernels need ${workgroupStorage}`,
+    );
+  }
+  const hasF16 = !options.disableF16 && adapter.features.has('shader-f16');
+  const hasSubgroups = !options.disableSubgroups && adapter.features.has('subgroups');
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (hasF16) requiredFeatures.push('shader-f16');
+  if (hasSubgroups) requiredFeatures.push('subgroups' as GPUFeatureName);
+  const device = await adapter.requestDevice({
+    requiredFeatures,
+    requiredLimits: {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      maxStorageBuffersPerShaderStage: Math.min(10, limits.maxStorageBuffersPerShaderStage),
+    },
+  });
+  const u = globals.GPUBufferUsage as Record<string, number>;
+  const m = globals.GPUMapMode as Record<string, number>;
+  return {
+    device,
+    adapter: info,
+    hasF16,
+    hasSubgroups,
+    usage: { storage: u.STORAGE, uniform: u.UNIFORM, copySrc: u.COPY_SRC, copyDst: u.COPY_DST, mapRead: u.MAP_READ },
+    mapRead: m.READ,
+  };
+}
