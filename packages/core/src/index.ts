@@ -46,6 +46,25 @@ export {
 export type { GenerateOptions, GenerateResult } from './model/generate.js';
 export { generate, greedyDecode, samplingUniforms } from './model/generate.js';
 
+// model files (pure parts; reading and writing live in ./node)
+export { ModelConfigError, modelConfigToHfJson, parseModelConfig } from './io/hf-config.js';
+export type {
+  SafetensorsDtype,
+  SafetensorsErrorCode,
+  SafetensorsHeader,
+  TensorInfo,
+  TensorLayout,
+} from './io/safetensors-header.js';
+export {
+  bf16ToF32,
+  buildSafetensorsHeader,
+  DTYPE_BYTES,
+  f16ToF32,
+  f32ToBf16,
+  parseSafetensorsHeader,
+  SafetensorsError,
+} from './io/safetensors-header.js';
+
 // CPU reference backend and llama2.c import (the oracle of every backend)
 export type { ReferenceBackend, ReferencePrecision } from './reference/reference-backend.js';
 export { createReferenceBackend } from './reference/reference-backend.js';

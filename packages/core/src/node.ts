@@ -10,3 +10,28 @@ export {
   loadLlama2cTokenizer,
   loadTokenizer,
 } from './tokenizer/load-tokenizer.js';
+
+// model files: HF directories (config.json + safetensors, single or sharded), atomic saves
+export { recoverInterruptedWrite, writeDirAtomically } from './io/atomic.js';
+export { JsonFileError, readJsonFile, readModelConfig } from './io/hf-config-file.js';
+export type { HfModel, SaveHfModelOptions } from './io/hf-model.js';
+export {
+  COPIED_FILES,
+  checkModelTensors,
+  defaultModelDir,
+  loadHfModel,
+  saveHfModel,
+} from './io/hf-model.js';
+export type { RawTensor, TensorToWrite } from './io/safetensors.js';
+export {
+  f32TensorToWrite,
+  rawTensorToWrite,
+  SafetensorsFile,
+  writeSafetensors,
+} from './io/safetensors.js';
+export {
+  INDEX_FILE,
+  SafetensorsModel,
+  SINGLE_FILE,
+  writeSafetensorsModel,
+} from './io/safetensors-index.js';

@@ -1,1 +1,3 @@
 // @oneshot-em/core/testing: the backend conformance suite, fixtures and gradient checks.
+export type { TinyModelKind, TinyModelOptions } from './testing/fixtures.js';
+export { tinyModelConfig, tinyModelWeights, writeTinyModel } from './testing/fixtures.js';

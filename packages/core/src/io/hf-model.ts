@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ModelConfig } from '../model/config.js';
 import { LM_HEAD, numel, paramSpecs, type WeightMap } from '../model/params.js';
 import { writeDirAtomically } from './atomic.js';
@@ -14,6 +15,14 @@ export interface HfModel {
   config: ModelConfig;
   weights: WeightMap;
   dir: string;
+}
+
+/**
+ * The embedded default model (stories260K converted to HF format), resolved from this file's
+ * location inside the core package, so it is found whatever the working directory.
+ */
+export function defaultModelDir(): string {
+  return fileURLToPath(new URL('../../assets/stories260K', import.meta.url));
 }
 
 /**

@@ -1,0 +1,140 @@
+/**
+ * Embeds the default model: copies stories260K (llama2.c checkpoint + tokenizer) from the shared
+ * folder into packages/core/assets/stories260K/llama2c/, checking the published sha256s, and
+ * writes the converted Hugging Face directory beside it, with PROVENANCE.md and LICENSE.
+ *
+ *   npx tsx tools/scripts/embed-stories260k.ts [--source DIR]
+ *
+ * The source defaults to ../shared/models/stories260K (relative to the repository root). Run it
+ * again after a change to the converter or the tokenizer export; the output is deterministic.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { saveHfModel } from '../../packages/core/src/io/hf-model.js';
+import { llama2cToModel, parseLlama2c, toHalfRope } from '../../packages/core/src/io/llama2c.js';
+import { createLlama2cTokenizer } from '../../packages/core/src/tokenizer/llama2c.js';
+import { llama2cTokenizerToHfJson } from '../../packages/core/src/tokenizer/llama2c-to-hf.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    source: {
+      type: 'string',
+      default: path.join(repoRoot, '..', 'shared', 'models', 'stories260K'),
+    },
+  },
+});
+const source = path.resolve(values.source as string);
+const target = path.join(repoRoot, 'packages', 'core', 'assets', 'stories260K');
+const originals = path.join(target, 'llama2c');
+
+/** The sha256 of each file as published in the source README's table (`| file | what | sha256 |`). */
+function publishedSha256s(readme: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of readme.matchAll(/^\|\s*(\S+\.bin)\s*\|[^|]*\|\s*([0-9a-f]{64})\s*\|/gm))
+    out.set(m[1], m[2]);
+  return out;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+const published = publishedSha256s(fs.readFileSync(path.join(source, 'README.md'), 'utf8'));
+const originalBytes = new Map<string, Buffer>();
+const digests: Record<string, string> = {};
+for (const name of ['stories260K.bin', 'tok512.bin']) {
+  const bytes = fs.readFileSync(path.join(source, name));
+  const digest = sha256(bytes);
+  if (published.get(name) !== digest) {
+    throw new Error(
+      `${path.join(source, name)}: sha256 ${digest} differs from the published ${published.get(name)}`,
+    );
+  }
+  originalBytes.set(name, bytes);
+  digests[name] = digest;
+}
+
+// The HF model first: saving replaces the whole directory; everything else is written into it after.
+const checkpoint = new Uint8Array(originalBytes.get('stories260K.bin') as Buffer);
+const { config, weights } = toHalfRope(llama2cToModel(parseLlama2c(checkpoint, 'stories260K.bin')));
+saveHfModel(target, config, weights, { dtype: 'f32' });
+fs.mkdirSync(originals);
+for (const [name, bytes] of originalBytes) fs.writeFileSync(path.join(originals, name), bytes);
+
+const tokenizerBin = path.join(originals, 'tok512.bin');
+const tokenizer = createLlama2cTokenizer(fs.readFileSync(tokenizerBin), tokenizerBin);
+const hf = llama2cTokenizerToHfJson(tokenizer);
+fs.writeFileSync(
+  path.join(target, 'tokenizer.json'),
+  `${JSON.stringify(hf.tokenizerJson, null, 2)}\n`,
+);
+fs.writeFileSync(
+  path.join(target, 'tokenizer_config.json'),
+  `${JSON.stringify(hf.tokenizerConfigJson, null, 2)}\n`,
+);
+const generation = { bos_token_id: config.bosTokenId, eos_token_id: config.eosTokenIds[0] };
+fs.writeFileSync(
+  path.join(target, 'generation_config.json'),
+  `${JSON.stringify(generation, null, 2)}\n`,
+);
+
+fs.writeFileSync(
+  path.join(target, 'PROVENANCE.md'),
+  `# stories260K — provenance
+
+A 260K-parameter Llama-architecture model trained on TinyStories, published by Andrej Karpathy
+in llama2.c's checkpoint format (karpathy/tinyllamas on the Hugging Face Hub; model card
+licence: MIT, see LICENSE). Copied into this repository from the project's shared folder
+(\`shared/models/stories260K\`), whose files are byte-identical to the published ones.
+
+| file | what | sha256 |
+| --- | --- | --- |
+| llama2c/stories260K.bin | llama2.c checkpoint (legacy v0 layout, float32), unchanged | ${digests['stories260K.bin']} |
+| llama2c/tok512.bin | its 512-token llama2.c tokenizer (BOS=1, EOS=2), unchanged | ${digests['tok512.bin']} |
+
+Everything else in this directory is derived from those two files by
+\`npx tsx tools/scripts/embed-stories260k.ts\`:
+
+- \`config.json\`, \`model.safetensors\` (float32), \`generation_config.json\`: \`parseLlama2c\`,
+  \`llama2cToModel\` and \`toHalfRope\` (packages/core/src/io/llama2c.ts), which permutes the rows
+  of wq/wk per head so that Hugging Face's rotate-half RoPE reproduces the original interleaved
+  model's logits, then \`saveHfModel\` (packages/core/src/io/hf-model.ts).
+- \`tokenizer.json\`, \`tokenizer_config.json\`: \`llama2cTokenizerToHfJson\`
+  (packages/core/src/tokenizer/llama2c-to-hf.ts).
+
+Architecture: dim 64, hidden 172, 5 layers, 8 heads, 4 kv heads, vocab 512 (tied classifier),
+context 512, RMSNorm eps 1e-5, RoPE theta 10000.
+`,
+);
+
+fs.writeFileSync(
+  path.join(target, 'LICENSE'),
+  `The stories260K model files (llama2c/stories260K.bin, llama2c/tok512.bin) and the files derived
+from them in this directory are distributed under the MIT License:
+
+MIT License
+
+Copyright (c) 2023 Andrej Karpathy
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`,
+);
+console.log(`wrote ${target}: ${fs.readdirSync(target).join(', ')}`);
