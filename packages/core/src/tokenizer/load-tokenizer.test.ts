@@ -41,6 +41,28 @@ describe('loadTokenizer', () => {
     ]);
   });
 
+  it('fills special tokens missing from tokenizer_config.json from special_tokens_map.json', () => {
+    const dir = tempDir();
+    const { tokenizerJson, tokenizerConfigJson } = llama2cTokenizerToHfJson(
+      loadLlama2cTokenizer(tok512),
+    );
+    const { eos_token: _, ...withoutEos } = tokenizerConfigJson;
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson));
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(withoutEos));
+    writeFileSync(
+      join(dir, 'special_tokens_map.json'),
+      JSON.stringify({
+        eos_token: { content: '</s>', lstrip: false },
+        pad_token: '<s>',
+        bos_token: '</s>',
+      }),
+    );
+    const tok = loadTokenizer(dir);
+    expect(tok.eosIds).toEqual([2]); // from the map
+    expect(tok.bosId).toBe(1); // tokenizer_config.json wins
+    expect(tok.padId).toBeNull(); // pad_token: null in tokenizer_config.json wins too
+  });
+
   it('names what it looked for when the directory has no tokenizer', () => {
     const dir = tempDir();
     expect(() => loadTokenizer(dir)).toThrow(

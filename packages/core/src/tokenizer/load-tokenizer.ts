@@ -22,13 +22,28 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Loads `dir/tokenizer.json` with `tokenizer_config.json` and `chat_template.jinja` when present. */
+function readOptionalJsonObject(path: string): Record<string, unknown> {
+  if (!existsSync(path)) return {};
+  const value = readJson(path);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`${path}: expected a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Loads `dir/tokenizer.json` with `tokenizer_config.json` and `chat_template.jinja` when
+ * present. Older repositories keep bos/eos/pad in `special_tokens_map.json`; it fills the
+ * fields tokenizer_config.json leaves out.
+ */
 export function loadHfTokenizer(dir: string): Tokenizer {
-  const configPath = join(dir, 'tokenizer_config.json');
   const templatePath = join(dir, 'chat_template.jinja');
   return createHfTokenizer({
     tokenizerJson: readJson(join(dir, 'tokenizer.json')),
-    tokenizerConfig: existsSync(configPath) ? readJson(configPath) : {},
+    tokenizerConfig: {
+      ...readOptionalJsonObject(join(dir, 'special_tokens_map.json')),
+      ...readOptionalJsonObject(join(dir, 'tokenizer_config.json')),
+    },
     chatTemplateFile: existsSync(templatePath) ? readFileSync(templatePath, 'utf8') : null,
     source: dir,
   });
