@@ -103,3 +103,31 @@ export {
 export type { HfTokenizerJsonPair } from './tokenizer/llama2c-to-hf.js';
 export { llama2cTokenizerToHfJson } from './tokenizer/llama2c-to-hf.js';
 export { validateTokenizer } from './tokenizer/validate-tokenizer.js';
+
+// objectives: the contract, the autodiff over per-token arrays, the built-ins
+export type { Mask, Operand, Ops, Value } from './objectives/autodiff.js';
+export { gradients, ops, Var } from './objectives/autodiff.js';
+export { BUILTIN_OBJECTIVES } from './objectives/builtins.js';
+export type {
+  Objective,
+  ObjectiveContext,
+  ObjectiveEvaluation,
+  ObjectiveLoss,
+  ObjectiveStats,
+} from './objectives/objective.js';
+export {
+  defineObjective,
+  evaluateObjective,
+  isObjective,
+  objectiveStats,
+  parameterDocs,
+  parseObjectiveParams,
+} from './objectives/objective.js';
+export type { CompletionMaskConvention, ObjectiveBatch } from './objectives/objective-batch.js';
+export {
+  attentionMask,
+  completionMask,
+  createObjectiveBatch,
+  nextTokenTargets,
+  teacherForcingMask,
+} from './objectives/objective-batch.js';

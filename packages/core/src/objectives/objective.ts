@@ -1,0 +1,222 @@
+/**
+ * The objective contract (design §4). An objective names the per-token vocabulary statistics
+ * it needs (at a temperature it chooses) and writes its loss as a forward over those
+ * per-token arrays with the ops of autodiff.ts. `evaluateObjective` runs that forward on the
+ * statistics a backend computed and returns the loss and dL/dstat per token, which the
+ * backend's `vocabGrad` turns into dL/dz.
+ *
+ * A plugin package's default export is `defineObjective({ ... })`.
+ */
+import type { z } from 'zod';
+import type { VocabStatName } from '../backend/tensor-ops.js';
+import { gradients, type Mask, type Ops, ops, Var } from './autodiff.js';
+import {
+  attentionMask,
+  type CompletionMaskConvention,
+  completionLengths,
+  completionMask,
+  type ObjectiveBatch,
+  sequenceIds,
+  teacherForcingMask,
+} from './objective-batch.js';
+import { vocabStat } from './vocab-stats.js';
+
+/** Which statistics the backend computes for this objective, and at what temperature. */
+export interface ObjectiveStats {
+  temperature: number;
+  /** Column order of statValues and coeffs [N, S]. */
+  stats: readonly VocabStatName[];
+}
+
+/** Everything a loss can read. Per-token arrays have N = B·T entries (row b·T + t). */
+export interface ObjectiveContext {
+  readonly batch: ObjectiveBatch;
+  /** [N] the statistic at every position (declared in `stats`). */
+  stat(name: VocabStatName): Var;
+  /** [N] 0/1: see objective-batch.ts for the two conventions. */
+  completionMask(convention: CompletionMaskConvention): Mask;
+  /** [N] 0/1: positions whose own and next tokens are real (prompt included). */
+  teacherForcingMask(): Mask;
+  /** [N] 0/1: ids ≠ pad. */
+  readonly attentionMask: Mask;
+  /** [N] sequence index b of every token. */
+  readonly seqIds: Int32Array;
+  /** B */
+  readonly numSequences: number;
+  /** [B] completion tokens (non-pad, t ≥ P) per sequence. */
+  readonly completionLengths: Float64Array;
+  /** V */
+  readonly vocabSize: number;
+  readonly ops: Ops;
+}
+
+/** A loss alone, or with scalar metrics to log (e.g. the mean entropy). */
+export type ObjectiveLoss = Var | { loss: Var; metrics?: Record<string, Var | number> };
+
+export interface Objective<P extends object = Record<string, unknown>> {
+  /** kebab-case; the registry and CLI name */
+  readonly name: string;
+  readonly description: string;
+  /** zod schema of the parameters; every field documents its range and default with `.describe`. */
+  readonly params: z.ZodType<P>;
+  stats(params: P): ObjectiveStats;
+  loss(ctx: ObjectiveContext, params: P): ObjectiveLoss;
+}
+
+const NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+export function defineObjective<S extends z.ZodType<object>>(definition: {
+  name: string;
+  description: string;
+  params: S;
+  stats(params: z.output<S>): ObjectiveStats;
+  loss(ctx: ObjectiveContext, params: z.output<S>): ObjectiveLoss;
+}): Objective<z.output<S>> {
+  if (!NAME.test(definition.name)) {
+    throw new Error(
+      `objective name '${definition.name}'; expected kebab-case (e.g. 'token-entropy')`,
+    );
+  }
+  if (typeof definition.params?.safeParse !== 'function') {
+    throw new Error(`objective '${definition.name}': params must be a zod schema`);
+  }
+  // S's output is its z.output; TypeScript cannot see S as z.ZodType<z.output<S>> by itself.
+  const params = definition.params as unknown as z.ZodType<z.output<S>>;
+  return Object.freeze({ ...definition, params });
+}
+
+/** True when `x` has the shape of an Objective (for values loaded from plugins). */
+export function isObjective(x: unknown): x is Objective {
+  const o = x as Partial<Objective> | null;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.name === 'string' &&
+    typeof o.stats === 'function' &&
+    typeof o.loss === 'function' &&
+    typeof o.params?.safeParse === 'function'
+  );
+}
+
+/** The documented description (range, default) of each top-level parameter, when the schema is an object. */
+export function parameterDocs(objective: Objective): Record<string, string> {
+  const shape = (objective.params as { shape?: Record<string, { description?: string }> }).shape;
+  const docs: Record<string, string> = {};
+  for (const [key, field] of Object.entries(shape ?? {})) docs[key] = field.description ?? '';
+  return docs;
+}
+
+/**
+ * Validates raw parameters (strings from `name:k=v` are coerced by the schema) and applies
+ * defaults. Errors name the objective, the parameter, the zod issue and the documented range;
+ * an unknown key lists the known ones.
+ */
+export function parseObjectiveParams<P extends object>(
+  objective: Objective<P>,
+  raw: object = {},
+): P {
+  const docs = parameterDocs(objective as unknown as Objective);
+  const known = Object.keys(docs);
+  if (known.length > 0) {
+    for (const key of Object.keys(raw)) {
+      if (!known.includes(key)) {
+        const list = known.map((k) => `  ${k}: ${docs[k]}`).join('\n');
+        throw new Error(
+          `objective '${objective.name}': unknown parameter '${key}'; its parameters are:\n${list}`,
+        );
+      }
+    }
+  }
+  const parsed = objective.params.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const key = issue.path.join('.');
+    const given =
+      key in raw ? ` (given ${JSON.stringify((raw as Record<string, unknown>)[key])})` : '';
+    const doc = docs[String(issue.path[0])];
+    return `parameter '${key}'${given}: ${issue.message}${doc ? `; ${key}: ${doc}` : ''}`;
+  });
+  throw new Error(`objective '${objective.name}': ${lines.join('\n')}`);
+}
+
+export interface ObjectiveEvaluation {
+  loss: number;
+  /** [N, S] dL/dstat, columns in the objective's `stats` order */
+  coeffs: Float64Array;
+  metrics: Record<string, number>;
+}
+
+/** The statistics an objective needs at these (raw or parsed) parameters. */
+export function objectiveStats<P extends object>(
+  objective: Objective<P>,
+  params: object = {},
+): ObjectiveStats {
+  const spec = objective.stats(parseObjectiveParams(objective, params));
+  spec.stats.forEach(vocabStat);
+  if (new Set(spec.stats).size !== spec.stats.length) {
+    throw new Error(
+      `objective '${objective.name}': stats lists a statistic twice (${spec.stats.join(', ')})`,
+    );
+  }
+  return spec;
+}
+
+/**
+ * Runs the objective's forward on statValues [N, S] (N = B·T, columns in its `stats` order)
+ * and differentiates it: loss, coeffs = dL/dstat [N, S], metrics.
+ */
+export function evaluateObjective<P extends object>(
+  objective: Objective<P>,
+  params: object,
+  statValues: ArrayLike<number>,
+  batch: ObjectiveBatch,
+): ObjectiveEvaluation {
+  const parsed = parseObjectiveParams(objective, params);
+  const { stats } = objectiveStats(objective, parsed);
+  const n = batch.B * batch.T;
+  const s = stats.length;
+  if (statValues.length !== n * s) {
+    throw new Error(
+      `objective '${objective.name}': statValues has ${statValues.length} entries; expected N·S = ${n}·${s} (${stats.join(', ')})`,
+    );
+  }
+  const columns = stats.map((_, k) => {
+    const column = new Float64Array(n);
+    for (let i = 0; i < n; i++) column[i] = statValues[i * s + k];
+    return new Var(column);
+  });
+  const ctx: ObjectiveContext = {
+    batch,
+    stat(name) {
+      const k = stats.indexOf(name);
+      if (k < 0) {
+        throw new Error(
+          `objective '${objective.name}': loss reads '${name}' but stats declares only ${stats.join(', ')}`,
+        );
+      }
+      return columns[k];
+    },
+    completionMask: (convention) => completionMask(batch, convention),
+    teacherForcingMask: () => teacherForcingMask(batch),
+    attentionMask: attentionMask(batch),
+    seqIds: sequenceIds(batch),
+    numSequences: batch.B,
+    completionLengths: completionLengths(batch),
+    vocabSize: batch.V,
+    ops,
+  };
+  const result = objective.loss(ctx, parsed);
+  const { loss, metrics = {} } = result instanceof Var ? { loss: result } : result;
+  if (!(loss instanceof Var) || !loss.isScalar) {
+    throw new Error(`objective '${objective.name}': loss must return a scalar Var`);
+  }
+  const grads = gradients(loss, columns);
+  const coeffs = new Float64Array(n * s);
+  grads.forEach((g, k) => {
+    for (let i = 0; i < n; i++) coeffs[i * s + k] = typeof g === 'number' ? g : g[i];
+  });
+  const metricValues: Record<string, number> = {};
+  for (const [key, m] of Object.entries(metrics))
+    metricValues[key] = m instanceof Var ? m.scalar() : m;
+  return { loss: loss.scalar(), coeffs, metrics: metricValues };
+}
