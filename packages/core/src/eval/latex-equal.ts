@@ -1,0 +1,166 @@
+// Mathematical equality of two LaTeX expressions through @cortex-js/compute-engine: parse
+// both, then compare exact forms, numeric values, or — with free variables — values at a few
+// fixed sample points (a probabilistic identity test, as computer-algebra graders do when
+// simplification is inconclusive).
+
+import { ComputeEngine } from '@cortex-js/compute-engine';
+
+// The package's type entry re-exports this type through an extensionless path NodeNext cannot follow.
+type BoxedExpression = ReturnType<ComputeEngine['parse']>;
+
+/** Thrown when a comparison runs past its deadline; the grader counts it as wrong. */
+export class GradeTimeoutError extends Error {
+  constructor(limitMs: number) {
+    super(`grading took longer than ${limitMs} ms`);
+    this.name = 'GradeTimeoutError';
+  }
+}
+
+/** A deadline checked between library calls (a single call cannot be pre-empted in-process). */
+export interface Deadline {
+  readonly limitMs: number;
+  readonly at: number;
+}
+
+export function checkDeadline(deadline: Deadline): void {
+  if (performance.now() > deadline.at) throw new GradeTimeoutError(deadline.limitMs);
+}
+
+/** Values substituted for free variables: irrational-looking, positive (logs, roots stay real). */
+const SAMPLE_POINTS = [0.7371, 1.3183, 2.2917];
+/** Exponents and factorials past these sizes are not evaluated (they would exhaust memory). */
+const MAX_EXPONENT = 5000;
+const MAX_FACTORIAL = 2000;
+
+const GREEK =
+  'alpha|beta|gamma|delta|epsilon|zeta|eta|theta|kappa|lambda|mu|nu|xi|rho|sigma|tau|phi|chi|psi|omega';
+/** A letter (not a command such as `\log`) with a subscript. */
+const SUBSCRIPTED = new RegExp(
+  `(?<![\\\\a-zA-Z])((?:\\\\(?:${GREEK}|${GREEK.replace(/\b(\w)/g, (c) => c.toUpperCase())}))|[a-zA-Z])_(?:\\{([a-zA-Z0-9]+)\\}|([a-zA-Z0-9]))`,
+  'g',
+);
+
+/** Rewrite LaTeX the engine reads differently from how maths answers mean it. */
+function prepareLatex(s: string): string {
+  let out = s;
+  // x_0, C_{1}, \lambda_{red}: one symbol each, not an indexed list.
+  out = out.replace(
+    SUBSCRIPTED,
+    (_m, base: string, braced?: string, single?: string) =>
+      `\\mathrm{${base.replace('\\', '')}_${braced ?? single}}`,
+  );
+  // \binom{n}{k} is not in the engine's LaTeX dictionary.
+  out = out.replace(/\\binom\{([^{}]*)\}\{([^{}]*)\}/g, '\\frac{($1)!}{($2)!(($1)-($2))!}');
+  out = out.replace(/\\exp\{([^{}]*)\}/g, '\\exp($1)');
+  out = out.replace(/\\arc(sin|cos|tan)\{([^{}]*)\}/g, '\\arc$1($2)');
+  return out;
+}
+
+/** True when evaluating `json` numerically could blow up (huge powers or factorials). */
+function tooLargeToEvaluate(json: unknown): boolean {
+  if (!Array.isArray(json)) return false;
+  const [head, ...args] = json;
+  if (head === 'Power' && typeof args[1] === 'number' && Math.abs(args[1]) > MAX_EXPONENT)
+    return true;
+  if (head === 'Power' && Array.isArray(args[1]) && args[1][0] === 'Power') return true;
+  if (head === 'Factorial' && typeof args[0] === 'number' && args[0] > MAX_FACTORIAL) return true;
+  return args.some(tooLargeToEvaluate);
+}
+
+interface Complex {
+  re: number;
+  im: number;
+}
+
+function numericValue(expr: BoxedExpression): Complex | undefined {
+  const n = expr.N();
+  const re = n.re;
+  const im = n.im ?? 0;
+  if (typeof re !== 'number' || Number.isNaN(re) || Number.isNaN(im)) return undefined;
+  return { re, im };
+}
+
+function complexClose(a: Complex, b: Complex, relTol: number): boolean {
+  const scale = Math.max(Math.hypot(a.re, a.im), Math.hypot(b.re, b.im));
+  if (!Number.isFinite(scale)) return a.re === b.re && a.im === b.im;
+  return Math.hypot(a.re - b.re, a.im - b.im) <= relTol * scale || scale === 0;
+}
+
+export interface LatexEqualOptions {
+  /** Relative tolerance of numeric comparison (1e-4 where one side is a decimal approximation). */
+  relTol: number;
+  deadline: Deadline;
+}
+
+function parsePair(
+  a: string,
+  b: string,
+  deadline: Deadline,
+): [BoxedExpression, BoxedExpression] | undefined {
+  const ce = new ComputeEngine();
+  const A = ce.parse(prepareLatex(a));
+  const B = ce.parse(prepareLatex(b));
+  checkDeadline(deadline);
+  return A.isValid && B.isValid ? [A, B] : undefined;
+}
+
+/** Values of A and B at the sample points where both are defined; undefined if only one is. */
+function sampleBoth(A: BoxedExpression, B: BoxedExpression, free: string[], deadline: Deadline) {
+  const samples: [Complex, Complex][] = [];
+  for (const [k, base] of SAMPLE_POINTS.entries()) {
+    const point: Record<string, number> = {};
+    for (const [j, name] of free.entries()) point[name] = base + 0.1093 * j + 0.01 * k;
+    const va = numericValue(A.subs(point));
+    const vb = numericValue(B.subs(point));
+    checkDeadline(deadline);
+    if (!va !== !vb) return undefined;
+    if (va && vb) samples.push([va, vb]);
+  }
+  return samples;
+}
+
+/**
+ * `true`/`false` when both parse and the engine can decide; `undefined` when either does not
+ * parse as an expression (the caller then falls back to string comparison).
+ */
+export function latexEqual(a: string, b: string, options: LatexEqualOptions): boolean | undefined {
+  const pair = parsePair(a, b, options.deadline);
+  if (!pair) return undefined;
+  const [A, B] = pair;
+  if (A.isSame(B)) return true;
+  if (tooLargeToEvaluate(A.json) || tooLargeToEvaluate(B.json)) return false;
+  const free = [...new Set([...A.freeVariables, ...B.freeVariables])];
+  if (free.length === 0) {
+    const va = numericValue(A);
+    const vb = numericValue(B);
+    checkDeadline(options.deadline);
+    if (va && vb) return complexClose(va, vb, options.relTol);
+    return A.isEqual(B) === true;
+  }
+  const samples = sampleBoth(A, B, free, options.deadline);
+  const relTol = Math.min(options.relTol, 1e-6);
+  return (
+    !!samples && samples.length > 0 && samples.every(([va, vb]) => complexClose(va, vb, relTol))
+  );
+}
+
+/** Whether `a = k·b` for a constant k ≠ 0 (two equations `a = 0`, `b = 0` are then the same). */
+export function latexProportional(a: string, b: string, options: LatexEqualOptions): boolean {
+  const pair = parsePair(a, b, options.deadline);
+  if (!pair) return false;
+  const [A, B] = pair;
+  if (tooLargeToEvaluate(A.json) || tooLargeToEvaluate(B.json)) return false;
+  const free = [...new Set([...A.freeVariables, ...B.freeVariables])];
+  if (free.length === 0) return false;
+  const samples = sampleBoth(A, B, free, options.deadline);
+  if (!samples || samples.length === 0) return false;
+  const ratios = samples.map(([va, vb]) => {
+    const d = vb.re * vb.re + vb.im * vb.im;
+    return { re: (va.re * vb.re + va.im * vb.im) / d, im: (va.im * vb.re - va.re * vb.im) / d };
+  });
+  const k = ratios[0];
+  return (
+    Math.hypot(k.re, k.im) > 0 &&
+    ratios.every((q) => complexClose(q, k, Math.min(options.relTol, 1e-6)))
+  );
+}
