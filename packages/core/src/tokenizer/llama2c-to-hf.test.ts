@@ -81,7 +81,16 @@ const handWritten = [
   '',
 ];
 
-/** Deterministic pseudo-random strings over characters the vocabulary knows and a few it doesn't. */
+/** A deterministic pseudo-random generator (LCG) for the corpora below. */
+function lcg(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state >>> 8;
+  };
+}
+
+/** Strings over characters the vocabulary knows and a few it doesn't. */
 function randomCorpus(count: number): string[] {
   const alphabet = [
     ...'abcdefghijklmnopqrstuvwxyz',
@@ -98,13 +107,18 @@ function randomCorpus(count: number): string[] {
     '😀',
     '™',
   ];
-  let state = 12345;
-  const next = () => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return state >>> 8;
-  };
+  const next = lcg(12345);
   return Array.from({ length: count }, () =>
     Array.from({ length: 1 + (next() % 60) }, () => alphabet[next() % alphabet.length]).join(''),
+  );
+}
+
+/** Concatenations of 1–12 random merged pieces: dense in competing merges, where ranks and scores could disagree. */
+function pieceCorpus(count: number): string[] {
+  const pieces = native.pieces.slice(259);
+  const next = lcg(7);
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 1 + (next() % 12) }, () => pieces[next() % pieces.length]).join(''),
   );
 }
 
@@ -138,6 +152,10 @@ describe('llama2c → HF tokenizer.json', () => {
 
   it('encodes 300 pseudo-random strings exactly as the native encoder', () => {
     expect(firstMismatches(randomCorpus(300))).toEqual([]);
+  });
+
+  it('encodes 1000 concatenations of vocabulary pieces exactly as the native encoder', () => {
+    expect(firstMismatches(pieceCorpus(1000))).toEqual([]);
   });
 
   it('encodes without BOS when special tokens are off', () => {
