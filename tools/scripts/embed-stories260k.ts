@@ -29,7 +29,6 @@ const { values } = parseArgs({
 });
 const source = path.resolve(values.source as string);
 const target = path.join(repoRoot, 'packages', 'core', 'assets', 'stories260K');
-const originals = path.join(target, 'llama2c');
 
 /** The sha256 of each file as published in the source README's table (`| file | what | sha256 |`). */
 function publishedSha256s(readme: string): Map<string, string> {
@@ -56,33 +55,13 @@ for (const name of ['stories260K.bin', 'tok512.bin']) {
   digests[name] = digest;
 }
 
-// The HF model first: saving replaces the whole directory; everything else is written into it after.
 const checkpoint = new Uint8Array(originalBytes.get('stories260K.bin') as Buffer);
 const { config, weights } = toHalfRope(llama2cToModel(parseLlama2c(checkpoint, 'stories260K.bin')));
-saveHfModel(target, config, weights, { dtype: 'f32' });
-fs.mkdirSync(originals);
-for (const [name, bytes] of originalBytes) fs.writeFileSync(path.join(originals, name), bytes);
+const tokenizerBytes = originalBytes.get('tok512.bin') as Buffer;
+const hf = llama2cTokenizerToHfJson(createLlama2cTokenizer(tokenizerBytes, 'tok512.bin'));
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
-const tokenizerBin = path.join(originals, 'tok512.bin');
-const tokenizer = createLlama2cTokenizer(fs.readFileSync(tokenizerBin), tokenizerBin);
-const hf = llama2cTokenizerToHfJson(tokenizer);
-fs.writeFileSync(
-  path.join(target, 'tokenizer.json'),
-  `${JSON.stringify(hf.tokenizerJson, null, 2)}\n`,
-);
-fs.writeFileSync(
-  path.join(target, 'tokenizer_config.json'),
-  `${JSON.stringify(hf.tokenizerConfigJson, null, 2)}\n`,
-);
-const generation = { bos_token_id: config.bosTokenId, eos_token_id: config.eosTokenIds[0] };
-fs.writeFileSync(
-  path.join(target, 'generation_config.json'),
-  `${JSON.stringify(generation, null, 2)}\n`,
-);
-
-fs.writeFileSync(
-  path.join(target, 'PROVENANCE.md'),
-  `# stories260K — provenance
+const provenance = `# stories260K — provenance
 
 A 260K-parameter Llama-architecture model trained on TinyStories, published by Andrej Karpathy
 in llama2.c's checkpoint format (karpathy/tinyllamas on the Hugging Face Hub; model card
@@ -106,12 +85,9 @@ Everything else in this directory is derived from those two files by
 
 Architecture: dim 64, hidden 172, 5 layers, 8 heads, 4 kv heads, vocab 512 (tied classifier),
 context 512, RMSNorm eps 1e-5, RoPE theta 10000.
-`,
-);
+`;
 
-fs.writeFileSync(
-  path.join(target, 'LICENSE'),
-  `The stories260K model files (llama2c/stories260K.bin, llama2c/tok512.bin) and the files derived
+const license = `The stories260K model files (llama2c/stories260K.bin, llama2c/tok512.bin) and the files derived
 from them in this directory are distributed under the MIT License:
 
 MIT License
@@ -135,6 +111,22 @@ AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
 LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
 OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 SOFTWARE.
-`,
-);
+`;
+
+// One atomic save: the directory is replaced whole, never left half-converted.
+saveHfModel(target, config, weights, {
+  dtype: 'f32',
+  extraFiles: {
+    'llama2c/stories260K.bin': checkpoint,
+    'llama2c/tok512.bin': tokenizerBytes,
+    'tokenizer.json': json(hf.tokenizerJson),
+    'tokenizer_config.json': json(hf.tokenizerConfigJson),
+    'generation_config.json': json({
+      bos_token_id: config.bosTokenId,
+      eos_token_id: config.eosTokenIds[0],
+    }),
+    'PROVENANCE.md': provenance,
+    LICENSE: license,
+  },
+});
 console.log(`wrote ${target}: ${fs.readdirSync(target).join(', ')}`);

@@ -73,6 +73,36 @@ describe('saveHfModel', () => {
     expect(files).not.toContain('special_tokens_map.json');
   });
 
+  it('writes extra files (replacing copied ones) and refuses paths outside the directory', () => {
+    const src = freshDir();
+    writeTinyModel(src, { kind: 'llama', seed: 1 });
+    const dir = freshDir();
+    saveHfModel(dir, config, weights, {
+      copyFrom: src,
+      extraFiles: {
+        'generation_config.json': '{"do_sample": true}',
+        'notes/run.txt': new Uint8Array([104, 105]),
+      },
+    });
+    expect(fs.readFileSync(path.join(dir, 'generation_config.json'), 'utf8')).toBe(
+      '{"do_sample": true}',
+    );
+    expect(fs.readFileSync(path.join(dir, 'notes', 'run.txt'), 'utf8')).toBe('hi');
+    expect(() =>
+      saveHfModel(dir, config, weights, { extraFiles: { '../escape.txt': 'x' } }),
+    ).toThrow(/outside the model directory/);
+    expect(fs.existsSync(path.join(path.dirname(dir), 'escape.txt'))).toBe(false);
+  });
+
+  it('saves over the directory it copies from (training in place)', () => {
+    const dir = freshDir();
+    writeTinyModel(dir, { kind: 'llama', seed: 1 });
+    const tokenizer = fs.readFileSync(path.join(dir, 'tokenizer.json'));
+    saveHfModel(dir, config, weights, { copyFrom: dir });
+    expect(fs.readFileSync(path.join(dir, 'tokenizer.json')).equals(tokenizer)).toBe(true);
+    expectSameWeights(loadHfModel(dir).weights, weights);
+  });
+
   it('refuses missing, mis-sized, unknown and non-finite weights', () => {
     const without = new Map(weights);
     without.delete('model.norm.weight');
@@ -115,7 +145,9 @@ describe('atomic checkpoints', () => {
     // The state a crash after "target → .previous" leaves: no target, a complete .previous and .incoming.
     saveHfModel(incomingPath(dir), config, newWeights);
     fs.renameSync(dir, previousPath(dir));
-    expect(() => loadHfModel(dir)).toThrow(/config.json: file not found/);
+    expect(() => loadHfModel(dir)).toThrow(
+      /interrupted and left the previous checkpoint at .*\.previous/,
+    );
     expect(recoverInterruptedWrite(dir)).toBe(true);
     expectSameWeights(loadHfModel(dir).weights, oldWeights);
     expect(fs.existsSync(incomingPath(dir)) || fs.existsSync(previousPath(dir))).toBe(false);

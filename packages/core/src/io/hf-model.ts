@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelConfig } from '../model/config.js';
 import { LM_HEAD, numel, paramSpecs, type WeightMap } from '../model/params.js';
-import { writeDirAtomically } from './atomic.js';
+import { previousPath, writeDirAtomically } from './atomic.js';
 import { modelConfigToHfJson } from './hf-config.js';
 import { readModelConfig } from './hf-config-file.js';
 import { f32TensorToWrite } from './safetensors.js';
@@ -91,6 +91,11 @@ export function checkModelTensors(model: SafetensorsModel, config: ModelConfig):
 
 /** Loads config.json and the weights of an HF directory, validated against the config. */
 export function loadHfModel(dir: string): HfModel {
+  if (!fs.existsSync(dir) && fs.existsSync(previousPath(dir))) {
+    throw new Error(
+      `${dir}: missing, but a save into it was interrupted and left the previous checkpoint at ${previousPath(dir)}; recoverInterruptedWrite (or the next save) puts it back`,
+    );
+  }
   const config = readModelConfig(dir);
   const model = SafetensorsModel.open(dir);
   try {
@@ -110,6 +115,11 @@ export interface SaveHfModelOptions {
   copyFrom?: string;
   /** Split into shards + index past this many bytes of tensor data (default: never). */
   maxShardBytes?: number;
+  /**
+   * More files for the directory, by name (a relative path; folders are created). Written
+   * last, so they replace copied files of the same name.
+   */
+  extraFiles?: Record<string, string | Uint8Array>;
 }
 
 function checkWeights(config: ModelConfig, weights: WeightMap): void {
@@ -173,6 +183,15 @@ export function saveHfModel(
         fs.copyFileSync(src, path.join(tmp, name));
         written.push(name);
       }
+    }
+    for (const [name, contents] of Object.entries(options.extraFiles ?? {})) {
+      const file = path.join(tmp, name);
+      if (path.relative(tmp, file).startsWith('..') || path.isAbsolute(name)) {
+        throw new Error(`saveHfModel: extra file "${name}" would lie outside the model directory`);
+      }
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, contents);
+      if (!written.includes(name)) written.push(name);
     }
   });
   return written;

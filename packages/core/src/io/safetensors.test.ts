@@ -167,6 +167,31 @@ describe('safetensors round trip', () => {
   });
 });
 
+describe('streaming reads', () => {
+  it('reads one tensor of a file larger than memory would allow whole (sparse 4 GiB tensor beside it)', () => {
+    const big = 2 ** 32;
+    const header = {
+      big: { dtype: 'F32', shape: [2 ** 30], data_offsets: [0, big] },
+      small: { dtype: 'F32', shape: [4], data_offsets: [big, big + 16] },
+    };
+    const json = Buffer.from(JSON.stringify(header));
+    const file = tmpFile();
+    const fd = fs.openSync(file, 'w');
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(json.length));
+    fs.writeSync(fd, prefix, 0, 8, 0);
+    fs.writeSync(fd, json, 0, json.length, 8);
+    const small = new Float32Array([1.5, -2, 3.25, 4]);
+    fs.writeSync(fd, new Uint8Array(small.buffer), 0, 16, 8 + json.length + big);
+    fs.closeSync(fd);
+    const f = SafetensorsFile.open(file);
+    expect(f.info('big').end).toBe(big);
+    expect(f.readF32('small')).toEqual(small);
+    f.close();
+    fs.rmSync(file);
+  });
+});
+
 describe('safetensors header validation', () => {
   const ok = {
     a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] },

@@ -88,24 +88,23 @@ export function writeTinyModel(dir: string, options: TinyModelOptions): HfModel 
   const config = tinyModelConfig(options.kind);
   const weights = tinyModelWeights(config, options.seed);
   const tokenizerDir = defaultModelDir();
-  saveHfModel(dir, config, weights, { dtype: 'f32' });
-  fs.copyFileSync(path.join(tokenizerDir, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
   const tokenizerConfig = JSON.parse(
     fs.readFileSync(path.join(tokenizerDir, 'tokenizer_config.json'), 'utf8'),
   );
   if (options.kind === 'qwen2') tokenizerConfig.chat_template = CHATML_TEMPLATE;
-  fs.writeFileSync(
-    path.join(dir, 'tokenizer_config.json'),
-    `${JSON.stringify(tokenizerConfig, null, 2)}\n`,
-  );
   const generation = {
     bos_token_id: config.bosTokenId,
     eos_token_id: config.eosTokenIds[0],
     do_sample: false,
   };
-  fs.writeFileSync(
-    path.join(dir, 'generation_config.json'),
-    `${JSON.stringify(generation, null, 2)}\n`,
-  );
+  const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+  saveHfModel(dir, config, weights, {
+    dtype: 'f32',
+    copyFrom: tokenizerDir,
+    extraFiles: {
+      'tokenizer_config.json': json(tokenizerConfig),
+      'generation_config.json': json(generation),
+    },
+  });
   return { config, weights, dir };
 }
