@@ -131,3 +131,5 @@ export {
   nextTokenTargets,
   teacherForcingMask,
 } from './objectives/objective-batch.js';
+export type { ObjectiveSpec } from './objectives/objective-spec.js';
+export { builtinObjective, parseObjectiveSpec } from './objectives/objective-spec.js';

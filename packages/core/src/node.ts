@@ -35,3 +35,7 @@ export {
   SINGLE_FILE,
   writeSafetensorsModel,
 } from './io/safetensors-index.js';
+
+// objectives by name, package or file path
+export type { ResolvedObjective, ResolveObjectiveOptions } from './objectives/resolve-objective.js';
+export { resolveObjective } from './objectives/resolve-objective.js';
