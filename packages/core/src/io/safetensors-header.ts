@@ -223,18 +223,29 @@ export function buildSafetensorsHeader(
   return { bytes, tensors };
 }
 
-/** Exact: every f16 value (subnormals, ±inf, NaN) is representable in f32. */
-export function f16ToF32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i];
+let f16Table: Float32Array | undefined;
+
+/** The f32 value of every f16 bit pattern (256 KiB, built on first use): one lookup per element. */
+function f16Values(): Float32Array {
+  if (f16Table !== undefined) return f16Table;
+  const table = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
     const sign = h & 0x8000 ? -1 : 1;
     const exp = (h >> 10) & 0x1f;
     const frac = h & 0x3ff;
-    if (exp === 0) out[i] = sign * frac * 2 ** -24;
-    else if (exp === 31) out[i] = frac === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
-    else out[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
+    if (exp === 0) table[h] = sign * frac * 2 ** -24;
+    else if (exp === 31) table[h] = frac === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
+    else table[h] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
   }
+  f16Table = table;
+  return table;
+}
+
+/** Exact: every f16 value (subnormals, ±inf, NaN) is representable in f32. */
+export function f16ToF32(bits: Uint16Array): Float32Array {
+  const table = f16Values();
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
   return out;
 }
 

@@ -143,6 +143,26 @@ describe('safetensors round trip', () => {
     f.close();
   });
 
+  it('decodes all 65536 f16 bit patterns as the f32 of the same sign, exponent and fraction', () => {
+    const all = new Uint16Array(65536).map((_, i) => i);
+    const got = f16ToF32(all);
+    const bits = new Uint32Array(1);
+    const asF32 = new Float32Array(bits.buffer);
+    for (let h = 0; h < 65536; h++) {
+      const sign = (h >> 15) << 31;
+      const exp = (h >> 10) & 0x1f;
+      const frac = h & 0x3ff;
+      let expected: number;
+      if (exp === 0) expected = (h & 0x8000 ? -1 : 1) * frac * 2 ** -24;
+      else {
+        bits[0] = sign | ((exp === 31 ? 255 : exp - 15 + 127) << 23) | (frac << 13);
+        expected = asF32[0];
+      }
+      if (!Object.is(got[h], expected))
+        throw new Error(`f16 0x${h.toString(16)}: got ${got[h]}, expected ${expected}`);
+    }
+  });
+
   it('rounds f32 to bf16 to nearest even, keeps NaN, and round-trips bf16 values exactly', () => {
     const bits = new Uint32Array([
       0x3f808000, 0x3f818000, 0x3f808001, 0xbf7fffff, 0x7fc00001, 0x00000000,
