@@ -1,6 +1,6 @@
 import type { Tensor, TensorOps } from '@oneshot-em/core';
+import { createReferenceBackend } from '@oneshot-em/core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createReferenceBackend } from '../../core/src/reference/reference-backend.js';
 import { createOrtBackend, type OrtBackend } from './ort-backend.js';
 import { expectClose, randomFloats, randomInts } from './testing/compare.js';
 

@@ -4,6 +4,10 @@ import {
   type AttentionOptions,
   type Backend,
   type DType,
+  type GenerateOptions,
+  type GenerateResult,
+  type ModelConfig,
+  type ModelWeights,
   numel,
   type RopeOptions,
   type SamplingParams,
@@ -21,12 +25,13 @@ import {
   parseDevice,
   sessionOptions,
 } from './device.js';
+import { fusedGenerate } from './generate.js';
 import { GraphBuilder, int, serializeModel } from './graph/builder.js';
 import { Lowering } from './graph/lowering.js';
 import { emitAttentionBackward, emitAttentionForward } from './graph/ops/attention.js';
 import { emitMatmul, emitScale, emitSumRows, emitSumSquares } from './graph/ops/dense.js';
 import { emitEmbeddingBackward, emitEmbeddingForward } from './graph/ops/embedding.js';
-import { emitKvCacheWrite } from './graph/ops/kv-cache.js';
+import { emitKvCacheWrite, emitKvCacheWriteAt } from './graph/ops/kv-cache.js';
 import { emitRmsnormBackward, emitRmsnormForward } from './graph/ops/rmsnorm.js';
 import { emitRope, emitRopeTables, ropeTables } from './graph/ops/rope.js';
 import { emitMarkPresent, emitSample } from './graph/ops/sample.js';
@@ -52,9 +57,27 @@ export interface OrtBackend extends Backend {
   runs(): number;
   /** Number of distinct compiled graphs (session cache size). */
   sessions(): number;
+  /**
+   * Core's `generate` (same request and result), fused: prefill + a decode `Loop` with
+   * on-device sampling in one graph, one `session.run` per call (generate.ts).
+   */
+  generate(
+    config: ModelConfig,
+    weights: ModelWeights,
+    request: GenerateOptions,
+  ): Promise<GenerateResult>;
 }
 
 type HostData = Float32Array | Int32Array;
+
+export interface LoopBodyContext {
+  scope: number;
+  staticStart: number;
+  /** i32 scalar: the cache row this iteration writes (= its query position index) */
+  cursor: TraceValue;
+  /** positions in the body are < this (rope tables cover [0, positionsLimit)) */
+  positionsLimit: number;
+}
 type HostFn = (inputs: HostData[]) => HostData[];
 
 /**
@@ -89,6 +112,15 @@ export class OrtBackendImpl implements OrtBackend {
   private hostOps: { op: TraceOp; outputs: TraceValue[]; run: HostFn }[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
+  private scopes = 0;
+  private lastOpTypes: string[] = [];
+  /**
+   * Set while generate.ts traces core's decode step into a Loop body. The body is traced at a
+   * static cache length (`staticStart` = Smax − 1, so every shape is the full cache); the ops
+   * that take that length — kvCacheWrite's start and attention's queryOffset — read the
+   * Loop's dynamic `cursor` instead, and rope gathers host tables for positions < Smax.
+   */
+  loopBody: LoopBodyContext | null = null;
 
   constructor(readonly device: OrtDeviceSpec) {
     this.name = `ort(${deviceName(device)})`;
@@ -96,10 +128,34 @@ export class OrtBackendImpl implements OrtBackend {
 
   // ---- machinery ---------------------------------------------------------------------
 
-  private handle(v: TraceValue): OrtTensor {
+  /** A handle for v; main-graph symbolic values join `pending` (Loop-body values never do). */
+  handle(v: TraceValue): OrtTensor {
     const t = new OrtTensor(v);
-    if (v.source.kind !== 'data') this.pending.add(t);
+    if (v.source.kind === 'op' && v.scope === 0) this.pending.add(t);
     return t;
+  }
+
+  /** A Loop-body input of a new scope (generate.ts binds it to the body graph's input). */
+  placeholder(shape: readonly number[], dtype: DType, scope: number): OrtTensor {
+    return new OrtTensor(new TraceValue([...shape], dtype, { kind: 'placeholder', scope }, scope));
+  }
+
+  newScope(): number {
+    return ++this.scopes;
+  }
+
+  /** Op types of the main graph of the last run (tests check that generation is one Loop). */
+  lastGraphOpTypes(): readonly string[] {
+    return this.lastOpTypes;
+  }
+
+  /** Traces a raw op (generate.ts builds its Loop with it). */
+  traceValues(
+    inputs: readonly TraceValue[],
+    outputs: { shape: readonly number[]; dtype: DType; dynamicRows?: boolean }[],
+    emit: Emit,
+  ): TraceValue[] {
+    return traceOp(inputs, outputs, emit);
   }
 
   private data(data: HostData, shape: readonly number[]): TraceValue {
@@ -129,8 +185,8 @@ export class OrtBackendImpl implements OrtBackend {
   private repoint(t: Tensor, v: TraceValue): void {
     OrtTensor.valueOf(t);
     OrtTensor.repoint(t as OrtTensor, v);
-    if (v.source.kind === 'data') this.pending.delete(t as OrtTensor);
-    else this.pending.add(t as OrtTensor);
+    if (v.source.kind === 'op' && v.scope === 0) this.pending.add(t as OrtTensor);
+    else this.pending.delete(t as OrtTensor);
   }
 
   private traceHost(
@@ -241,10 +297,11 @@ export class OrtBackendImpl implements OrtBackend {
       if (used.has(name) || lowering.feeds.some((f) => f.name === name))
         name = b.op('Identity', [name]);
       used.add(name);
-      b.addOutput(name, v.dtype, v.shape);
+      b.addOutput(name, v.dtype, v.dynamicRows ? null : v.shape);
       return name;
     });
     const bytes = serializeModel(b);
+    this.lastOpTypes = b.nodes.map((n) => n.opType ?? '');
     const session = await this.session(bytes);
     const feeds: Record<string, ort.Tensor> = {};
     for (const { name, value } of lowering.feeds) {
@@ -276,6 +333,13 @@ export class OrtBackendImpl implements OrtBackend {
   }
   sessions(): number {
     return this.cache.size;
+  }
+  generate(
+    config: ModelConfig,
+    weights: ModelWeights,
+    request: GenerateOptions,
+  ): Promise<GenerateResult> {
+    return fusedGenerate(this, config, weights, request);
   }
   async sync(): Promise<void> {
     await this.exclusive(() => this.flush([]));
@@ -476,6 +540,18 @@ export class OrtBackendImpl implements OrtBackend {
         ),
         x.shape,
       );
+    if (pv.source.kind !== 'data' && this.loopBody) {
+      // Inside the decode Loop: gather rows of f64 host tables covering every position < Smax.
+      const limit = this.loopBody.positionsLimit;
+      const all = Int32Array.from({ length: limit }, (_, i) => i);
+      const { cos, sin } = ropeTables(all, opts.theta, opts.headDim);
+      const c = this.handle(this.data(cos, [limit, opts.headDim / 2]));
+      const s = this.handle(this.data(sin, [limit, opts.headDim / 2]));
+      return this.trace1([x, positions, c, s], x.shape, (b, xs) => {
+        const gather = (table: string) => b.op('Gather', [table, xs[1].name], { axis: int(0) });
+        return [emit(b, xs, gather(xs[2].name), gather(xs[3].name))];
+      });
+    }
     if (pv.source.kind === 'data') {
       // Known positions: f64 tables on the host, like the reference (the precise path).
       const { cos, sin } = ropeTables(pv.source.data as Int32Array, opts.theta, opts.headDim);
@@ -515,17 +591,33 @@ export class OrtBackendImpl implements OrtBackend {
     opts: AttentionOptions,
   ): { out: Tensor; lse: Tensor } {
     const dims = this.attentionDims(q, keyMask, opts);
-    const [out, lse] = this.trace(
-      [q, k, v, keyMask],
-      [
-        { shape: q.shape, dtype: 'f32' },
-        { shape: [dims.B, opts.heads, dims.T], dtype: 'f32' },
-      ],
-      (b, [qi, ki, vi, m]) => {
-        const [o, l] = emitAttentionForward(b, qi.name, ki.name, vi.name, m.name, dims, opts);
+    const outputs = [
+      { shape: q.shape, dtype: 'f32' as const },
+      { shape: [dims.B, opts.heads, dims.T], dtype: 'f32' as const },
+    ];
+    const loop = this.loopBody;
+    if (loop && opts.queryOffset === loop.staticStart) {
+      const inputs = [q, k, v, keyMask].map(OrtTensor.valueOf);
+      const [out, lse] = traceOp([...inputs, loop.cursor], outputs, (b, [qi, ki, vi, m, c]) => {
+        const offset = b.cast(c.name, 'i64');
+        const [o, l] = emitAttentionForward(
+          b,
+          qi.name,
+          ki.name,
+          vi.name,
+          m.name,
+          dims,
+          opts,
+          offset,
+        );
         return [b.reshape(o, q.shape), l];
-      },
-    );
+      }).map((x) => this.handle(x));
+      return { out, lse };
+    }
+    const [out, lse] = this.trace([q, k, v, keyMask], outputs, (b, [qi, ki, vi, m]) => {
+      const [o, l] = emitAttentionForward(b, qi.name, ki.name, vi.name, m.name, dims, opts);
+      return [b.reshape(o, q.shape), l];
+    });
     return { out, lse };
   }
   attentionBackward(
@@ -571,6 +663,15 @@ export class OrtBackendImpl implements OrtBackend {
       throw new Error(
         `kvCacheWrite: rows [${rows.shape}] at ${start} do not fit cache [${cache.shape}]`,
       );
+    }
+    const loop = this.loopBody;
+    if (loop && start === loop.staticStart && T === 1) {
+      const inputs = [OrtTensor.valueOf(cache), OrtTensor.valueOf(rows), loop.cursor];
+      const [next] = traceOp(inputs, [{ shape: cache.shape, dtype: 'f32' }], (b, [c, r, cur]) => [
+        emitKvCacheWriteAt(b, c.name, r.name, { B, Smax, X }, b.cast(cur.name, 'i64')),
+      ]);
+      this.repoint(cache, next);
+      return;
     }
     const [next] = traceOp(
       [OrtTensor.valueOf(cache), OrtTensor.valueOf(rows)],

@@ -43,7 +43,7 @@ export class Lowering {
           shape: x.shape,
           dtype: x.dtype,
         }));
-        outs = src.op.emit(this.b, inputs);
+        outs = src.op.emit(this.b, inputs, this);
         this.opOutputs.set(src.op, outs);
       }
       name = outs[src.index];

@@ -1,5 +1,6 @@
 import type { DType, Tensor } from '@oneshot-em/core';
 import type { GraphBuilder } from './builder.js';
+import type { Lowering } from './lowering.js';
 
 /** A lowered value: its ONNX name plus the static shape/dtype emitters need. */
 export interface Lowered {
@@ -13,7 +14,7 @@ export interface Lowered {
  * Emitters are pure functions of their inputs' names/shapes and the parameters they close
  * over, so the same trace always gives the same graph bytes.
  */
-export type Emit = (b: GraphBuilder, inputs: readonly Lowered[]) => string[];
+export type Emit = (b: GraphBuilder, inputs: readonly Lowered[], lowering: Lowering) => string[];
 
 export interface TraceOp {
   readonly inputs: readonly TraceValue[];
@@ -39,6 +40,8 @@ export class TraceValue {
     public source: Source,
     /** 0 for the main graph; > 0 when the value depends on a Loop body placeholder. */
     readonly scope: number,
+    /** The leading dimension is only known after the run (a Loop's scan output). */
+    readonly dynamicRows = false,
   ) {}
 }
 

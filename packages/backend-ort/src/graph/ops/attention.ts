@@ -31,13 +31,19 @@ function repeatKv(b: GraphBuilder, kv: string, dims: Dims, o: AttentionOptions):
   return b.reshape(e, [dims.B, o.heads, dims.S, o.headDim]);
 }
 
-/** allowed [B, 1, T, S] bool: keyMask[b, s] = 1 and s ≤ queryOffset + t. */
-function visible(b: GraphBuilder, keyMask: string, dims: Dims, o: AttentionOptions): string {
-  const t = b.op('Range', [
-    scalarI64(b, o.queryOffset),
-    scalarI64(b, o.queryOffset + dims.T),
-    scalarI64(b, 1),
-  ]);
+/**
+ * allowed [B, 1, T, S] bool: keyMask[b, s] = 1 and s ≤ queryOffset + t. `offset` (an i64
+ * scalar in the graph) replaces the static queryOffset inside the decode Loop.
+ */
+function visible(
+  b: GraphBuilder,
+  keyMask: string,
+  dims: Dims,
+  o: AttentionOptions,
+  offset?: string,
+): string {
+  const start = offset ?? scalarI64(b, o.queryOffset);
+  const t = b.op('Range', [start, b.op('Add', [start, scalarI64(b, dims.T)]), scalarI64(b, 1)]);
   const s = b.op('Range', [scalarI64(b, 0), scalarI64(b, dims.S), scalarI64(b, 1)]);
   const causal = b.op('LessOrEqual', [b.reshape(s, [1, dims.S]), b.reshape(t, [dims.T, 1])]);
   const km = b.reshape(b.op('Equal', [keyMask, b.constant('i32', [1], [])]), [
@@ -72,11 +78,12 @@ export function emitAttentionForward(
   keyMask: string,
   dims: Dims,
   o: AttentionOptions,
+  offset?: string,
 ): string[] {
   const q4 = splitHeads(b, q, dims.B, dims.T, o.heads, o.headDim);
   const k4 = repeatKv(b, splitHeads(b, k, dims.B, dims.S, o.kvHeads, o.headDim), dims, o);
   const v4 = repeatKv(b, splitHeads(b, v, dims.B, dims.S, o.kvHeads, o.headDim), dims, o);
-  const allowed = visible(b, keyMask, dims, o);
+  const allowed = visible(b, keyMask, dims, o, offset);
   const sc = scores(b, q4, k4, o);
   const masked = b.op('Where', [allowed, sc, b.scalarF32(MASKED)]);
   const m = b.reduceMax(masked, [3], true);

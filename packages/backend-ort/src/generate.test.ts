@@ -1,0 +1,92 @@
+import {
+  createReferenceBackend,
+  type GenerateOptions,
+  generate,
+  uploadWeights,
+} from '@oneshot-em/core';
+import { tinyModelConfig, tinyModelWeights } from '@oneshot-em/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrtBackend, type OrtBackend } from './ort-backend.js';
+
+/**
+ * The fused generation graph (prefill + decode Loop + on-device sampling) against core's
+ * generic `generate` on the CPU reference: identical sequences and completions, one
+ * `session.run` per batch, and the graph really is a Loop.
+ */
+let ortB: OrtBackend;
+beforeAll(async () => {
+  ortB = await createOrtBackend({ device: 'cpu' });
+});
+afterAll(async () => {
+  await ortB.destroy();
+});
+
+const prompts = [
+  [1, 17, 300, 42, 9],
+  [1, 5],
+  [1, 200, 201],
+];
+
+for (const kind of ['qwen2', 'llama'] as const) {
+  describe(`fused generate (${kind} tiny model)`, () => {
+    const config = tinyModelConfig(kind);
+    const weights = tinyModelWeights(config, 7);
+
+    for (const [label, sampling] of [
+      ['greedy', { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 }],
+      [
+        'sampled T0.5 p0.95 rep1.15',
+        { temperature: 0.5, topP: 0.95, topK: 0, repetitionPenalty: 1.15 },
+      ],
+      ['sampled T1.5 top-k 5', { temperature: 1.5, topP: 1, topK: 5, repetitionPenalty: 1 }],
+    ] as const) {
+      it(`${label}: equals core's generate on the reference, in one run with a Loop`, async () => {
+        const request: GenerateOptions = {
+          prompts,
+          sampling,
+          maxNewTokens: 24,
+          seed: 11,
+          eosIds: [2],
+          padId: 0,
+        };
+        const ref = createReferenceBackend({ precision: 'f64' });
+        const want = await generate(ref, config, uploadWeights(ref, config, weights), request);
+        const w = uploadWeights(ortB, config, weights);
+        const runsBefore = ortB.runs();
+        const got = await ortB.generate(config, w, request);
+        expect(ortB.runs() - runsBefore, 'session.run calls per batch').toBe(1);
+        expect(ortB.lastGraphOpTypes()).toContain('Loop');
+        expect(got.promptLength).toBe(want.promptLength);
+        expect(got.sequences).toEqual(want.sequences);
+        expect(got.completions).toEqual(want.completions);
+      });
+    }
+
+    it('stops early when every sequence has emitted EOS (the Loop condition)', async () => {
+      const ref = createReferenceBackend({ precision: 'f64' });
+      const sampling = { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 };
+      // Every greedy token of the reference run counts as EOS: one step, then all done.
+      const probe = await generate(ref, config, uploadWeights(ref, config, weights), {
+        prompts,
+        sampling,
+        maxNewTokens: 1,
+        seed: 0,
+        eosIds: [],
+        padId: 0,
+      });
+      const eosIds = probe.completions.map((c) => c[0]);
+      const request: GenerateOptions = {
+        prompts,
+        sampling,
+        maxNewTokens: 16,
+        seed: 0,
+        eosIds,
+        padId: 0,
+      };
+      const want = await generate(ref, config, uploadWeights(ref, config, weights), request);
+      const got = await ortB.generate(config, uploadWeights(ortB, config, weights), request);
+      expect(got.sequences).toEqual(want.sequences);
+      expect(got.sequences[0].length).toBe(want.promptLength + 1);
+    });
+  });
+}
