@@ -7,3 +7,28 @@ export {
   GRADIENT_CHECK_SCENARIOS,
   randomObjectiveBatch,
 } from './objectives/gradient-check.js';
+export type { ConformanceOptions, ConformanceTolerances } from './testing/conformance.js';
+export {
+  DEFAULT_CONFORMANCE_TOLERANCES,
+  describeBackendConformance,
+  GREEDY_CASE,
+  SAMPLED_CASE,
+} from './testing/conformance.js';
+export type { HostTensor, Tolerance } from './testing/conformance-compare.js';
+export {
+  compare,
+  expectClose,
+  expectEqualInts,
+  finiteDifferences,
+  randomTensor,
+} from './testing/conformance-compare.js';
+export type { TinyModel } from './testing/conformance-models.js';
+export {
+  randomWeights,
+  stories260K,
+  TINY_LLAMA,
+  TINY_QWEN2,
+  tinyModels,
+} from './testing/conformance-models.js';
+export type { OpCase } from './testing/conformance-ops.js';
+export { opCases } from './testing/conformance-ops.js';

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { createReferenceBackend } from '../reference/reference-backend.js';
+import { expectClose, expectEqualInts, sampleIndices } from '../testing/conformance-compare.js';
+import {
+  batchLogits,
+  headLossGradient,
+  leftPaddedBatch,
+  TINY_QWEN2,
+  type TinyModel,
+  tinyModels,
+} from '../testing/conformance-models.js';
+import { createKvCache, decodeStep, prefill } from './decode.js';
+import { modelForward, positionsFromMask } from './forward.js';
+import { generate } from './generate.js';
+import { headForward } from './head.js';
+import { uploadWeights } from './weights.js';
+
+/** f64 end to end: anything above rounding is a bug. */
+const EXACT = { abs: 1e-10, rel: 1e-10 };
+/** Model gradient vs central finite differences (f64, step 1e-5). */
+const FINITE_DIFFERENCE = { abs: 1e-7, rel: 1e-6 };
+
+const ops = createReferenceBackend({ precision: 'f64' });
+const [qwen2, llama] = tinyModels();
+
+describe('model over TensorOps (reference f64)', () => {
+  it('KV-cache decode logits equal the full-sequence forward logits', async () => {
+    const model = qwen2;
+    const batch = leftPaddedBatch(model.config, [8, 5], 21);
+    const { B, T } = batch;
+    const full = await batchLogits(ops, model, batch); // [B·T, V]
+    const V = model.config.vocabSize;
+    const w = uploadWeights(ops, model.config, model.weights);
+    const cache = createKvCache(ops, model.config, B, T);
+    const P = 3;
+    const take = (a: Int32Array, from: number, count: number) =>
+      Int32Array.from(
+        { length: B * count },
+        (_, i) => a[Math.floor(i / count) * T + from + (i % count)],
+      );
+    prefill(
+      ops,
+      model.config,
+      w,
+      cache,
+      ops.upload(take(batch.ids, 0, P), [B * P]),
+      ops.upload(take(batch.positions, 0, P), [B * P]),
+      ops.upload(take(batch.mask, 0, P), [B, P]),
+    );
+    for (let t = P; t < T; t++) {
+      const logits = decodeStep(
+        ops,
+        model.config,
+        w,
+        cache,
+        ops.upload(take(batch.ids, t, 1), [B]),
+        ops.upload(take(batch.positions, t, 1), [B]),
+        ops.upload(take(batch.mask, 0, t + 1), [B, t + 1]),
+      );
+      const got = ops.readExact(logits);
+      for (let b = 0; b < B; b++) {
+        const want = Array.from(full as Float64Array).slice((b * T + t) * V, (b * T + t + 1) * V);
+        expectClose(
+          `decode step ${t}, sequence ${b}`,
+          got.subarray(b * V, (b + 1) * V),
+          want,
+          EXACT,
+        );
+      }
+    }
+  });
+
+  it('left padding does not change a sequence’s logits', async () => {
+    const padded = leftPaddedBatch(qwen2.config, [7, 3], 4);
+    const alone = {
+      B: 1,
+      T: 3,
+      ids: padded.ids.slice(11, 14),
+      mask: padded.mask.slice(11, 14),
+      positions: positionsFromMask([1, 1, 1], 1, 3),
+    };
+    const V = qwen2.config.vocabSize;
+    const got = Array.from(await batchLogits(ops, qwen2, padded)).slice(11 * V, 14 * V);
+    expectClose('padded vs alone', got, await batchLogits(ops, qwen2, alone), EXACT);
+  });
+
+  it('the chunked head gives the same statistics for every chunk size', () => {
+    const batch = leftPaddedBatch(llama.config, [6, 4], 9);
+    const N = batch.B * batch.T;
+    const w = uploadWeights(ops, llama.config, llama.weights);
+    const { hidden } = modelForward(ops, llama.config, w, {
+      ids: ops.upload(batch.ids, [N]),
+      positions: ops.upload(batch.positions, [N]),
+      keyMask: ops.upload(batch.mask, [batch.B, batch.T]),
+      B: batch.B,
+      T: batch.T,
+    });
+    const targets = ops.upload(batch.ids, [N]);
+    const statsFor = (chunkTokens: number) =>
+      ops.readExact(
+        headForward(ops, llama.config, w, hidden, targets, {
+          temperature: 0.5,
+          stats: ['lse', 'ez', 'zy'],
+          chunkTokens,
+        }),
+      );
+    const whole = statsFor(N);
+    for (const chunk of [1, 5]) expectClose(`chunk ${chunk}`, statsFor(chunk), whole, EXACT);
+  });
+
+  for (const model of [qwen2, llama] as TinyModel[]) {
+    it(`${model.name}: full parameter gradient matches finite differences`, async () => {
+      const batch = leftPaddedBatch(model.config, [5, 3], 13);
+      const { grads } = await headLossGradient(ops, model, batch, 17, 4);
+      for (const [name, values] of model.weights) {
+        const indices = sampleIndices(values.length, 3);
+        const fd = await Promise.all(
+          indices.map(async (i) => {
+            const at = async (delta: number) => {
+              // f64 weights: the reference(f64) backend keeps them exact on upload
+              const shifted = Float64Array.from(values);
+              shifted[i] += delta;
+              const weights = new Map(model.weights) as unknown as Map<string, Float32Array>;
+              weights.set(name, shifted as unknown as Float32Array);
+              return (await headLossGradient(ops, { ...model, weights }, batch, 17, 4)).loss;
+            };
+            return ((await at(1e-5)) - (await at(-1e-5))) / 2e-5;
+          }),
+        );
+        const analytic = indices.map((i) => (grads.get(name) as ArrayLike<number>)[i]);
+        expectClose(`d ${name} at ${indices}`, analytic, fd, FINITE_DIFFERENCE);
+      }
+    });
+  }
+
+  it('generate: per-sequence EOS, pad after it, counters per sequence', async () => {
+    const w = uploadWeights(ops, TINY_QWEN2, qwen2.weights);
+    const sampling = { temperature: 0.8, topP: 0.9, topK: 0, repetitionPenalty: 1.1 };
+    const prompts = [
+      [5, 6, 7, 8],
+      [9, 10],
+    ];
+    const G = 12;
+    const free = await generate(ops, TINY_QWEN2, w, {
+      prompts,
+      sampling,
+      maxNewTokens: G,
+      seed: 3,
+      eosIds: [],
+      padId: 0,
+    });
+    expect(free.promptLength).toBe(4);
+    expect(free.sequences[1].slice(0, 4)).toEqual([0, 0, 9, 10]);
+    // the second sequence alone, with the counters it had in the batch, makes the same draws
+    const alone = await generate(ops, TINY_QWEN2, w, {
+      prompts: [prompts[1]],
+      sampling,
+      maxNewTokens: G,
+      seed: 3,
+      eosIds: [],
+      padId: 0,
+      counterBase: G,
+    });
+    expectEqualInts('sequence 1 alone vs in the batch', alone.completions[0], free.completions[1]);
+    // make sequence 0's 3rd token an EOS: it stops there, pads follow, sequence 1 is unchanged
+    const eos = free.completions[0][2];
+    const stopped = await generate(ops, TINY_QWEN2, w, {
+      prompts,
+      sampling,
+      maxNewTokens: G,
+      seed: 3,
+      eosIds: [eos],
+      padId: 0,
+    });
+    const firstEos = free.completions[0].indexOf(eos);
+    expect(stopped.completions[0]).toEqual(free.completions[0].slice(0, firstEos + 1));
+    const tail = stopped.sequences[0].slice(4 + firstEos + 1);
+    expect(tail.every((id) => id === 0)).toBe(true);
+    const cut = free.completions[1].indexOf(eos);
+    expect(stopped.completions[1]).toEqual(
+      cut < 0 ? free.completions[1] : free.completions[1].slice(0, cut + 1),
+    );
+  });
+});
