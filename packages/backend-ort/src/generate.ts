@@ -194,7 +194,9 @@ export async function fusedGenerate(
     const allDone = body.op('ReduceMin', [outNames[2]], { keepdims: int(0) });
     const cond = body.op('Not', [body.cast(allDone, 'bool')]);
     body.addOutput(cond, 'bool', []);
-    outNames.forEach((name, i) => body.addOutput(name, bodyOut[i].dtype, bodyOut[i].shape));
+    outNames.forEach((name, i) => {
+      body.addOutput(name, bodyOut[i].dtype, bodyOut[i].shape);
+    });
     body.addOutput(scanName, 'i32', [B]);
     const trips = b.constant('i64', [G], []);
     const go = b.cast(b.constant('i32', [1], []), 'bool');

@@ -57,6 +57,8 @@ export interface OrtBackend extends Backend {
   runs(): number;
   /** Number of distinct compiled graphs (session cache size). */
   sessions(): number;
+  /** Op types of the main graph of the last run (tests check that generation is one Loop). */
+  lastGraphOpTypes(): readonly string[];
   /**
    * Core's `generate` (same request and result), fused: prefill + a decode `Loop` with
    * on-device sampling in one graph, one `session.run` per call (generate.ts).
@@ -719,7 +721,7 @@ export class OrtBackendImpl implements OrtBackend {
     targets: Tensor,
     opts: { temperature: number; stats: readonly VocabStatName[] },
   ): Tensor {
-    const [N, V] = logits.shape;
+    const [N] = logits.shape;
     checkTemperature(opts.temperature);
     return this.trace1([logits, targets], [N, opts.stats.length], (b, [z, y]) => [
       emitVocabStats(b, z.name, y.name, N, opts.temperature, opts.stats),
