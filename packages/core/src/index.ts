@@ -133,3 +133,27 @@ export {
 } from './objectives/objective-batch.js';
 export type { ObjectiveSpec } from './objectives/objective-spec.js';
 export { builtinObjective, parseObjectiveSpec } from './objectives/objective-spec.js';
+
+// eval: benchmarks, prompting, answer extraction, grading, metrics, reports, compare plots
+export type { EvalProblem, LoadBenchmarkOptions } from './eval/benchmarks.js';
+export { BENCHMARKS, benchmarkSpec, PAPER_BENCHMARKS, parseBenchmark } from './eval/benchmarks.js';
+export type { ApplyChatTemplate } from './eval/prompt.js';
+export {
+  buildEvalPrompt,
+  COT_SYSTEM_PROMPT,
+  cotMessages,
+  EVAL_STOP_STRINGS,
+} from './eval/prompt.js';
+export { extractAnswer, lastBoxed } from './eval/extract.js';
+export { normalizeAnswer } from './eval/normalize.js';
+export type { GradeOptions, GradeReason, GradeResult } from './eval/grade.js';
+export { grade } from './eval/grade.js';
+export type {
+  Accuracy,
+  BenchmarkResult,
+  EvalResults,
+  GradedSample,
+  ProblemRecord,
+} from './eval/metrics.js';
+export { benchmarkAccuracy, majorityCorrect, passAtK, summarize } from './eval/metrics.js';
+export { formatResultsJson, formatResultsMarkdown, formatResultsTable } from './eval/report.js';

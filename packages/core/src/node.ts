@@ -5,6 +5,8 @@ export {
   STORIES260K_CHECKPOINT,
   STORIES260K_TOKENIZER,
 } from './io/llama2c-stories.js';
+export type { ConvertLlama2cOptions } from './io/llama2c-convert.js';
+export { convertLlama2c } from './io/llama2c-convert.js';
 export {
   loadHfTokenizer,
   loadLlama2cTokenizer,
@@ -39,3 +41,8 @@ export {
 // objectives by name, package or file path
 export type { ResolvedObjective, ResolveObjectiveOptions } from './objectives/resolve-objective.js';
 export { resolveObjective } from './objectives/resolve-objective.js';
+
+// eval: the bundled benchmark files and the resumable evaluation loop
+export { EVAL_DATA_DIR, loadBenchmark } from './eval/load-benchmark.js';
+export type { RunEvalOptions } from './eval/run-eval.js';
+export { PROBLEMS_FILE, RESULTS_FILE, runEval } from './eval/run-eval.js';

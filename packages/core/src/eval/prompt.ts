@@ -1,0 +1,32 @@
+// The Qwen2.5-Math harness's `qwen25-math-cot` prompt: a system message asking for step-by-step
+// reasoning and a \boxed{} final answer, then the question as the user turn.
+
+import type { ChatMessage } from '../tokenizer/tokenizer.js';
+
+/**
+ * Renders messages with the model's chat template, the generation prompt appended — e.g.
+ * `(m) => tokenizer.applyChatTemplate(m, { addGenerationPrompt: true })`.
+ */
+export type ApplyChatTemplate = (messages: readonly ChatMessage[]) => string;
+
+export const COT_SYSTEM_PROMPT =
+  'Please reason step by step, and put your final answer within \\boxed{}.';
+
+/** Strings that end a completion in the harness (besides the tokenizer's own EOS). */
+export const EVAL_STOP_STRINGS = ['<|im_end|>', '<|endoftext|>', '</s>'] as const;
+
+export function cotMessages(question: string): ChatMessage[] {
+  return [
+    { role: 'system', content: COT_SYSTEM_PROMPT },
+    { role: 'user', content: question },
+  ];
+}
+
+/**
+ * The prompt for one question: through `applyChatTemplate` when the model's tokenizer has a
+ * chat template, else the harness's literal ChatML string.
+ */
+export function buildEvalPrompt(question: string, applyChatTemplate?: ApplyChatTemplate): string {
+  if (applyChatTemplate) return applyChatTemplate(cotMessages(question));
+  return `<|im_start|>system\n${COT_SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\n${question}<|im_end|>\n<|im_start|>assistant\n`;
+}

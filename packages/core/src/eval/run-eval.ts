@@ -1,0 +1,172 @@
+// The evaluation loop, independent of any backend: prompts go to a `generate` function in
+// batches, every problem's graded samples are appended to problems.jsonl as soon as its batch
+// is done (so an interrupted run resumes where it stopped), and results.json holds the table.
+
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { EvalProblem, LoadBenchmarkOptions } from './benchmarks.js';
+import { extractAnswer } from './extract.js';
+import { grade } from './grade.js';
+import { loadBenchmark } from './load-benchmark.js';
+import { benchmarkAccuracy, type EvalResults, type ProblemRecord, summarize } from './metrics.js';
+import { type ApplyChatTemplate, buildEvalPrompt } from './prompt.js';
+import { formatResultsJson } from './report.js';
+
+export const PROBLEMS_FILE = 'problems.jsonl';
+export const RESULTS_FILE = 'results.json';
+
+export interface RunEvalOptions {
+  benchmarks: string[];
+  /** First `limit` problems of each benchmark. */
+  limit?: number;
+  /** Samples per problem (1 = greedy). */
+  n?: number;
+  /** For each prompt, its `n` completions (without the prompt). */
+  generate: (prompts: string[]) => Promise<string[][]>;
+  outDir: string;
+  /** Keep problems already in outDir/problems.jsonl and generate only the rest. */
+  resume?: boolean;
+  /** Prompts per `generate` call. Default 16. */
+  batchSize?: number;
+  /** The model's chat template; the harness's ChatML string without one. */
+  applyChatTemplate?: ApplyChatTemplate;
+  /** Per-answer grading time limit (ms). */
+  timeLimitMs?: number;
+  onProgress?: (progress: { benchmark: string; done: number; total: number }) => void;
+  /** Where problems come from; the bundled files by default. */
+  loadProblems?: (name: string, options: LoadBenchmarkOptions) => EvalProblem[];
+}
+
+const key = (benchmark: string, id: string) => `${benchmark}\u0000${id}`;
+
+/** Records already written; drops a partial last line left by an interruption. */
+function readDone(path: string, n: number): Map<string, ProblemRecord> {
+  const done = new Map<string, ProblemRecord>();
+  if (!existsSync(path)) return done;
+  const text = readFileSync(path, 'utf8');
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  if (complete.length !== text.length) truncateSync(path, Buffer.byteLength(complete));
+  for (const [i, line] of complete.split('\n').entries()) {
+    if (line === '') continue;
+    const record = JSON.parse(line) as ProblemRecord;
+    if (!Array.isArray(record.samples) || record.samples.length !== n) {
+      throw new Error(
+        `${path}:${i + 1}: field "samples" has ${record.samples?.length} samples but this run asks for n = ${n}; resume with the same n or use another output directory`,
+      );
+    }
+    done.set(key(record.benchmark, record.id), record);
+  }
+  return done;
+}
+
+function appendLines(path: string, records: ProblemRecord[]): void {
+  const fd = openSync(path, 'a');
+  try {
+    writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkCompletions(
+  completions: unknown,
+  prompts: number,
+  n: number,
+): asserts completions is string[][] {
+  if (!Array.isArray(completions) || completions.length !== prompts) {
+    throw new Error(
+      `generate returned ${Array.isArray(completions) ? completions.length : typeof completions} results for ${prompts} prompts`,
+    );
+  }
+  for (const [i, outputs] of completions.entries()) {
+    if (
+      !Array.isArray(outputs) ||
+      outputs.length !== n ||
+      outputs.some((o) => typeof o !== 'string')
+    ) {
+      throw new Error(
+        `generate returned ${JSON.stringify(outputs)?.slice(0, 80)} for prompt ${i}; expected ${n} strings`,
+      );
+    }
+  }
+}
+
+/** Evaluate, writing outDir/problems.jsonl and outDir/results.json; returns the results. */
+export async function runEval(options: RunEvalOptions): Promise<EvalResults> {
+  const n = options.n ?? 1;
+  const batchSize = options.batchSize ?? 16;
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`n should be a positive integer, got ${n}`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new Error(`batchSize should be a positive integer, got ${batchSize}`);
+  if (options.benchmarks.length === 0)
+    throw new Error('benchmarks should name at least one benchmark');
+  const load = options.loadProblems ?? loadBenchmark;
+  const sets = options.benchmarks.map((name) => ({
+    name,
+    problems: load(name, { limit: options.limit }),
+  }));
+
+  mkdirSync(options.outDir, { recursive: true });
+  const jsonlPath = join(options.outDir, PROBLEMS_FILE);
+  if (!options.resume) writeFileSync(jsonlPath, '');
+  const done = readDone(jsonlPath, n);
+
+  for (const { name, problems } of sets) {
+    const todo = problems.filter((p) => !done.has(key(name, p.id)));
+    let finished = problems.length - todo.length;
+    options.onProgress?.({ benchmark: name, done: finished, total: problems.length });
+    for (let start = 0; start < todo.length; start += batchSize) {
+      const batch = todo.slice(start, start + batchSize);
+      const prompts = batch.map((p) => buildEvalPrompt(p.question, options.applyChatTemplate));
+      const completions = await options.generate(prompts);
+      checkCompletions(completions, prompts.length, n);
+      const records = batch.map(
+        (problem, i): ProblemRecord => ({
+          benchmark: name,
+          id: problem.id,
+          prompt: prompts[i],
+          reference: problem.reference,
+          samples: completions[i].map((output) => {
+            const extracted = extractAnswer(output);
+            return {
+              output,
+              extracted,
+              ...grade(extracted, problem.reference, { timeLimitMs: options.timeLimitMs }),
+            };
+          }),
+        }),
+      );
+      appendLines(jsonlPath, records);
+      for (const r of records) done.set(key(name, r.id), r);
+      finished += batch.length;
+      options.onProgress?.({ benchmark: name, done: finished, total: problems.length });
+    }
+  }
+
+  const results = summarize(
+    sets.map(({ name, problems }) =>
+      benchmarkAccuracy(
+        name,
+        problems.map((p) => done.get(key(name, p.id)) as ProblemRecord),
+        n,
+      ),
+    ),
+    n,
+  );
+  const resultsPath = join(options.outDir, RESULTS_FILE);
+  writeFileSync(`${resultsPath}.tmp`, formatResultsJson(results));
+  renameSync(`${resultsPath}.tmp`, resultsPath);
+  return results;
+}
