@@ -2,12 +2,12 @@ import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Llama2cCheckpoint, parseLlama2c } from './llama2c.js';
 
-/** The stories260K llama2.c files shipped with the package (fixtures/README.md: provenance). */
+/** The original stories260K llama2.c files embedded in the package (assets/stories260K/PROVENANCE.md). */
 export const STORIES260K_CHECKPOINT = fileURLToPath(
-  new URL('./fixtures/stories260K.bin', import.meta.url),
+  new URL('../../assets/stories260K/llama2c/stories260K.bin', import.meta.url),
 );
 export const STORIES260K_TOKENIZER = fileURLToPath(
-  new URL('./fixtures/tok512.bin', import.meta.url),
+  new URL('../../assets/stories260K/llama2c/tok512.bin', import.meta.url),
 );
 
 export function readLlama2cFile(file: string): Llama2cCheckpoint {

@@ -1,12 +1,17 @@
 import * as fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { modelForward, positionsFromMask } from '../model/forward.js';
 import { greedyDecode } from '../model/generate.js';
 import { modelLogits } from '../model/head.js';
 import { uploadWeights } from '../model/weights.js';
 import { llama2cForward } from '../reference/llama2c-forward.js';
 import { createReferenceBackend } from '../reference/reference-backend.js';
+import { loadLlama2cTokenizer, loadTokenizer } from '../tokenizer/load-tokenizer.js';
+import { loadHfModel } from './hf-model.js';
 import { llama2cToModel, parseLlama2c, permuteForHalfRope, toHalfRope } from './llama2c.js';
+import { convertLlama2c } from './llama2c-convert.js';
 import {
   loadStories260K,
   STORIES260K_CHECKPOINT,
@@ -15,29 +20,6 @@ import {
 
 /** Converted-vs-native logits tolerance (f64 on both sides; differences are rounding only). */
 const LOGITS_TOLERANCE = 1e-5;
-
-/** Minimal llama2.c tokenizer decode (as run.c): pieces concatenated, a leading space dropped after BOS, <0xXX> bytes. */
-function decodeTok512(ids: number[]): string {
-  const bytes = fs.readFileSync(STORIES260K_TOKENIZER);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const pieces: string[] = [];
-  let offset = 4;
-  for (let i = 0; i < 512; i++) {
-    const length = view.getInt32(offset + 4, true);
-    pieces.push(bytes.subarray(offset + 8, offset + 8 + length).toString('utf8'));
-    offset += 8 + length;
-  }
-  let prev = 1;
-  let text = '';
-  for (const id of ids) {
-    let piece = pieces[id];
-    if (prev === 1 && piece.startsWith(' ')) piece = piece.slice(1);
-    const byte = /^<0x([0-9A-F]{2})>$/.exec(piece);
-    text += byte ? String.fromCharCode(Number.parseInt(byte[1], 16)) : piece;
-    prev = id;
-  }
-  return text;
-}
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; at: number } {
   let max = 0;
@@ -82,7 +64,28 @@ describe('llama2.c checkpoints', () => {
     expect(Array.from({ length: 8 }, (_, r) => p[r * 3])).toEqual([0, 2, 1, 3, 4, 6, 5, 7]);
   });
 
-  it(`native forward = modelForward (interleaved, and converted to half RoPE) within ${LOGITS_TOLERANCE}`, async () => {
+  const converted = fs.mkdtempSync(path.join(os.tmpdir(), 'llama2c-convert-'));
+  afterAll(() => fs.rmSync(converted, { recursive: true, force: true }));
+
+  it('convertLlama2c writes a Hugging Face directory that loads back', () => {
+    const { files } = convertLlama2c({
+      checkpoint: STORIES260K_CHECKPOINT,
+      tokenizer: STORIES260K_TOKENIZER,
+      out: converted,
+    });
+    expect(files).toEqual(
+      expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json']),
+    );
+    const loaded = loadHfModel(converted);
+    expect(loaded.config).toMatchObject({
+      ropeStyle: 'half',
+      numKvHeads: 4,
+      tieWordEmbeddings: true,
+    });
+    expect(loadTokenizer(converted).vocabSize).toBe(512);
+  });
+
+  it(`native forward = modelForward (interleaved, half-RoPE, converted from disk) within ${LOGITS_TOLERANCE}`, async () => {
     const sequences = [
       [1, 403, 407, 261, 378],
       [1, 20, 300, 11, 87, 2, 45, 499, 3],
@@ -90,7 +93,12 @@ describe('llama2.c checkpoints', () => {
     ];
     const ops = createReferenceBackend({ precision: 'f64' });
     const interleaved = llama2cToModel(ckpt);
-    for (const model of [interleaved, toHalfRope(interleaved)]) {
+    const models = {
+      interleaved,
+      'half RoPE': toHalfRope(interleaved),
+      'converted directory': loadHfModel(converted),
+    };
+    for (const [name, model] of Object.entries(models)) {
       const w = uploadWeights(ops, model.config, model.weights);
       for (const tokens of sequences) {
         const T = tokens.length;
@@ -107,7 +115,7 @@ describe('llama2.c checkpoints', () => {
         const { max, at } = maxAbsDiff(got, want);
         expect(
           max,
-          `${model.config.ropeStyle} rope, tokens ${tokens}: first mismatch at ${at}: ${got[at]} vs ${want[at]}`,
+          `${name}, tokens ${tokens}: max diff ${max}; first mismatch at ${at}: ${got[at]} vs ${want[at]}`,
         ).toBeLessThanOrEqual(LOGITS_TOLERANCE);
       }
     }
@@ -115,13 +123,17 @@ describe('llama2.c checkpoints', () => {
 
   it('greedy decoding from BOS tells the story of Lily', async () => {
     const ops = createReferenceBackend({ precision: 'f32' });
-    const model = toHalfRope(llama2cToModel(ckpt));
+    const model = loadHfModel(converted);
     const w = uploadWeights(ops, model.config, model.weights);
     const ids = await greedyDecode(ops, model.config, w, [1], 200);
     expect(ids).toHaveLength(200);
-    const text = decodeTok512(ids);
-    expect(text.startsWith('Once upon a time, there was a little girl named Lily.'), text).toBe(
-      true,
-    );
+    const story = 'Once upon a time, there was a little girl named Lily.';
+    for (const tokenizer of [
+      loadLlama2cTokenizer(STORIES260K_TOKENIZER),
+      loadTokenizer(converted),
+    ]) {
+      const text = tokenizer.decode(ids);
+      expect(text.trimStart().startsWith(story), `${tokenizer.source}: ${text}`).toBe(true);
+    }
   });
 });
