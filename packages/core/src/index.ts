@@ -13,41 +13,33 @@ export type {
   TensorOps,
   VocabStatName,
 } from './backend/tensor-ops.js';
-
-// model
-export type { ModelConfig, ModelType, RopeStyle } from './model/config.js';
-export type { ParamSpec, WeightMap } from './model/params.js';
+// eval: benchmarks, prompting, answer extraction, grading, metrics, reports, compare plots
+export type { EvalProblem, LoadBenchmarkOptions } from './eval/benchmarks.js';
+export { BENCHMARKS, benchmarkSpec, PAPER_BENCHMARKS, parseBenchmark } from './eval/benchmarks.js';
+export { extractAnswer, lastBoxed } from './eval/extract.js';
+export type { GradeOptions, GradeReason, GradeResult } from './eval/grade.js';
+export { grade } from './eval/grade.js';
+export type {
+  Accuracy,
+  BenchmarkResult,
+  EvalResults,
+  GradedSample,
+  ProblemRecord,
+} from './eval/metrics.js';
+export { benchmarkAccuracy, majorityCorrect, passAtK, summarize } from './eval/metrics.js';
+export { normalizeAnswer } from './eval/normalize.js';
+export type { ApplyChatTemplate } from './eval/prompt.js';
 export {
-  EMBED,
-  FINAL_NORM,
-  LM_HEAD,
-  layerParamNames,
-  numel,
-  paramCount,
-  paramSpecs,
-} from './model/params.js';
-export { SHAPE_LEGEND } from './model/shape-legend.js';
-export type { ModelWeights } from './model/weights.js';
-export { headWeightName, uploadWeights } from './model/weights.js';
-export type { ForwardBatch, ForwardSaved, LayerActivations } from './model/forward.js';
-export { disposeSaved, modelForward, positionsFromMask } from './model/forward.js';
-export type { HeadOptions } from './model/head.js';
-export { headBackward, headForward, modelLogits } from './model/head.js';
-export type { ModelGrads } from './model/backward.js';
-export { modelBackward } from './model/backward.js';
-export type { KvCache } from './model/decode.js';
-export {
-  cachedForward,
-  createKvCache,
-  decodeStep,
-  disposeKvCache,
-  prefill,
-} from './model/decode.js';
-export type { GenerateOptions, GenerateResult } from './model/generate.js';
-export { generate, greedyDecode, samplingUniforms } from './model/generate.js';
-
+  buildEvalPrompt,
+  COT_SYSTEM_PROMPT,
+  cotMessages,
+  EVAL_STOP_STRINGS,
+} from './eval/prompt.js';
+export { formatResultsJson, formatResultsMarkdown, formatResultsTable } from './eval/report.js';
 // model files (pure parts; reading and writing live in ./node)
 export { ModelConfigError, modelConfigToHfJson, parseModelConfig } from './io/hf-config.js';
+export type { Llama2cCheckpoint, Llama2cHeader, Llama2cWeights } from './io/llama2c.js';
+export { llama2cToModel, parseLlama2c, permuteForHalfRope, toHalfRope } from './io/llama2c.js';
 export type {
   SafetensorsDtype,
   SafetensorsErrorCode,
@@ -64,46 +56,37 @@ export {
   parseSafetensorsHeader,
   SafetensorsError,
 } from './io/safetensors-header.js';
-
-// CPU reference backend and llama2.c import (the oracle of every backend)
-export type { ReferenceBackend, ReferencePrecision } from './reference/reference-backend.js';
-export { createReferenceBackend } from './reference/reference-backend.js';
-export type { Llama2cCheckpoint, Llama2cHeader, Llama2cWeights } from './io/llama2c.js';
-export { llama2cToModel, parseLlama2c, permuteForHalfRope, toHalfRope } from './io/llama2c.js';
-export { llama2cForward } from './reference/llama2c-forward.js';
-
-// sampling
-export { normalAt, philox4x32, RngStream, uniformAt, uniforms } from './sampling/rng.js';
-export { argmax, sampleRow } from './sampling/sampler.js';
-
-// objectives: vocabulary statistics (design §4) and their CPU reference
-export type { VocabRow, VocabStat } from './objectives/vocab-stats.js';
-export { VOCAB_STAT_NAMES, VOCAB_STATS, vocabStat } from './objectives/vocab-stats.js';
-export type { VocabStatsOptions } from './objectives/vocab-stats-reference.js';
-export { vocabGradReference, vocabStatsReference } from './objectives/vocab-stats-reference.js';
-
-// tokenizers
-export type {
-  ChatMessage,
-  ChatTemplateOptions,
-  DecodeOptions,
-  EncodeOptions,
-  Tokenizer,
-} from './tokenizer/tokenizer.js';
-export type { HfTokenizerSources } from './tokenizer/hf-tokenizer.js';
-export { createHfTokenizer } from './tokenizer/hf-tokenizer.js';
-export type { Llama2cVocab } from './tokenizer/llama2c.js';
+export type { ModelGrads } from './model/backward.js';
+export { modelBackward } from './model/backward.js';
+// model
+export type { ModelConfig, ModelType, RopeStyle } from './model/config.js';
+export type { KvCache } from './model/decode.js';
 export {
-  createLlama2cTokenizer,
-  LLAMA2C_BOS_ID,
-  LLAMA2C_EOS_ID,
-  Llama2cTokenizer,
-  parseLlama2cTokenizer,
-} from './tokenizer/llama2c.js';
-export type { HfTokenizerJsonPair } from './tokenizer/llama2c-to-hf.js';
-export { llama2cTokenizerToHfJson } from './tokenizer/llama2c-to-hf.js';
-export { validateTokenizer } from './tokenizer/validate-tokenizer.js';
-
+  cachedForward,
+  createKvCache,
+  decodeStep,
+  disposeKvCache,
+  prefill,
+} from './model/decode.js';
+export type { ForwardBatch, ForwardSaved, LayerActivations } from './model/forward.js';
+export { disposeSaved, modelForward, positionsFromMask } from './model/forward.js';
+export type { GenerateOptions, GenerateResult } from './model/generate.js';
+export { generate, greedyDecode, samplingUniforms } from './model/generate.js';
+export type { HeadOptions } from './model/head.js';
+export { headBackward, headForward, modelLogits } from './model/head.js';
+export type { ParamSpec, WeightMap } from './model/params.js';
+export {
+  EMBED,
+  FINAL_NORM,
+  LM_HEAD,
+  layerParamNames,
+  numel,
+  paramCount,
+  paramSpecs,
+} from './model/params.js';
+export { SHAPE_LEGEND } from './model/shape-legend.js';
+export type { ModelWeights } from './model/weights.js';
+export { headWeightName, uploadWeights } from './model/weights.js';
 // objectives: the contract, the autodiff over per-token arrays, the built-ins
 export type { Mask, Operand, Ops, Value } from './objectives/autodiff.js';
 export { gradients, ops, Var } from './objectives/autodiff.js';
@@ -133,27 +116,55 @@ export {
 } from './objectives/objective-batch.js';
 export type { ObjectiveSpec } from './objectives/objective-spec.js';
 export { builtinObjective, parseObjectiveSpec } from './objectives/objective-spec.js';
-
-// eval: benchmarks, prompting, answer extraction, grading, metrics, reports, compare plots
-export type { EvalProblem, LoadBenchmarkOptions } from './eval/benchmarks.js';
-export { BENCHMARKS, benchmarkSpec, PAPER_BENCHMARKS, parseBenchmark } from './eval/benchmarks.js';
-export type { ApplyChatTemplate } from './eval/prompt.js';
+// objectives: vocabulary statistics (design §4) and their CPU reference
+export type { VocabRow, VocabStat } from './objectives/vocab-stats.js';
+export { VOCAB_STAT_NAMES, VOCAB_STATS, vocabStat } from './objectives/vocab-stats.js';
+export type { VocabStatsOptions } from './objectives/vocab-stats-reference.js';
+export { vocabGradReference, vocabStatsReference } from './objectives/vocab-stats-reference.js';
+export { llama2cForward } from './reference/llama2c-forward.js';
+// CPU reference backend and llama2.c import (the oracle of every backend)
+export type { ReferenceBackend, ReferencePrecision } from './reference/reference-backend.js';
+export { createReferenceBackend } from './reference/reference-backend.js';
+// sampling
+export { normalAt, philox4x32, RngStream, uniformAt, uniforms } from './sampling/rng.js';
+export { argmax, sampleRow } from './sampling/sampler.js';
+export type { HfTokenizerSources } from './tokenizer/hf-tokenizer.js';
+export { createHfTokenizer } from './tokenizer/hf-tokenizer.js';
+export type { Llama2cVocab } from './tokenizer/llama2c.js';
 export {
-  buildEvalPrompt,
-  COT_SYSTEM_PROMPT,
-  cotMessages,
-  EVAL_STOP_STRINGS,
-} from './eval/prompt.js';
-export { extractAnswer, lastBoxed } from './eval/extract.js';
-export { normalizeAnswer } from './eval/normalize.js';
-export type { GradeOptions, GradeReason, GradeResult } from './eval/grade.js';
-export { grade } from './eval/grade.js';
+  createLlama2cTokenizer,
+  LLAMA2C_BOS_ID,
+  LLAMA2C_EOS_ID,
+  Llama2cTokenizer,
+  parseLlama2cTokenizer,
+} from './tokenizer/llama2c.js';
+export type { HfTokenizerJsonPair } from './tokenizer/llama2c-to-hf.js';
+export { llama2cTokenizerToHfJson } from './tokenizer/llama2c-to-hf.js';
+// tokenizers
 export type {
-  Accuracy,
-  BenchmarkResult,
-  EvalResults,
-  GradedSample,
-  ProblemRecord,
-} from './eval/metrics.js';
-export { benchmarkAccuracy, majorityCorrect, passAtK, summarize } from './eval/metrics.js';
-export { formatResultsJson, formatResultsMarkdown, formatResultsTable } from './eval/report.js';
+  ChatMessage,
+  ChatTemplateOptions,
+  DecodeOptions,
+  EncodeOptions,
+  Tokenizer,
+} from './tokenizer/tokenizer.js';
+export { validateTokenizer } from './tokenizer/validate-tokenizer.js';
+export type { TrainBatch } from './train/batch.js';
+export { buildBatch } from './train/batch.js';
+export type { EntropyReport } from './train/entropy.js';
+export { measureEntropy } from './train/entropy.js';
+export type { LossAndGrads } from './train/loss-and-grads.js';
+export { lossAndGrads } from './train/loss-and-grads.js';
+export type { StepMetrics } from './train/metrics.js';
+export { runSvg } from './train/metrics.js';
+export type { OptimizerConfig, OptimizerState } from './train/optimizer.js';
+export {
+  clipFactor,
+  createOptimizerState,
+  globalGradNorm,
+  optimizerUpdate,
+} from './train/optimizer.js';
+// training, backend-independent parts
+export type { TrainOptions } from './train/options.js';
+export { parseTrainOptions, trainOptionsSchema } from './train/options.js';
+export { rollout } from './train/rollout.js';

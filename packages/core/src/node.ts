@@ -1,18 +1,9 @@
 // @oneshot-em/core/node: the parts that touch the file system (model, tokenizer and data loading).
-export {
-  loadStories260K,
-  readLlama2cFile,
-  STORIES260K_CHECKPOINT,
-  STORIES260K_TOKENIZER,
-} from './io/llama2c-stories.js';
-export type { ConvertLlama2cOptions } from './io/llama2c-convert.js';
-export { convertLlama2c } from './io/llama2c-convert.js';
-export {
-  loadHfTokenizer,
-  loadLlama2cTokenizer,
-  loadTokenizer,
-} from './tokenizer/load-tokenizer.js';
 
+// eval: the bundled benchmark files and the resumable evaluation loop
+export { EVAL_DATA_DIR, loadBenchmark } from './eval/load-benchmark.js';
+export type { RunEvalOptions } from './eval/run-eval.js';
+export { PROBLEMS_FILE, RESULTS_FILE, runEval } from './eval/run-eval.js';
 // model files: HF directories (config.json + safetensors, single or sharded), atomic saves
 export { recoverInterruptedWrite, writeDirAtomically } from './io/atomic.js';
 export { JsonFileError, readJsonFile, readModelConfig } from './io/hf-config-file.js';
@@ -24,6 +15,14 @@ export {
   loadHfModel,
   saveHfModel,
 } from './io/hf-model.js';
+export type { ConvertLlama2cOptions } from './io/llama2c-convert.js';
+export { convertLlama2c } from './io/llama2c-convert.js';
+export {
+  loadStories260K,
+  readLlama2cFile,
+  STORIES260K_CHECKPOINT,
+  STORIES260K_TOKENIZER,
+} from './io/llama2c-stories.js';
 export type { RawTensor, TensorToWrite } from './io/safetensors.js';
 export {
   f32TensorToWrite,
@@ -37,12 +36,26 @@ export {
   SINGLE_FILE,
   writeSafetensorsModel,
 } from './io/safetensors-index.js';
-
 // objectives by name, package or file path
 export type { ResolvedObjective, ResolveObjectiveOptions } from './objectives/resolve-objective.js';
 export { resolveObjective } from './objectives/resolve-objective.js';
-
-// eval: the bundled benchmark files and the resumable evaluation loop
-export { EVAL_DATA_DIR, loadBenchmark } from './eval/load-benchmark.js';
-export type { RunEvalOptions } from './eval/run-eval.js';
-export { PROBLEMS_FILE, RESULTS_FILE, runEval } from './eval/run-eval.js';
+export {
+  loadHfTokenizer,
+  loadLlama2cTokenizer,
+  loadTokenizer,
+} from './tokenizer/load-tokenizer.js';
+export type { TrainerState } from './train/checkpoint.js';
+export { loadCheckpointState, readWeights, saveCheckpoint } from './train/checkpoint.js';
+// training: the one-shot EM loop, checkpoints, model loading, prompts and rollouts files
+export type { LoadedModel } from './train/load-model.js';
+export { encodePrompt, loadModel } from './train/load-model.js';
+export { loadPrompts } from './train/prompts.js';
+export type { RolloutLine } from './train/rollouts.js';
+export { loadRollouts } from './train/rollouts.js';
+export type {
+  RolloutSource,
+  TrainerHooks,
+  TrainerModel,
+  TrainerSettings,
+} from './train/trainer.js';
+export { NonFiniteError, train } from './train/trainer.js';

@@ -1,3 +1,6 @@
+import type { ModelConfig } from '../model/config.js';
+import type { GenerateOptions, GenerateResult } from '../model/generate.js';
+import type { ModelWeights } from '../model/weights.js';
 import type { TensorOps } from './tensor-ops.js';
 
 /** Host↔device traffic, counted by every backend (tools/bench and the transfer tests read it). */
@@ -20,4 +23,9 @@ export interface Backend extends TensorOps {
   /** Frees every resource; the backend is unusable afterwards. */
   destroy(): Promise<void>;
   transfers(): TransferCounter;
+  /**
+   * Optional fused generation (e.g. ORT's one-graph decode Loop). Same request and result as
+   * core's generic `generate` over the primitives, which the conformance suite checks it against.
+   */
+  generate?(config: ModelConfig, w: ModelWeights, opts: GenerateOptions): Promise<GenerateResult>;
 }

@@ -10,7 +10,13 @@ export interface StepMetrics {
   /** completion tokens trained on this step */
   tokens: number;
   tokens_per_s: number;
-  seconds: { rollout: number; loss_grad: number; optimizer: number; checkpoint: number; total: number };
+  seconds: {
+    rollout: number;
+    loss_grad: number;
+    optimizer: number;
+    checkpoint: number;
+    total: number;
+  };
 }
 
 /** A small self-contained SVG line plot of loss and entropy per step (`<out>/run.svg`). */
@@ -54,7 +60,9 @@ export function runSvg(metrics: readonly StepMetrics[], title = 'one-shot EM'): 
     const pts = s.values.map((v, i) => `${sx(steps[i]).toFixed(1)},${sy(v).toFixed(1)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`);
     s.values.forEach((v, i) => {
-      parts.push(`<circle cx="${sx(steps[i]).toFixed(1)}" cy="${sy(v).toFixed(1)}" r="3" fill="${s.color}"/>`);
+      parts.push(
+        `<circle cx="${sx(steps[i]).toFixed(1)}" cy="${sy(v).toFixed(1)}" r="3" fill="${s.color}"/>`,
+      );
     });
     parts.push(
       `<text x="${W - m.r - 80}" y="${m.t + 14 * (k + 1)}" fill="${s.color}">— ${s.name}</text>`,

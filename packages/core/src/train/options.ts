@@ -7,21 +7,42 @@ import { z } from 'zod';
  */
 export const trainOptionsSchema = z
   .object({
-    model: z.string().optional().describe('Hugging Face model directory (default: embedded stories260K)'),
+    model: z
+      .string()
+      .optional()
+      .describe('Hugging Face model directory (default: embedded stories260K)'),
     prompt: z.string().optional().describe('the unlabeled prompt'),
     data: z.string().optional().describe('prompts from a .jsonl or .parquet file'),
     field: z.string().default('problem').describe('the prompt column/key in --data'),
-    rollouts: z.string().optional().describe('train on given completions (JSONL) instead of sampling'),
-    chatTemplate: z.enum(['auto', 'on', 'off']).default('auto').describe('apply the tokenizer chat template'),
+    rollouts: z
+      .string()
+      .optional()
+      .describe('train on given completions (JSONL) instead of sampling'),
+    chatTemplate: z
+      .enum(['auto', 'on', 'off'])
+      .default('auto')
+      .describe('apply the tokenizer chat template'),
     backend: z.enum(['ort', 'dawn', 'reference']).default('ort'),
     device: z.string().optional().describe('ort: cpu|cuda[:N]; dawn: adapter index or name'),
-    objective: z.string().default('token-entropy').describe('NAME[:key=value,…], a package or a file'),
+    objective: z
+      .string()
+      .default('token-entropy')
+      .describe('NAME[:key=value,…], a package or a file'),
     steps: z.number().int().positive().default(10).describe('optimizer updates'),
     lr: z.number().positive().default(2e-5),
-    effectiveBatch: z.number().int().positive().default(64).describe('completions per optimizer step'),
+    effectiveBatch: z
+      .number()
+      .int()
+      .positive()
+      .default(64)
+      .describe('completions per optimizer step'),
     microBatch: z.number().int().positive().default(4).describe('completions per forward/backward'),
     temperature: z.number().min(0).default(0.5).describe('sampling temperature (0 = greedy)'),
-    lossTemperature: z.number().positive().default(0.5).describe('temperature of the entropy objective'),
+    lossTemperature: z
+      .number()
+      .positive()
+      .default(0.5)
+      .describe('temperature of the entropy objective'),
     topP: z.number().gt(0).max(1).default(0.95),
     topK: z.number().int().min(0).default(0).describe('0 disables'),
     repetitionPenalty: z.number().positive().default(1.15),
@@ -34,9 +55,17 @@ export const trainOptionsSchema = z
     weightDecay: z.number().min(0).default(0.01),
     clip: z.number().min(0).default(1.0).describe('global L2 grad-norm clip; 0 disables'),
     seed: z.number().int().min(0).default(42),
-    saveSteps: z.number().int().min(0).default(0).describe('save every N steps (0: only the final)'),
+    saveSteps: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('save every N steps (0: only the final)'),
     out: z.string().default('runs/oneshot-em'),
-    resume: z.string().optional().describe('a step_<N> checkpoint directory of this run to continue'),
+    resume: z
+      .string()
+      .optional()
+      .describe('a step_<N> checkpoint directory of this run to continue'),
   })
   .strict();
 
@@ -63,7 +92,9 @@ export function parseTrainOptions(
   const merged: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fromFile)) {
     if (k.includes('-') || /[A-Z]/.test(k)) {
-      throw new Error(`${source}: ${k}: config keys are snake_case (e.g. ${snakeCase(camelCase(k))})`);
+      throw new Error(
+        `${source}: ${k}: config keys are snake_case (e.g. ${snakeCase(camelCase(k))})`,
+      );
     }
     merged[camelCase(k)] = v;
   }

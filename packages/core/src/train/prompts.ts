@@ -17,9 +17,14 @@ export async function loadPrompts(file: string, field: string): Promise<string[]
       throw new Error(`${file}: cannot open (${(e as Error).message})`);
     }
     try {
-      rows = (await parquetReadObjects({ file: buffer, columns: [field] })) as Record<string, unknown>[];
+      rows = (await parquetReadObjects({ file: buffer, columns: [field] })) as Record<
+        string,
+        unknown
+      >[];
     } catch (e) {
-      throw new Error(`${file}: not a readable parquet file with a column '${field}' (${(e as Error).message})`);
+      throw new Error(
+        `${file}: not a readable parquet file with a column '${field}' (${(e as Error).message})`,
+      );
     }
   } else if (ext === '.jsonl' || ext === '.json') {
     const text = await readFile(file, 'utf8').catch((e: Error) => {

@@ -1,0 +1,123 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadHfModel } from '../io/hf-model.js';
+import { resolveObjective } from '../objectives/resolve-objective.js';
+import { createReferenceBackend } from '../reference/reference-backend.js';
+import { writeTinyModel } from '../testing/fixtures.js';
+import { loadCheckpointState } from './checkpoint.js';
+import { loadModel } from './load-model.js';
+import { NonFiniteError, type TrainerSettings, train } from './trainer.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'oneshot-train-'));
+
+function settings(out: string, over: Partial<TrainerSettings> = {}): TrainerSettings {
+  return {
+    steps: 3,
+    effectiveBatch: 4,
+    microBatch: 2,
+    sampling: { temperature: 0.5, topP: 0.95, topK: 0, repetitionPenalty: 1.15 },
+    maxNewTokens: 12,
+    optimizer: { kind: 'adamw', lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
+    clip: 1,
+    seed: 7,
+    saveSteps: 1,
+    out,
+    ...over,
+  };
+}
+
+describe('trainer (reference backend, tiny qwen2)', () => {
+  const dir = join(tmp(), 'tiny');
+  writeTinyModel(dir, { kind: 'qwen2', seed: 3 });
+  const prompts = [
+    [1, 40, 41, 42],
+    [1, 50],
+  ];
+
+  it('writes step checkpoints, final/, metrics.jsonl and run.svg; the loss is finite', async () => {
+    const out = tmp();
+    const backend = createReferenceBackend({ precision: 'f32' });
+    const { metrics } = await train(
+      backend,
+      loadModel(dir),
+      await resolveObjective('token-entropy'),
+      { kind: 'sample', prompts },
+      settings(out),
+    );
+    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3]);
+    for (const m of metrics) {
+      expect(Number.isFinite(m.loss) && Number.isFinite(m.grad_norm)).toBe(true);
+      expect(m.tokens).toBeGreaterThan(0);
+    }
+    expect(readdirSync(out).sort()).toEqual([
+      'final',
+      'metrics.jsonl',
+      'run.svg',
+      'step_1',
+      'step_2',
+      'step_3',
+    ]);
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
+    const saved = loadHfModel(join(out, 'final'));
+    expect(saved.weights.size).toBe(loadModel(dir).weights.size);
+    expect(existsSync(join(out, 'final', 'tokenizer.json'))).toBe(true);
+    expect(loadCheckpointState(join(out, 'step_2'), saved.config).state.step).toBe(2);
+  });
+
+  it('--resume from step k equals the uninterrupted run bit for bit', async () => {
+    const full = tmp();
+    const objective = await resolveObjective('token-entropy');
+    await train(
+      createReferenceBackend({ precision: 'f32' }),
+      loadModel(dir),
+      objective,
+      { kind: 'sample', prompts },
+      settings(full),
+    );
+    const resumed = tmp();
+    const ck = join(full, 'step_1');
+    const model = loadModel(ck);
+    const st = loadCheckpointState(ck, model.config);
+    await train(
+      createReferenceBackend({ precision: 'f32' }),
+      { ...model, dir },
+      objective,
+      { kind: 'sample', prompts },
+      settings(resumed, { resume: st }),
+    );
+    const a = loadHfModel(join(full, 'final')).weights;
+    const b = loadHfModel(join(resumed, 'final')).weights;
+    for (const [name, wa] of a) expect(b.get(name), name).toEqual(wa);
+    const la = readFileSync(join(full, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).loss);
+    const lb = readFileSync(join(resumed, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).loss);
+    expect(lb).toEqual(la.slice(1));
+  });
+
+  it('stops on a non-finite loss or gradient with the step number and saves nothing for it', async () => {
+    const out = tmp();
+    const run = train(
+      createReferenceBackend({ precision: 'f32' }),
+      loadModel(dir),
+      await resolveObjective('token-entropy'),
+      { kind: 'sample', prompts },
+      settings(out, {
+        optimizer: { kind: 'sgd', lr: 1e38, beta1: 0, beta2: 0, eps: 0, weightDecay: 0 },
+        clip: 0,
+      }),
+    );
+    const err = await run.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NonFiniteError);
+    const step = (err as NonFiniteError).step;
+    expect((err as Error).message).toMatch(new RegExp(`^step ${step}: `));
+    expect(existsSync(join(out, `step_${step}`))).toBe(false);
+    expect(existsSync(join(out, 'final'))).toBe(false);
+  });
+});

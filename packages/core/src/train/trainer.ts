@@ -1,0 +1,249 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import type { SamplingParams } from '../backend/tensor-ops.js';
+import type { ModelGrads } from '../model/backward.js';
+import type { ModelConfig } from '../model/config.js';
+import type { WeightMap } from '../model/params.js';
+import { type ModelWeights, uploadWeights } from '../model/weights.js';
+import type { ResolvedObjective } from '../objectives/resolve-objective.js';
+import { buildBatch } from './batch.js';
+import { saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { lossAndGrads } from './loss-and-grads.js';
+import { runSvg, type StepMetrics } from './metrics.js';
+import {
+  clipFactor,
+  createOptimizerState,
+  globalGradNorm,
+  type OptimizerConfig,
+  optimizerUpdate,
+} from './optimizer.js';
+import { rollout } from './rollout.js';
+
+/** Where completions come from: sampled from prompts (the paper) or given (`--rollouts`). */
+export type RolloutSource =
+  | { kind: 'sample'; prompts: number[][] }
+  | { kind: 'given'; rows: { promptIds: number[]; completionIds: number[] }[] };
+
+export interface TrainerModel {
+  config: ModelConfig;
+  weights: WeightMap;
+  /** the directory whose tokenizer and generation files each checkpoint copies */
+  dir: string;
+  eosIds: number[];
+  padId: number;
+}
+
+export interface TrainerSettings {
+  steps: number;
+  effectiveBatch: number;
+  microBatch: number;
+  sampling: SamplingParams;
+  maxNewTokens: number;
+  optimizer: OptimizerConfig;
+  /** global-norm clip; 0 disables */
+  clip: number;
+  seed: number;
+  /** 0: only the final checkpoint */
+  saveSteps: number;
+  out: string;
+  /** resume: the state and optimizer tensors of a checkpoint whose weights `model` holds */
+  resume?: { state: TrainerState; m: WeightMap; v: WeightMap };
+}
+
+export interface TrainerHooks {
+  phase?(phase: 'rollout' | 'loss/grad' | 'optimizer' | 'checkpoint', step: number): void;
+  step?(metrics: StepMetrics): void;
+}
+
+/** A non-finite loss or gradient: the run stops before anything is saved for that step. */
+export class NonFiniteError extends Error {
+  constructor(
+    readonly step: number,
+    what: string,
+  ) {
+    super(`step ${step}: ${what} not finite; stopping without saving this step (lower --lr?)`);
+    this.name = 'NonFiniteError';
+  }
+}
+
+function addInto(backend: Backend, acc: ModelGrads | undefined, grads: ModelGrads): ModelGrads {
+  if (!acc) return grads;
+  for (const [name, g] of grads) {
+    const a = acc.get(name);
+    if (!a) throw new Error(`trainer: gradient ${name} missing from the accumulator`);
+    acc.set(name, backend.add(a, g));
+    backend.dispose(a);
+    backend.dispose(g);
+  }
+  return acc;
+}
+
+/**
+ * One-shot EM (design §1). A step is one optimizer update over `effectiveBatch` completions,
+ * `microBatch` at a time; gradients are averaged over micro-batches (the reference divides each
+ * micro-batch loss by the accumulation count), clipped by global L2 norm, then AdamW/SGD.
+ * Rollout row r of the run (r = (step−1)·effectiveBatch + i) uses prompt r mod #prompts and
+ * the RNG counters from r·maxNewTokens, so a resumed run draws exactly what the uninterrupted
+ * run would have.
+ */
+export async function train(
+  backend: Backend,
+  model: TrainerModel,
+  objective: ResolvedObjective,
+  source: RolloutSource,
+  s: TrainerSettings,
+  hooks: TrainerHooks = {},
+): Promise<{ metrics: StepMetrics[]; finalDir: string }> {
+  const { config } = model;
+  const w: ModelWeights = uploadWeights(backend, config, model.weights);
+  const opt = createOptimizerState(backend, config, s.optimizer.kind);
+  let first = 1;
+  if (s.resume) {
+    const r = s.resume;
+    if (r.state.optimizer !== s.optimizer.kind) {
+      throw new Error(
+        `resume: the checkpoint used --optimizer ${r.state.optimizer}, this run ${s.optimizer.kind}`,
+      );
+    }
+    if (
+      r.state.effective_batch !== s.effectiveBatch ||
+      r.state.micro_batch !== s.microBatch ||
+      r.state.seed !== s.seed
+    ) {
+      throw new Error(
+        `resume: effective_batch/micro_batch/seed must match the checkpoint (${r.state.effective_batch}/${r.state.micro_batch}/${r.state.seed})`,
+      );
+    }
+    for (const [name, values] of r.m) {
+      backend.dispose(opt.m.get(name)!);
+      opt.m.set(name, backend.upload(values, [values.length]));
+    }
+    for (const [name, values] of r.v) {
+      backend.dispose(opt.v.get(name)!);
+      opt.v.set(name, backend.upload(values, [values.length]));
+    }
+    opt.step = r.state.step;
+    first = r.state.step + 1;
+  }
+  mkdirSync(s.out, { recursive: true });
+  const metricsFile = join(s.out, 'metrics.jsonl');
+  const all: StepMetrics[] = [];
+  if (!s.resume) writeFileSync(metricsFile, '');
+  else if (existsSync(metricsFile)) {
+    // keep the steps before the checkpoint, drop any logged after it (they are redone)
+    for (const line of readFileSync(metricsFile, 'utf8').split('\n')) {
+      if (line.trim()) all.push(JSON.parse(line) as StepMetrics);
+    }
+    all.splice(0, all.length, ...all.filter((m) => m.step < first));
+    writeFileSync(metricsFile, all.map((m) => `${JSON.stringify(m)}\n`).join(''));
+  }
+  const microCount = s.effectiveBatch / s.microBatch;
+  const state = (step: number): TrainerState => ({
+    step,
+    optimizer: s.optimizer.kind,
+    seed: s.seed,
+    effective_batch: s.effectiveBatch,
+    micro_batch: s.microBatch,
+  });
+  const finalDir = join(s.out, 'final');
+
+  for (let step = first; step <= s.steps; step++) {
+    const t0 = performance.now();
+    let tRollout = 0;
+    let tLoss = 0;
+    let tokens = 0;
+    let lossSum = 0;
+    let entropySum = 0;
+    let grads: ModelGrads | undefined;
+    for (let k = 0; k < microCount; k++) {
+      const row0 = (step - 1) * s.effectiveBatch + k * s.microBatch;
+      hooks.phase?.('rollout', step);
+      const ta = performance.now();
+      let prompts: number[][];
+      let completions: number[][];
+      if (source.kind === 'sample') {
+        prompts = Array.from(
+          { length: s.microBatch },
+          (_, b) => source.prompts[(row0 + b) % source.prompts.length],
+        );
+        const r = await rollout(backend, config, w, {
+          prompts,
+          sampling: s.sampling,
+          maxNewTokens: s.maxNewTokens,
+          seed: s.seed,
+          eosIds: model.eosIds,
+          padId: model.padId,
+          counterBase: row0 * s.maxNewTokens,
+        });
+        completions = r.completions;
+      } else {
+        const rows = Array.from(
+          { length: s.microBatch },
+          (_, b) => source.rows[(row0 + b) % source.rows.length],
+        );
+        prompts = rows.map((r) => r.promptIds);
+        completions = rows.map((r) => r.completionIds);
+      }
+      const tb = performance.now();
+      tRollout += tb - ta;
+      hooks.phase?.('loss/grad', step);
+      const batch = buildBatch(prompts, completions, model.padId);
+      tokens += completions.reduce((n, c) => n + c.length, 0);
+      const r = await lossAndGrads(backend, config, w, batch, objective, model.eosIds);
+      lossSum += r.loss;
+      entropySum += r.metrics.entropy ?? Number.NaN;
+      grads = addInto(backend, grads, r.grads);
+      tLoss += performance.now() - tb;
+    }
+    if (!grads) throw new Error('trainer: no micro-batches');
+    const loss = lossSum / microCount;
+    if (!Number.isFinite(loss)) throw new NonFiniteError(step, `the loss (${loss}) is`);
+    hooks.phase?.('optimizer', step);
+    const tc = performance.now();
+    // Gradients were summed over micro-batches: the mean is sum / microCount.
+    const gradNorm = (await globalGradNorm(backend, grads)) / microCount;
+    if (!Number.isFinite(gradNorm))
+      throw new NonFiniteError(step, `the gradient norm (${gradNorm}) is`);
+    optimizerUpdate(backend, w, grads, opt, s.optimizer, clipFactor(gradNorm, s.clip) / microCount);
+    for (const g of grads.values()) backend.dispose(g);
+    // An absurd learning rate can overflow the weights with a finite gradient: one reduction
+    // over all parameters catches it before anything is saved.
+    const weightNorm = await globalGradNorm(backend, w);
+    if (!Number.isFinite(weightNorm))
+      throw new NonFiniteError(step, 'the weights after the update are');
+    await backend.sync();
+    const td = performance.now();
+    const dirs: string[] = [];
+    if (s.saveSteps > 0 && step % s.saveSteps === 0) dirs.push(join(s.out, `step_${step}`));
+    if (step === s.steps) dirs.push(finalDir);
+    for (const dir of dirs) {
+      hooks.phase?.('checkpoint', step);
+      await saveCheckpoint(dir, backend, config, w, opt, state(step), model.dir);
+    }
+    const tSave = performance.now() - td;
+    const total = (performance.now() - t0) / 1000;
+    const m: StepMetrics = {
+      step,
+      loss,
+      entropy: entropySum / microCount,
+      grad_norm: gradNorm,
+      lr: s.optimizer.lr,
+      tokens,
+      tokens_per_s: tokens / ((tRollout + tLoss) / 1000 || 1),
+      seconds: {
+        rollout: tRollout / 1000,
+        loss_grad: tLoss / 1000,
+        optimizer: (td - tc) / 1000,
+        checkpoint: tSave / 1000,
+        total,
+      },
+    };
+    all.push(m);
+    appendFileSync(metricsFile, `${JSON.stringify(m)}\n`);
+    writeFileSync(join(s.out, 'run.svg'), runSvg(all));
+    hooks.step?.(m);
+  }
+  for (const t of [...w.values(), ...opt.m.values(), ...opt.v.values()]) backend.dispose(t);
+  return { metrics: all, finalDir };
+}
