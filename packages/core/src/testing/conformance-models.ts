@@ -10,7 +10,7 @@ import { loadStories260K } from '../io/llama2c-stories.js';
 import { modelBackward } from '../model/backward.js';
 import type { ModelConfig } from '../model/config.js';
 import { modelForward, positionsFromMask } from '../model/forward.js';
-import { generate } from '../model/generate.js';
+import { type GenerateOptions, type GenerateResult, generate } from '../model/generate.js';
 import { headBackward, headForward, modelLogits } from '../model/head.js';
 import { paramSpecs, type WeightMap } from '../model/params.js';
 import { uploadWeights } from '../model/weights.js';
@@ -241,21 +241,31 @@ export interface DecodeCase {
   seed: number;
 }
 
+/** A backend's own fused generation (e.g. ORT's decode Loop), when it offers one. */
+type FusedGenerate = (
+  config: ModelConfig,
+  w: ReturnType<typeof uploadWeights>,
+  opts: GenerateOptions,
+) => Promise<GenerateResult>;
+
 export async function decodeSequences(
-  backend: TensorOps,
+  ops: TensorOps,
   model: TinyModel,
   c: DecodeCase,
+  fused?: FusedGenerate,
 ): Promise<number[][]> {
-  const w = uploadWeights(backend, model.config, model.weights);
-  const result = await generate(backend, model.config, w, {
-    ...c,
-    eosIds: [],
-    padId: 0,
-    counterBase: 0,
-  });
+  const w = uploadWeights(ops, model.config, model.weights);
+  const opts: GenerateOptions = { ...c, eosIds: [], padId: 0, counterBase: 0 };
+  const result = fused
+    ? await fused(model.config, w, opts)
+    : await generate(ops, model.config, w, opts);
   return result.sequences;
 }
 
+/**
+ * The backend's draws equal the reference's: core's generic `generate` over the backend's
+ * primitives, and the backend's own fused `generate` too when it has one.
+ */
 export async function expectSameDecode(
   what: string,
   backend: Backend,
@@ -263,10 +273,14 @@ export async function expectSameDecode(
   model: TinyModel,
   c: DecodeCase,
 ): Promise<void> {
-  const [got, want] = [
-    await decodeSequences(backend, model, c),
-    await decodeSequences(reference, model, c),
-  ];
-  for (const [b, seq] of want.entries())
-    expectEqualInts(`${what}, sequence ${b}`, got[b] ?? [], seq);
+  const want = await decodeSequences(reference, model, c);
+  const paths: Array<[string, FusedGenerate | undefined]> = [['generic generate', undefined]];
+  const fused = (backend as { generate?: FusedGenerate }).generate;
+  if (fused) paths.push(['fused backend.generate', fused.bind(backend)]);
+  for (const [path, f] of paths) {
+    const got = await decodeSequences(backend, model, c, f);
+    for (const [b, seq] of want.entries()) {
+      expectEqualInts(`${what} (${path}), sequence ${b}`, got[b] ?? [], seq);
+    }
+  }
 }
