@@ -26,7 +26,7 @@ export type {
   GradedSample,
   ProblemRecord,
 } from './eval/metrics.js';
-export { benchmarkAccuracy, majorityCorrect, passAtK, summarize } from './eval/metrics.js';
+export { benchmarkAccuracy, majorityCorrect, passAtK, summarizeResults } from './eval/metrics.js';
 export { normalizeAnswer } from './eval/normalize.js';
 export type { ApplyChatTemplate } from './eval/prompt.js';
 export {
@@ -36,6 +36,8 @@ export {
   EVAL_STOP_STRINGS,
 } from './eval/prompt.js';
 export { formatResultsJson, formatResultsMarkdown, formatResultsTable } from './eval/report.js';
+export type { Histogram, HistogramPairOptions, ValueSummary } from './eval/histogram-svg.js';
+export { histogram, histogramPairSvg, summarizeValues } from './eval/histogram-svg.js';
 // model files (pure parts; reading and writing live in ./node)
 export { ModelConfigError, modelConfigToHfJson, parseModelConfig } from './io/hf-config.js';
 export type { Llama2cCheckpoint, Llama2cHeader, Llama2cWeights } from './io/llama2c.js';

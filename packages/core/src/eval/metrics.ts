@@ -87,7 +87,7 @@ export function benchmarkAccuracy(
   return result;
 }
 
-export function summarize(benchmarks: BenchmarkResult[], n: number): EvalResults {
+export function summarizeResults(benchmarks: BenchmarkResult[], n: number): EvalResults {
   const average: Accuracy = { pass1: mean(benchmarks.map((b) => b.pass1)) };
   if (n > 1) {
     average.passK = mean(benchmarks.map((b) => b.passK ?? 0));

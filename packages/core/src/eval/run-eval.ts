@@ -19,7 +19,12 @@ import type { EvalProblem, LoadBenchmarkOptions } from './benchmarks.js';
 import { extractAnswer } from './extract.js';
 import { grade } from './grade.js';
 import { loadBenchmark } from './load-benchmark.js';
-import { benchmarkAccuracy, type EvalResults, type ProblemRecord, summarize } from './metrics.js';
+import {
+  benchmarkAccuracy,
+  type EvalResults,
+  type ProblemRecord,
+  summarizeResults,
+} from './metrics.js';
 import { type ApplyChatTemplate, buildEvalPrompt } from './prompt.js';
 import { formatResultsJson } from './report.js';
 
@@ -155,7 +160,7 @@ export async function runEval(options: RunEvalOptions): Promise<EvalResults> {
     }
   }
 
-  const results = summarize(
+  const results = summarizeResults(
     sets.map(({ name, problems }) =>
       benchmarkAccuracy(
         name,

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { uniforms } from '../sampling/rng.js';
+import { histogram, histogramPairSvg, summarizeValues } from './histogram-svg.js';
+
+describe('histogram', () => {
+  it('counts like a direct per-bin count, last edge closed, non-finite values apart', () => {
+    const values = [0, 0.1, 0.25, 0.5, 0.75, 0.99, 1, 1, Number.NaN, Number.POSITIVE_INFINITY];
+    const h = histogram(values, 4, 0, 1);
+    expect(h.edges).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    // by hand: [0,.25): 0, .1 · [.25,.5): .25 · [.5,.75): .5 · [.75,1]: .75, .99, 1, 1
+    expect(h.counts).toEqual([2, 1, 1, 4]);
+    expect(h.nonFinite).toBe(2);
+  });
+
+  it('rejects a bad range or bin count', () => {
+    expect(() => histogram([1], 0, 0, 1)).toThrow('bins should be a positive integer, got 0');
+    expect(() => histogram([1], 3, 1, 0)).toThrow(
+      'histogram range should be finite with max >= min, got [1, 0]',
+    );
+  });
+});
+
+describe('summarizeValues', () => {
+  it('matches the two-pass mean and sample standard deviation', () => {
+    const values = new Float32Array([1, 2, 3, 4, 10, Number.NaN]);
+    const s = summarizeValues(values);
+    const finite = [1, 2, 3, 4, 10];
+    const mean = finite.reduce((a, b) => a + b) / 5;
+    const std = Math.sqrt(finite.reduce((a, b) => a + (b - mean) ** 2, 0) / 4);
+    expect(s.count).toBe(5);
+    expect(s.mean).toBeCloseTo(mean, 12);
+    expect(s.std).toBeCloseTo(std, 12);
+    expect([s.min, s.max]).toEqual([1, 10]);
+  });
+});
+
+describe('histogramPairSvg', () => {
+  it('draws both models on shared bins with bar heights proportional to density', () => {
+    const base = uniforms(7, 0, 0, 2000).map((u) => u * 4);
+    const trained = uniforms(7, 1, 0, 1000).map((u) => u * 2);
+    const svg = histogramPairSvg({
+      title: 'Token entropy <before & after>',
+      xLabel: 'entropy (nats)',
+      base,
+      trained,
+      bins: 8,
+    });
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('Token entropy &lt;before &amp; after&gt;');
+    expect(svg.match(/<g class="panel">/g)?.length).toBe(2);
+    expect(svg.match(/class="mean"/g)?.length).toBe(2);
+    const heights = [...svg.matchAll(/<rect class="bar"[^>]* height="([\d.]+)"/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(heights.length).toBe(16);
+    // Shared range [min, max] of both sets: recount each set independently and compare shapes.
+    const lo = Math.min(...base, ...trained);
+    const hi = Math.max(...base, ...trained);
+    const density = (xs: Float32Array) => {
+      const counts = new Array(8).fill(0);
+      for (const x of xs) counts[Math.min(7, Math.floor(((x - lo) / (hi - lo)) * 8))]++;
+      return counts.map((c) => c / xs.length);
+    };
+    const expected = [...density(base), ...density(trained)];
+    const scale = 240 / Math.max(...expected);
+    const maxDiff = Math.max(...heights.map((h, i) => Math.abs(h - expected[i] * scale)));
+    expect(maxDiff, `bar heights ${heights} vs ${expected.map((d) => d * scale)}`).toBeLessThan(
+      0.01,
+    );
+    expect(svg).toContain('base: n=2000');
+    expect(svg).toContain('trained: n=1000');
+  });
+
+  it('draws empty inputs without NaN coordinates', () => {
+    const svg = histogramPairSvg({ title: 't', xLabel: 'x', base: [], trained: [], bins: 3 });
+    expect(svg).not.toContain('NaN');
+  });
+});
