@@ -49,7 +49,7 @@ const mixture = defineObjective({
 });
 
 describe('objective contract', () => {
-  for (const objective of [renyi2, mixture]) {
+  for (const objective of [renyi2, mixture] as Objective[]) {
     for (const scenario of GRADIENT_CHECK_SCENARIOS) {
       it(`${objective.name}: dL/dz matches finite differences (${scenario.name})`, () => {
         expect(
