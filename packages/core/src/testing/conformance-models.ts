@@ -9,6 +9,7 @@ import { llama2cToModel, toHalfRope } from '../io/llama2c.js';
 import { loadStories260K } from '../io/llama2c-stories.js';
 import { modelBackward } from '../model/backward.js';
 import type { ModelConfig } from '../model/config.js';
+import { createKvCache, decodeStep, prefill } from '../model/decode.js';
 import { modelForward, positionsFromMask } from '../model/forward.js';
 import { type GenerateOptions, type GenerateResult, generate } from '../model/generate.js';
 import { headBackward, headForward, modelLogits } from '../model/head.js';
@@ -152,6 +153,49 @@ export async function batchLogits(
   const w = uploadWeights(ops, model.config, model.weights);
   const { hidden } = modelForward(ops, model.config, w, uploadBatch(ops, batch));
   return get(ops, modelLogits(ops, model.config, w, hidden));
+}
+
+/**
+ * Logits of a left-padded batch through the KV cache: positions [0, P) prefilled, then one
+ * decode step per remaining position; returns each step's [B, V] logits, concatenated.
+ */
+export async function cachedDecodeLogits(
+  ops: TensorOps,
+  model: TinyModel,
+  batch: ReturnType<typeof leftPaddedBatch>,
+  P: number,
+): Promise<number[]> {
+  const { B, T } = batch;
+  const w = uploadWeights(ops, model.config, model.weights);
+  const cache = createKvCache(ops, model.config, B, T);
+  const columns = (a: Int32Array, from: number, count: number) =>
+    Int32Array.from(
+      { length: B * count },
+      (_, i) => a[Math.floor(i / count) * T + from + (i % count)],
+    );
+  prefill(
+    ops,
+    model.config,
+    w,
+    cache,
+    ops.upload(columns(batch.ids, 0, P), [B * P]),
+    ops.upload(columns(batch.positions, 0, P), [B * P]),
+    ops.upload(columns(batch.mask, 0, P), [B, P]),
+  );
+  const out: number[] = [];
+  for (let t = P; t < T; t++) {
+    const logits = decodeStep(
+      ops,
+      model.config,
+      w,
+      cache,
+      ops.upload(columns(batch.ids, t, 1), [B]),
+      ops.upload(columns(batch.positions, t, 1), [B]),
+      ops.upload(columns(batch.mask, 0, t + 1), [B, t + 1]),
+    );
+    out.push(...(await get(ops, logits)));
+  }
+  return out;
 }
 
 export const GRADIENT_STATS: readonly VocabStatName[] = ['lse', 'ez', 'zy'];

@@ -22,6 +22,7 @@ import {
 } from './conformance-compare.js';
 import {
   batchLogits,
+  cachedDecodeLogits,
   type DecodeCase,
   expectGradientsClose,
   expectSameDecode,
@@ -178,6 +179,12 @@ export function describeBackendConformance(
           const got = await batchLogits(backend, m, batch);
           const want = await batchLogits(reference, m, batch);
           expectClose(`${m.name} logits`, got, want, { abs: tol.logitsMaxAbs, rel: 0 });
+        });
+        check(`${m.name}: KV-cache prefill + decode-step logits`, async () => {
+          const batch = leftPaddedBatch(m.config, [8, 6, 3], 4);
+          const got = await cachedDecodeLogits(backend, m, batch, 4);
+          const want = await cachedDecodeLogits(reference, m, batch, 4);
+          expectClose(`${m.name} decode logits`, got, want, { abs: tol.logitsMaxAbs, rel: 0 });
         });
         check(`${m.name}: full parameter gradient of a stats-coefficient head loss`, async () => {
           const batch = leftPaddedBatch(m.config, [7, 4, 2], 5);
