@@ -8,6 +8,7 @@ import {
 import {
   defineObjective,
   evaluateObjective,
+  type Objective,
   objectiveStats,
   parseObjectiveParams,
 } from './objective.js';
