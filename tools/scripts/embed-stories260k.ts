@@ -13,7 +13,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { convertLlama2c } from '../../packages/core/src/io/convert-llama2c.js';
+import { saveHfModel } from '../../packages/core/src/io/hf-model.js';
+import { llama2cToModel, parseLlama2c, toHalfRope } from '../../packages/core/src/io/llama2c.js';
+import { createLlama2cTokenizer } from '../../packages/core/src/tokenizer/llama2c.js';
+import { llama2cTokenizerToHfJson } from '../../packages/core/src/tokenizer/llama2c-to-hf.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -53,7 +56,10 @@ for (const name of ['stories260K.bin', 'tok512.bin']) {
 }
 
 const checkpoint = new Uint8Array(originalBytes.get('stories260K.bin') as Buffer);
+const { config, weights } = toHalfRope(llama2cToModel(parseLlama2c(checkpoint, 'stories260K.bin')));
 const tokenizerBytes = originalBytes.get('tok512.bin') as Buffer;
+const hf = llama2cTokenizerToHfJson(createLlama2cTokenizer(tokenizerBytes, 'tok512.bin'));
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
 const provenance = `# stories260K — provenance
 
@@ -108,13 +114,17 @@ SOFTWARE.
 `;
 
 // One atomic save: the directory is replaced whole, never left half-converted.
-convertLlama2c({
-  checkpoint: path.join(source, 'stories260K.bin'),
-  tokenizer: path.join(source, 'tok512.bin'),
-  out: target,
+saveHfModel(target, config, weights, {
+  dtype: 'f32',
   extraFiles: {
     'llama2c/stories260K.bin': checkpoint,
     'llama2c/tok512.bin': tokenizerBytes,
+    'tokenizer.json': json(hf.tokenizerJson),
+    'tokenizer_config.json': json(hf.tokenizerConfigJson),
+    'generation_config.json': json({
+      bos_token_id: config.bosTokenId,
+      eos_token_id: config.eosTokenIds[0],
+    }),
     'PROVENANCE.md': provenance,
     LICENSE: license,
   },
