@@ -32,6 +32,8 @@ export class ReferenceTensor implements Tensor {
   ) {}
 }
 
+type FloatTensor = ReferenceTensor & { readonly data: Floats };
+
 /** The reference backend, plus exact (f64) host access for gradient checks. */
 export interface ReferenceBackend extends Backend {
   readonly kind: 'reference';
@@ -56,22 +58,26 @@ export function createReferenceBackend(options: {
     precision === 'f64' ? new Float64Array(n) : new Float32Array(n);
   const tensor = (shape: readonly number[], data: Floats | Int32Array) =>
     new ReferenceTensor([...shape], data instanceof Int32Array ? 'i32' : 'f32', data);
-  const newFloat = (shape: readonly number[]) => tensor(shape, floats(numel(shape)));
+  const newFloat = (shape: readonly number[]) => tensor(shape, floats(numel(shape))) as FloatTensor;
 
-  function f(t: Tensor, what: string): Floats {
-    const data = (t as ReferenceTensor).data;
-    if (!(t instanceof ReferenceTensor))
+  function dataOf(t: Tensor, what: string): Floats | Int32Array {
+    if (!(t instanceof ReferenceTensor)) {
       throw new Error(`${what}: not a tensor of this reference backend`);
-    if (data instanceof Int32Array)
+    }
+    return t.data;
+  }
+  function floatsOf(t: Tensor, what: string): Floats {
+    const data = dataOf(t, what);
+    if (data instanceof Int32Array) {
       throw new Error(`${what}: expected an f32 tensor, got i32 [${t.shape}]`);
+    }
     return data;
   }
-  function i(t: Tensor, what: string): Int32Array {
-    const data = (t as ReferenceTensor).data;
-    if (!(t instanceof ReferenceTensor))
-      throw new Error(`${what}: not a tensor of this reference backend`);
-    if (!(data instanceof Int32Array))
+  function intsOf(t: Tensor, what: string): Int32Array {
+    const data = dataOf(t, what);
+    if (!(data instanceof Int32Array)) {
       throw new Error(`${what}: expected an i32 tensor, got f32 [${t.shape}]`);
+    }
     return data;
   }
   function sameLength(a: Tensor, b: Tensor, what: string): void {
@@ -93,7 +99,7 @@ export function createReferenceBackend(options: {
     return tensor(shape, out);
   }
   function readExact(t: Tensor): Float64Array | Float32Array | Int32Array {
-    return (t as ReferenceTensor).data.slice();
+    return dataOf(t, 'readExact').slice();
   }
   return {
     name: `reference(${precision})`,
@@ -110,7 +116,7 @@ export function createReferenceBackend(options: {
       return dtype === 'i32' ? tensor(shape, new Int32Array(numel(shape))) : newFloat(shape);
     },
     async read(t) {
-      const data = (t as ReferenceTensor).data;
+      const data = dataOf(t, 'read');
       counter.reads++;
       counter.bytesDown += data instanceof Int32Array ? data.byteLength : data.length * 4;
       return data instanceof Int32Array ? data.slice() : Float32Array.from(data);
@@ -123,8 +129,8 @@ export function createReferenceBackend(options: {
           `sliceRows: rows [${start}, ${start + count}) outside [0, ${rows}) of [${x.shape}]`,
         );
       }
-      const width = numel(x.shape) / rows;
-      const data = (x as ReferenceTensor).data.slice(start * width, (start + count) * width);
+      const width = numel(x.shape.slice(1));
+      const data = dataOf(x, 'sliceRows').slice(start * width, (start + count) * width);
       return tensor([count, ...x.shape.slice(1)], data);
     },
     concatRows(parts) {
@@ -141,7 +147,7 @@ export function createReferenceBackend(options: {
             `concatRows: part [${p.shape}] ${p.dtype} does not match [${first.shape}] ${first.dtype}`,
           );
         }
-        const data = (p as ReferenceTensor).data;
+        const data = dataOf(p, 'concatRows');
         out.set(data, offset);
         offset += data.length;
       }
@@ -152,9 +158,9 @@ export function createReferenceBackend(options: {
       const [V, C] = table.shape;
       const out = newFloat([numel(ids.shape), C]);
       embedding.embeddingForward(
-        f(out, ''),
-        i(ids, 'embeddingForward ids'),
-        f(table, 'embeddingForward table'),
+        out.data,
+        intsOf(ids, 'embeddingForward ids'),
+        floatsOf(table, 'embeddingForward table'),
         C,
         V,
       );
@@ -164,9 +170,9 @@ export function createReferenceBackend(options: {
       const C = dOut.shape[dOut.shape.length - 1];
       const dTable = newFloat([vocabSize, C]);
       embedding.embeddingBackward(
-        f(dTable, ''),
-        i(ids, 'embeddingBackward ids'),
-        f(dOut, 'embeddingBackward dOut'),
+        dTable.data,
+        intsOf(ids, 'embeddingBackward ids'),
+        floatsOf(dOut, 'embeddingBackward dOut'),
         C,
       );
       return dTable;
@@ -185,35 +191,35 @@ export function createReferenceBackend(options: {
         );
       }
       const out = newFloat([M, N]);
-      matmul(f(out, ''), f(a, 'matmul a'), f(b, 'matmul b'), M, K, N, transA, transB);
+      matmul(out.data, floatsOf(a, 'matmul a'), floatsOf(b, 'matmul b'), M, K, N, transA, transB);
       return out;
     },
     add(a, b) {
       sameLength(a, b, 'add');
       const out = newFloat(a.shape);
-      elementwise.add(f(out, ''), f(a, 'add a'), f(b, 'add b'));
+      elementwise.add(out.data, floatsOf(a, 'add a'), floatsOf(b, 'add b'));
       return out;
     },
     scale(x, s) {
       const out = newFloat(x.shape);
-      elementwise.scale(f(out, ''), f(x, 'scale x'), s);
+      elementwise.scale(out.data, floatsOf(x, 'scale x'), s);
       return out;
     },
     addBias(x, bias) {
       if (x.shape[x.shape.length - 1] !== bias.shape[0])
         throw new Error(`addBias: x [${x.shape}] vs bias [${bias.shape}]`);
       const out = newFloat(x.shape);
-      elementwise.addBias(f(out, ''), f(x, 'addBias x'), f(bias, 'addBias bias'));
+      elementwise.addBias(out.data, floatsOf(x, 'addBias x'), floatsOf(bias, 'addBias bias'));
       return out;
     },
     sumRows(x) {
       const out = newFloat([x.shape[x.shape.length - 1]]);
-      elementwise.sumRows(f(out, ''), f(x, 'sumRows x'));
+      elementwise.sumRows(out.data, floatsOf(x, 'sumRows x'));
       return out;
     },
     sumSquares(x) {
       const out = newFloat([1]);
-      f(out, '')[0] = elementwise.sumSquares(f(x, 'sumSquares x'));
+      out.data[0] = elementwise.sumSquares(floatsOf(x, 'sumSquares x'));
       return out;
     },
 
@@ -221,10 +227,10 @@ export function createReferenceBackend(options: {
       const out = newFloat(x.shape);
       const rstd = newFloat([numel(x.shape) / weight.shape[0]]);
       rmsnorm.rmsnormForward(
-        f(out, ''),
-        f(rstd, ''),
-        f(x, 'rmsnorm x'),
-        f(weight, 'rmsnorm weight'),
+        out.data,
+        rstd.data,
+        floatsOf(x, 'rmsnorm x'),
+        floatsOf(weight, 'rmsnorm weight'),
         eps,
       );
       return { out, rstd };
@@ -233,24 +239,29 @@ export function createReferenceBackend(options: {
       const dInput = newFloat(x.shape);
       const dWeight = newFloat(weight.shape);
       rmsnorm.rmsnormBackward(
-        f(dInput, ''),
-        f(dWeight, ''),
-        f(x, 'x'),
-        f(weight, 'weight'),
-        f(rstd, 'rstd'),
-        f(dOut, 'dOut'),
+        dInput.data,
+        dWeight.data,
+        floatsOf(x, 'x'),
+        floatsOf(weight, 'weight'),
+        floatsOf(rstd, 'rstd'),
+        floatsOf(dOut, 'dOut'),
       );
       return { dInput, dWeight };
     },
 
     ropeForward(x, positions, opts: RopeOptions) {
       const out = newFloat(x.shape);
-      rope.ropeForward(f(out, ''), f(x, 'rope x'), i(positions, 'rope positions'), opts);
+      rope.ropeForward(out.data, floatsOf(x, 'rope x'), intsOf(positions, 'rope positions'), opts);
       return out;
     },
     ropeBackward(dOut, positions, opts: RopeOptions) {
       const dInput = newFloat(dOut.shape);
-      rope.ropeBackward(f(dInput, ''), f(dOut, 'rope dOut'), i(positions, 'rope positions'), opts);
+      rope.ropeBackward(
+        dInput.data,
+        floatsOf(dOut, 'rope dOut'),
+        intsOf(positions, 'rope positions'),
+        opts,
+      );
       return dInput;
     },
 
@@ -259,12 +270,12 @@ export function createReferenceBackend(options: {
       const out = newFloat(q.shape);
       const lse = newFloat([dims.B, opts.heads, dims.T]);
       attention.attentionForward(
-        f(out, ''),
-        f(lse, ''),
-        f(q, 'q'),
-        f(k, 'k'),
-        f(v, 'v'),
-        i(keyMask, 'keyMask'),
+        out.data,
+        lse.data,
+        floatsOf(q, 'q'),
+        floatsOf(k, 'k'),
+        floatsOf(v, 'v'),
+        intsOf(keyMask, 'keyMask'),
         dims,
         opts,
       );
@@ -276,16 +287,16 @@ export function createReferenceBackend(options: {
       const dk = newFloat(k.shape);
       const dv = newFloat(v.shape);
       attention.attentionBackward(
-        f(dq, ''),
-        f(dk, ''),
-        f(dv, ''),
-        f(q, 'q'),
-        f(k, 'k'),
-        f(v, 'v'),
-        i(keyMask, 'keyMask'),
-        f(out, 'out'),
-        f(lse, 'lse'),
-        f(dOut, 'dOut'),
+        dq.data,
+        dk.data,
+        dv.data,
+        floatsOf(q, 'q'),
+        floatsOf(k, 'k'),
+        floatsOf(v, 'v'),
+        intsOf(keyMask, 'keyMask'),
+        floatsOf(out, 'out'),
+        floatsOf(lse, 'lse'),
+        floatsOf(dOut, 'dOut'),
         dims,
         opts,
       );
@@ -294,8 +305,8 @@ export function createReferenceBackend(options: {
     kvCacheWrite(cache, rows, start) {
       const [B, Smax, X] = cache.shape;
       attention.kvCacheWrite(
-        f(cache, 'kvCacheWrite cache'),
-        f(rows, 'kvCacheWrite rows'),
+        floatsOf(cache, 'kvCacheWrite cache'),
+        floatsOf(rows, 'kvCacheWrite rows'),
         B,
         Smax,
         X,
@@ -305,25 +316,25 @@ export function createReferenceBackend(options: {
     kvCachePrefix(cache, length) {
       const [B, Smax, X] = cache.shape;
       const out = newFloat([B, length, X]);
-      attention.kvCachePrefix(f(out, ''), f(cache, 'kvCachePrefix cache'), B, Smax, X, length);
+      attention.kvCachePrefix(out.data, floatsOf(cache, 'kvCachePrefix cache'), B, Smax, X, length);
       return out;
     },
 
     swigluForward(gate, up) {
       sameLength(gate, up, 'swigluForward');
       const out = newFloat(gate.shape);
-      swiglu.swigluForward(f(out, ''), f(gate, 'gate'), f(up, 'up'));
+      swiglu.swigluForward(out.data, floatsOf(gate, 'gate'), floatsOf(up, 'up'));
       return out;
     },
     swigluBackward(gate, up, dOut) {
       const dGate = newFloat(gate.shape);
       const dUp = newFloat(up.shape);
       swiglu.swigluBackward(
-        f(dGate, ''),
-        f(dUp, ''),
-        f(gate, 'gate'),
-        f(up, 'up'),
-        f(dOut, 'dOut'),
+        dGate.data,
+        dUp.data,
+        floatsOf(gate, 'gate'),
+        floatsOf(up, 'up'),
+        floatsOf(dOut, 'dOut'),
       );
       return { dGate, dUp };
     },
@@ -331,8 +342,8 @@ export function createReferenceBackend(options: {
     vocabStats(logits, targets, opts) {
       const [N, V] = logits.shape;
       const values = vocabStatsReference(
-        f(logits, 'vocabStats logits'),
-        i(targets, 'vocabStats targets'),
+        floatsOf(logits, 'vocabStats logits'),
+        intsOf(targets, 'vocabStats targets'),
         N,
         V,
         opts,
@@ -342,10 +353,10 @@ export function createReferenceBackend(options: {
     vocabGrad(logits, targets, statValues, coeffs, opts) {
       const [N, V] = logits.shape;
       const dz = vocabGradReference(
-        f(logits, 'vocabGrad logits'),
-        i(targets, 'vocabGrad targets'),
-        f(statValues, 'statValues'),
-        f(coeffs, 'coeffs'),
+        floatsOf(logits, 'vocabGrad logits'),
+        intsOf(targets, 'vocabGrad targets'),
+        floatsOf(statValues, 'statValues'),
+        floatsOf(coeffs, 'coeffs'),
         N,
         V,
         opts,
@@ -355,9 +366,9 @@ export function createReferenceBackend(options: {
 
     sample(logits, presence, uniformsTensor, params: SamplingParams) {
       const [B, V] = logits.shape;
-      const z = f(logits, 'sample logits');
-      const present = i(presence, 'sample presence');
-      const u = f(uniformsTensor, 'sample uniforms');
+      const z = floatsOf(logits, 'sample logits');
+      const present = intsOf(presence, 'sample presence');
+      const u = floatsOf(uniformsTensor, 'sample uniforms');
       const ids = new Int32Array(B);
       for (let b = 0; b < B; b++) {
         ids[b] = sampleRow(
@@ -371,16 +382,22 @@ export function createReferenceBackend(options: {
     },
     markPresent(presence, ids) {
       const [B, V] = presence.shape;
-      const present = i(presence, 'markPresent presence');
-      const id = i(ids, 'markPresent ids');
+      const present = intsOf(presence, 'markPresent presence');
+      const id = intsOf(ids, 'markPresent ids');
       for (let b = 0; b < B; b++) present[b * V + id[b]] = 1;
     },
 
     adamwUpdate(param, grad, m, v, p: AdamWParams) {
-      optimizers.adamwUpdate(f(param, 'param'), f(grad, 'grad'), f(m, 'm'), f(v, 'v'), p);
+      optimizers.adamwUpdate(
+        floatsOf(param, 'param'),
+        floatsOf(grad, 'grad'),
+        floatsOf(m, 'm'),
+        floatsOf(v, 'v'),
+        p,
+      );
     },
     sgdUpdate(param, grad, p: SgdParams) {
-      optimizers.sgdUpdate(f(param, 'param'), f(grad, 'grad'), p);
+      optimizers.sgdUpdate(floatsOf(param, 'param'), floatsOf(grad, 'grad'), p);
     },
   };
 }
