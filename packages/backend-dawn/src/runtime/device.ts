@@ -35,6 +35,12 @@ export interface DawnDeviceOptions {
 }
 
 export interface DawnDevice {
+  /**
+   * The Dawn instance. It must stay reachable as long as the device: if it is garbage
+   * collected, Dawn tears down the instance under the running device and the process
+   * crashes (seen on lavapipe as futex/mutex aborts during mapAsync).
+   */
+  gpu: GPU;
   device: GPUDevice;
   adapter: DawnAdapterInfo;
   /** Features actually enabled on the device. */
@@ -154,7 +160,8 @@ function pick(
 /** Picks the adapter, checks limits, enables optional features, and creates the device. */
 export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<DawnDevice> {
   const { create, globals } = await loadDawn();
-  const found = await enumerate(create([]));
+  const gpu = create([]);
+  const found = await enumerate(gpu);
   if (found.length === 0) throw new Error(missingDriverMessage('requestAdapter() returned no adapter'));
   const { adapter, info } = pick(found, options.device);
   const need = options.requiredBufferBytes ?? 0;
@@ -190,6 +197,7 @@ export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<D
   const u = globals.GPUBufferUsage as Record<string, number>;
   const m = globals.GPUMapMode as Record<string, number>;
   return {
+    gpu,
     device,
     adapter: info,
     hasF16,

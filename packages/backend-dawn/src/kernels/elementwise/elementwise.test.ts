@@ -1,0 +1,41 @@
+import { describe, it } from 'vitest';
+import { expectClose, randomFloats, readF, useDawn } from '../../testing/harness.js';
+
+describe('elementwise (add, scale, addBias) vs the CPU reference', () => {
+  const h = useDawn();
+  const N = 37;
+  const C = 71; // N·C = 2627: not a multiple of the workgroup size
+  const a = randomFloats(N * C, 1);
+  const b = randomFloats(N * C, 2);
+  const bias = randomFloats(C, 3);
+
+  it('add', async (ctx) => {
+    const d = h.dawn(ctx);
+    const got = await readF(d, d.add(d.upload(a, [N, C]), d.upload(b, [N, C])));
+    const want = await readF(h.ref, h.ref.add(h.ref.upload(a, [N, C]), h.ref.upload(b, [N, C])));
+    expectClose(got, want, { abs: 1e-6 }, 'add');
+  });
+
+  it('scale', async (ctx) => {
+    const d = h.dawn(ctx);
+    const got = await readF(d, d.scale(d.upload(a, [N, C]), -0.37));
+    const want = await readF(h.ref, h.ref.scale(h.ref.upload(a, [N, C]), -0.37));
+    expectClose(got, want, { abs: 1e-6 }, 'scale');
+  });
+
+  it('addBias', async (ctx) => {
+    const d = h.dawn(ctx);
+    const got = await readF(d, d.addBias(d.upload(a, [N, C]), d.upload(bias, [C])));
+    const want = await readF(h.ref, h.ref.addBias(h.ref.upload(a, [N, C]), h.ref.upload(bias, [C])));
+    expectClose(got, want, { abs: 1e-6 }, 'addBias');
+  });
+
+  it('sliceRows and concatRows', async (ctx) => {
+    const d = h.dawn(ctx);
+    const x = d.upload(a, [N, C]);
+    const parts = [d.sliceRows(x, 0, 5), d.sliceRows(x, 5, 0), d.sliceRows(x, 5, N - 5)];
+    const got = await readF(d, d.concatRows(parts));
+    expectClose(got, a, { abs: 0 }, 'concat(slices) = x');
+    expectClose(await readF(d, parts[2]), a.subarray(5 * C), { abs: 0 }, 'sliceRows');
+  });
+});
