@@ -1,0 +1,40 @@
+import type { Backend } from '@oneshot-em/core';
+import { UserError } from './errors.js';
+
+export type BackendName = 'ort' | 'dawn' | 'reference';
+
+/**
+ * The only place that turns a backend name into a running backend. Backends load lazily, so a
+ * machine without one native library still runs the other.
+ */
+export async function createBackend(name: BackendName, device?: string): Promise<Backend> {
+  switch (name) {
+    case 'ort': {
+      const mod = await importBackend('@oneshot-em/backend-ort', 'onnxruntime-node');
+      return mod.createOrtBackend({ device: (device ?? 'cpu') as 'cpu' });
+    }
+    case 'dawn': {
+      const mod = await importBackend('@oneshot-em/backend-dawn', 'webgpu');
+      const d = device === undefined ? undefined : /^\d+$/.test(device) ? Number(device) : device;
+      return mod.createDawnBackend({ device: d });
+    }
+    case 'reference': {
+      const core = await import('@oneshot-em/core');
+      return core.createReferenceBackend({ precision: 'f32' });
+    }
+    default:
+      throw new UserError(`unknown backend '${name as string}' (expected ort, dawn or reference)`);
+  }
+}
+
+async function importBackend(pkg: string, native: string) {
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: the backend packages are optional dependencies
+    return (await import(pkg)) as any;
+  } catch (e) {
+    throw new UserError(
+      `cannot load ${pkg} (${(e as Error).message}). It needs the npm package '${native}': run ` +
+        '`bash tools/scripts/setup.sh` (or `ONNXRUNTIME_NODE_INSTALL=skip npm ci`), then `oneshot-em doctor`.',
+    );
+  }
+}

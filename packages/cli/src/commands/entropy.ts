@@ -1,0 +1,104 @@
+import { buildBatch, measureEntropy, rollout, uploadWeights } from '@oneshot-em/core';
+import { encodePrompt, loadModel, loadPrompts, loadRollouts } from '@oneshot-em/core/node';
+import { type Command, Option } from 'commander';
+import { createBackend } from '../backends.js';
+import { UserError } from '../errors.js';
+import { modelDir, STORY_HELDOUT_PROMPTS } from '../model-source.js';
+import { addRuntimeFlags } from './generate.js';
+
+export function registerEntropy(program: Command): void {
+  const cmd = program
+    .command('entropy')
+    .description(
+      'mean token entropy of a model on its own greedy completions of prompts, or on given completions',
+    )
+    .addOption(
+      new Option('--prompt <text>', 'a prompt (repeatable)').argParser(
+        (v: string, p: string[] = []) => [...p, v],
+      ),
+    )
+    .addOption(new Option('--data <file>', 'prompts from .jsonl or .parquet'))
+    .addOption(new Option('--field <name>', 'prompt column/key of --data').default('problem'))
+    .addOption(new Option('--rollouts <file>', 'given completions (the train --rollouts format)'))
+    .addOption(
+      new Option('--chat-template <mode>', '').choices(['auto', 'on', 'off']).default('auto'),
+    )
+    .addOption(
+      new Option('--temperature <t>', 'temperature of the entropy').argParser(Number).default(1),
+    )
+    .addOption(
+      new Option('--max-new-tokens <n>', 'greedy completion length').argParser(Number).default(64),
+    )
+    .addOption(
+      new Option('--mask <convention>', '').choices(['reference', 'shifted']).default('reference'),
+    )
+    .addOption(new Option('--json', 'print the result as JSON'));
+  addRuntimeFlags(cmd);
+  cmd.action(async (o) => {
+    const { dir, embedded } = modelDir(o.model);
+    const model = loadModel(dir);
+    let prompts: number[][];
+    let completions: number[][] | undefined;
+    if (o.rollouts) {
+      const rows = await loadRollouts(o.rollouts);
+      prompts = rows.map((r) =>
+        r.kind === 'ids' ? r.promptIds : encodePrompt(model, r.prompt, o.chatTemplate),
+      );
+      completions = rows.map((r) =>
+        r.kind === 'ids'
+          ? r.completionIds
+          : model.tokenizer.encode(r.completion, { addSpecialTokens: false }),
+      );
+    } else {
+      const texts: string[] =
+        o.prompt ??
+        (o.data ? await loadPrompts(o.data, o.field) : embedded ? STORY_HELDOUT_PROMPTS : []);
+      if (texts.length === 0) throw new UserError('give --prompt, --data or --rollouts');
+      prompts = texts.map((t) => encodePrompt(model, t, o.chatTemplate));
+    }
+    const backend = await createBackend(o.backend, o.device);
+    try {
+      const w = uploadWeights(backend, model.config, model.weights);
+      if (!completions) {
+        const r = await rollout(backend, model.config, w, {
+          prompts,
+          sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 },
+          maxNewTokens: o.maxNewTokens,
+          seed: 0,
+          eosIds: model.eosIds,
+          padId: model.padId,
+        });
+        completions = r.completions.map((c) => (c.length ? c : [model.eosIds[0]]));
+      }
+      const report = await measureEntropy(
+        backend,
+        model.config,
+        w,
+        buildBatch(prompts, completions, model.padId),
+        {
+          temperature: o.temperature,
+          mask: o.mask,
+          eosIds: model.eosIds,
+        },
+      );
+      const out = {
+        model: dir,
+        backend: backend.name,
+        temperature: o.temperature,
+        mask: o.mask,
+        sequences: prompts.length,
+        positions: report.positions,
+        mean_entropy: report.meanEntropy,
+        mean_collision_prob: report.meanCollisionProb,
+      };
+      if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+      else {
+        process.stdout.write(
+          `mean token entropy ${report.meanEntropy.toFixed(4)} nats (T=${o.temperature}, ${report.positions} positions, ${prompts.length} sequences, ${backend.name})\n`,
+        );
+      }
+    } finally {
+      await backend.destroy();
+    }
+  });
+}

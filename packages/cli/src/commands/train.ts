@@ -1,0 +1,292 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import {
+  type Backend,
+  buildBatch,
+  measureEntropy,
+  parseTrainOptions,
+  rollout,
+  type TrainOptions,
+  trainOptionsSchema,
+  uploadWeights,
+} from '@oneshot-em/core';
+import {
+  encodePrompt,
+  type LoadedModel,
+  loadCheckpointState,
+  loadModel,
+  loadPrompts,
+  loadRollouts,
+  type RolloutSource,
+  resolveObjective,
+  train,
+} from '@oneshot-em/core/node';
+
+import { type Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { createBackend } from '../backends.js';
+import { UserError } from '../errors.js';
+import { addSchemaFlags } from '../flags.js';
+import {
+  MATH_HELDOUT_PROMPTS,
+  modelDir,
+  STORY_HELDOUT_PROMPTS,
+  STORY_TRAIN_PROMPT,
+} from '../model-source.js';
+import { createProgress } from '../progress.js';
+
+/** Settings that make the embedded 260K model's demo finish in seconds and visibly learn. */
+const EMBEDDED_DEFAULTS = { effectiveBatch: 16, microBatch: 8, maxNewTokens: 64, lr: 1e-3 };
+
+function readConfigFile(file: string): Record<string, unknown> {
+  if (!existsSync(file)) throw new UserError(`${file}: config file not found`);
+  const text = readFileSync(file, 'utf8');
+  try {
+    const v = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw new Error('expected a mapping of keys to values');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new UserError(`${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Mean token entropy (T = 1) of the current weights on fixed held-out sequences. */
+async function heldoutEntropy(
+  backend: Backend,
+  model: LoadedModel,
+  weights: LoadedModel['weights'],
+  seqs: { prompts: number[][]; completions: number[][] },
+) {
+  const w = uploadWeights(backend, model.config, weights);
+  const batch = buildBatch(seqs.prompts, seqs.completions, model.padId);
+  const r = await measureEntropy(backend, model.config, w, batch, {
+    temperature: 1,
+    eosIds: model.eosIds,
+  });
+  for (const t of w.values()) backend.dispose(t);
+  return r.meanEntropy;
+}
+
+export async function runTrain(
+  opts: TrainOptions,
+  log: (s: string) => void,
+  embedded: boolean,
+): Promise<{ before: number; after: number; finalDir: string }> {
+  const { dir } = modelDir(opts.model);
+  const model = loadModel(opts.resume ?? dir);
+  const copyFrom = dir;
+  const prompt =
+    opts.prompt ??
+    (opts.data || opts.rollouts ? undefined : embedded ? STORY_TRAIN_PROMPT : undefined);
+  let source: RolloutSource;
+  if (opts.rollouts) {
+    const lines = await loadRollouts(opts.rollouts);
+    source = {
+      kind: 'given',
+      rows: lines.map((l) =>
+        l.kind === 'ids'
+          ? { promptIds: l.promptIds, completionIds: l.completionIds }
+          : {
+              promptIds: encodePrompt(model, l.prompt, opts.chatTemplate),
+              completionIds: model.tokenizer.encode(l.completion, { addSpecialTokens: false }),
+            },
+      ),
+    };
+    for (const [i, r] of source.rows.entries()) {
+      for (const id of [...r.promptIds, ...r.completionIds]) {
+        if (id >= model.config.vocabSize) {
+          throw new UserError(
+            `${opts.rollouts}:${i + 1}: token id ${id} ≥ vocab_size ${model.config.vocabSize}`,
+          );
+        }
+      }
+    }
+  } else if (prompt !== undefined) {
+    source = { kind: 'sample', prompts: [encodePrompt(model, prompt, opts.chatTemplate)] };
+  } else if (opts.data) {
+    const texts = await loadPrompts(opts.data, opts.field);
+    source = {
+      kind: 'sample',
+      prompts: texts.map((t) => encodePrompt(model, t, opts.chatTemplate)),
+    };
+  } else {
+    throw new UserError('give --prompt TEXT, --data FILE or --rollouts FILE');
+  }
+  const longest = Math.max(
+    ...(source.kind === 'sample' ? source.prompts : source.rows.map((r) => r.promptIds)).map(
+      (p) => p.length,
+    ),
+  );
+  if (
+    source.kind === 'sample' &&
+    longest + opts.maxNewTokens > model.config.maxPositionEmbeddings
+  ) {
+    throw new UserError(
+      `prompt (${longest} tokens) + --max-new-tokens ${opts.maxNewTokens} exceeds the model's context of ${model.config.maxPositionEmbeddings} (max_position_embeddings)`,
+    );
+  }
+
+  const objParams: Record<string, unknown> = {};
+  const objective0 = await resolveObjective(opts.objective, { cwd: process.cwd() });
+  const shape = (objective0.objective.params as { shape?: Record<string, unknown> }).shape ?? {};
+  if ('temperature' in shape) objParams.temperature = opts.lossTemperature;
+  if ('mask' in shape) objParams.mask = opts.mask;
+  const objective = await resolveObjective(opts.objective, {
+    cwd: process.cwd(),
+    params: objParams,
+  });
+
+  const backend = await createBackend(opts.backend, opts.device);
+  log(
+    `backend ${backend.name} · model ${dir}${embedded ? ' (embedded stories260K)' : ''} · objective ${objective.objective.name} ${JSON.stringify(objective.params)}`,
+  );
+
+  // Held-out probe: greedy continuations of prompts the run never sees, fixed before training.
+  const heldout = (embedded ? STORY_HELDOUT_PROMPTS : MATH_HELDOUT_PROMPTS).map((p) =>
+    encodePrompt(model, p, opts.chatTemplate),
+  );
+  const base = uploadWeights(backend, model.config, model.weights);
+  const probe = await rollout(backend, model.config, base, {
+    prompts: heldout,
+    sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: opts.repetitionPenalty },
+    maxNewTokens: Math.min(48, opts.maxNewTokens),
+    seed: opts.seed,
+    eosIds: model.eosIds,
+    padId: model.padId,
+  });
+  for (const t of base.values()) backend.dispose(t);
+  const seqs = {
+    prompts: heldout,
+    completions: probe.completions.map((c) => (c.length ? c : [model.eosIds[0]])),
+  };
+  const before = await heldoutEntropy(backend, model, model.weights, seqs);
+  log(`held-out mean token entropy before: ${before.toFixed(4)} nats`);
+
+  const progress = createProgress();
+  const resume = opts.resume ? loadCheckpointState(opts.resume, model.config) : undefined;
+  try {
+    const { finalDir } = await train(
+      backend,
+      {
+        config: model.config,
+        weights: model.weights,
+        dir: copyFrom,
+        eosIds: model.eosIds,
+        padId: model.padId,
+      },
+      objective,
+      source,
+      {
+        steps: opts.steps,
+        effectiveBatch: opts.effectiveBatch,
+        microBatch: opts.microBatch,
+        sampling: {
+          temperature: opts.temperature,
+          topP: opts.topP,
+          topK: opts.topK,
+          repetitionPenalty: opts.repetitionPenalty,
+        },
+        maxNewTokens: opts.maxNewTokens,
+        optimizer: {
+          kind: opts.optimizer,
+          lr: opts.lr,
+          beta1: opts.beta1,
+          beta2: opts.beta2,
+          eps: opts.eps,
+          weightDecay: opts.weightDecay,
+        },
+        clip: opts.clip,
+        seed: opts.seed,
+        saveSteps: opts.saveSteps,
+        out: opts.out,
+        resume,
+      },
+      {
+        phase: (phase, step) => progress.update(phase, step, opts.steps),
+        step: (m) =>
+          progress.line(
+            `step ${m.step}/${opts.steps} loss ${m.loss.toFixed(4)} entropy ${m.entropy.toFixed(4)} grad_norm ${m.grad_norm.toFixed(3)} ${m.tokens_per_s.toFixed(0)} tok/s ${m.seconds.total.toFixed(2)} s`,
+          ),
+      },
+    );
+    progress.done();
+    const { loadHfModel } = await import('@oneshot-em/core/node');
+    const after = await heldoutEntropy(backend, model, loadHfModel(finalDir).weights, seqs);
+    log(
+      `held-out mean token entropy after:  ${after.toFixed(4)} nats (${(after - before >= 0 ? '+' : '') + (after - before).toFixed(4)})`,
+    );
+    log(`saved ${finalDir} · metrics ${opts.out}/metrics.jsonl · plot ${opts.out}/run.svg`);
+    return { before, after, finalDir };
+  } finally {
+    progress.done();
+    await backend.destroy();
+  }
+}
+
+export function registerTrain(program: Command): void {
+  const cmd = program
+    .command('train')
+    .description(
+      'one-shot entropy minimization: sample completions of a prompt, minimise their token entropy, save a Hugging Face checkpoint',
+    )
+    .addOption(
+      new Option(
+        '--config <file>',
+        'run.json or run.yaml with any of these options as snake_case keys (flags override)',
+      ),
+    );
+  addSchemaFlags(cmd, trainOptionsSchema, ['chatTemplate']);
+  cmd.addOption(
+    new Option('--chat-template <mode>', 'apply the tokenizer chat template')
+      .choices(['auto', 'on', 'off'])
+      .default(undefined, '"auto": on when the tokenizer has one'),
+  );
+  cmd.addHelpText(
+    'after',
+    `
+Without --model the embedded stories260K model trains on "${STORY_TRAIN_PROMPT}" with
+--effective-batch ${EMBEDDED_DEFAULTS.effectiveBatch} --micro-batch ${EMBEDDED_DEFAULTS.microBatch} --max-new-tokens ${EMBEDDED_DEFAULTS.maxNewTokens} --lr ${EMBEDDED_DEFAULTS.lr} unless given.
+A step is one optimizer update over --effective-batch completions (the reference script counts
+micro-batches as steps; DeepSpeed updates only every effective_batch / micro_batch of them).
+
+Examples:
+  oneshot-em train
+  oneshot-em train --model Qwen2.5-Math-7B --data pi1_r128.parquet --field problem --backend ort --device cuda
+  oneshot-em train --objective high-entropy-tokens:q=0.2 --steps 10 --out runs/hetok
+  oneshot-em train --rollouts vllm-samples.jsonl --effective-batch 64 --micro-batch 4`,
+  );
+  cmd.action(async (flags: Record<string, unknown>) => {
+    const { config: file, ...rest } = flags;
+    const fromFile = typeof file === 'string' ? readConfigFile(file) : {};
+    const embedded = rest.model === undefined && fromFile.model === undefined;
+    const base = embedded
+      ? {
+          ...Object.fromEntries(
+            Object.entries(EMBEDDED_DEFAULTS).filter(
+              ([k]) => !(k in rest) || rest[k] === undefined,
+            ),
+          ),
+        }
+      : {};
+    let opts: TrainOptions;
+    try {
+      opts = parseTrainOptions(
+        {
+          ...Object.fromEntries(
+            Object.entries(base).map(([k, v]) => [
+              k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+              v,
+            ]),
+          ),
+          ...fromFile,
+        },
+        rest,
+        typeof file === 'string' ? file : 'flags',
+      );
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    await runTrain(opts, (s) => process.stderr.write(`${s}\n`), embedded);
+  });
+}

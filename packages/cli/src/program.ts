@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { registerConvert } from './commands/convert.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerEntropy } from './commands/entropy.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerTrain } from './commands/train.js';
+
+/** The `oneshot-em` command tree: the only composition root of core, backends and objectives. */
+export function buildProgram(): Command {
+  const program = new Command('oneshot-em')
+    .description(
+      'Post-train language models without labels or rewards, by entropy minimization (One-shot EM).',
+    )
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  registerTrain(program);
+  registerGenerate(program);
+  registerEntropy(program);
+  registerConvert(program);
+  registerDoctor(program);
+  return program;
+}
