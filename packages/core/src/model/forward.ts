@@ -199,8 +199,10 @@ export function modelForward(
 }
 
 /**
- * Hugging Face's positions for a left-padded batch: the running count of real tokens − 1,
- * clamped at 0 (pad positions get 0). mask [B·T] (1 = real) → positions [B·T].
+ * Positions of a left-padded batch as Hugging Face derives them from the attention mask: the
+ * running count of real tokens − 1. Pad positions get 0 (HF writes 1; either way they are
+ * masked keys and discarded queries, so the value never reaches a real token).
+ * mask [B·T] (1 = real) → positions [B·T].
  */
 export function positionsFromMask(mask: ArrayLike<number>, B: number, T: number): Int32Array {
   const positions = new Int32Array(B * T);

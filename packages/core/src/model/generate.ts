@@ -18,7 +18,10 @@ export interface GenerateOptions {
   seed: number;
   /** a sequence stops after sampling any of these */
   eosIds: readonly number[];
-  /** fills the left padding and every position after a sequence's EOS */
+  /**
+   * fills the left padding and every position after a sequence's EOS; like every prompt id,
+   * it counts as present for the repetition penalty in rows that are padded
+   */
   padId: number;
   /**
    * First RNG counter of this batch (stream RngStream.sampling): token t of sequence b uses
@@ -83,8 +86,10 @@ export async function generate(
       if (!Number.isInteger(id) || id < 0 || id >= V)
         throw new Error(`generate: prompt ${b} token ${t} = ${id} is outside [0, ${V})`);
       promptIds[b * P + pad + t] = id;
-      presence[b * V + id] = 1;
     });
+    // Hugging Face's repetition penalty reads every input id, the left padding included
+    // (so a padded row penalises padId, which is often EOS): do the same
+    for (let t = 0; t < P; t++) presence[b * V + promptIds[b * P + t]] = 1;
   });
   const maskPrefix = (length: number) => {
     const out = new Int32Array(B * length);

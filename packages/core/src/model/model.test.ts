@@ -109,6 +109,8 @@ describe('model over TensorOps (reference f64)', () => {
       [5, 6, 7, 8],
       [9, 10],
     ];
+    // a pad id already in the padded prompt: padding then adds nothing to the penalty's set
+    const PAD = 9;
     const G = 12;
     const free = await generate(ops, TINY_QWEN2, w, {
       prompts,
@@ -116,10 +118,10 @@ describe('model over TensorOps (reference f64)', () => {
       maxNewTokens: G,
       seed: 3,
       eosIds: [],
-      padId: 0,
+      padId: PAD,
     });
     expect(free.promptLength).toBe(4);
-    expect(free.sequences[1].slice(0, 4)).toEqual([0, 0, 9, 10]);
+    expect(free.sequences[1].slice(0, 4)).toEqual([PAD, PAD, 9, 10]);
     // the second sequence alone, with the counters it had in the batch, makes the same draws
     const alone = await generate(ops, TINY_QWEN2, w, {
       prompts: [prompts[1]],
@@ -127,7 +129,7 @@ describe('model over TensorOps (reference f64)', () => {
       maxNewTokens: G,
       seed: 3,
       eosIds: [],
-      padId: 0,
+      padId: PAD,
       counterBase: G,
     });
     expectEqualInts('sequence 1 alone vs in the batch', alone.completions[0], free.completions[1]);
@@ -139,15 +141,30 @@ describe('model over TensorOps (reference f64)', () => {
       maxNewTokens: G,
       seed: 3,
       eosIds: [eos],
-      padId: 0,
+      padId: PAD,
     });
     const firstEos = free.completions[0].indexOf(eos);
     expect(stopped.completions[0]).toEqual(free.completions[0].slice(0, firstEos + 1));
     const tail = stopped.sequences[0].slice(4 + firstEos + 1);
-    expect(tail.every((id) => id === 0)).toBe(true);
+    expect(tail.every((id) => id === PAD)).toBe(true);
     const cut = free.completions[1].indexOf(eos);
     expect(stopped.completions[1]).toEqual(
       cut < 0 ? free.completions[1] : free.completions[1].slice(0, cut + 1),
     );
+  });
+
+  it('generate: the left padding counts as present for the repetition penalty (as in HF)', async () => {
+    const w = uploadWeights(ops, TINY_QWEN2, qwen2.weights);
+    const sampling = { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 100 };
+    const request = { sampling, maxNewTokens: 1, seed: 0, eosIds: [] };
+    const alone = await generate(ops, TINY_QWEN2, w, { ...request, prompts: [[8]], padId: 0 });
+    const favourite = alone.completions[0][0];
+    expect(favourite).not.toBe(8);
+    const padded = await generate(ops, TINY_QWEN2, w, {
+      ...request,
+      prompts: [[5, 6, 7], [8]],
+      padId: favourite,
+    });
+    expect(padded.completions[1][0]).not.toBe(favourite);
   });
 });
