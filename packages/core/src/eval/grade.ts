@@ -4,9 +4,11 @@
 // matrices) with symbolic equality of the parts through the compute engine, all under a
 // per-item time limit.
 
+import type { ComputeEngine } from '@cortex-js/compute-engine';
 import { type AnswerShape, answerShape, splitTopLevel } from './answer-shape.js';
 import {
   checkDeadline,
+  createMathEngine,
   type Deadline,
   GradeTimeoutError,
   latexEqual,
@@ -26,7 +28,9 @@ export type GradeReason =
   | 'text'
   | 'unparsable'
   | 'mismatch'
-  | 'timeout';
+  | 'timeout'
+  /** The maths library failed on this input; counted as wrong. */
+  | 'error';
 
 export interface GradeResult {
   correct: boolean;
@@ -45,6 +49,13 @@ interface Context {
   deadline: Deadline;
   relTol: number;
   percent: boolean;
+  /** Created on the first symbolic comparison; plain numbers never need it. */
+  engine?: ComputeEngine;
+}
+
+function mathOptions(ctx: Context, relTol: number) {
+  ctx.engine ??= createMathEngine();
+  return { relTol, deadline: ctx.deadline, engine: ctx.engine };
 }
 
 const CHOICE = /^\(?([A-E])\)?$/;
@@ -78,13 +89,18 @@ function scalarEqual(a: string, b: string, ctx: Context): boolean {
     const sides = (ea: [string, string], eb: [string, string]) =>
       scalarEqual(ea[0], eb[0], ctx) && scalarEqual(ea[1], eb[1], ctx);
     return (
-      sides(ea, eb) || latexProportional(`(${ea[0]})-(${ea[1]})`, `(${eb[0]})-(${eb[1]})`, ctx)
+      sides(ea, eb) ||
+      latexProportional(
+        `(${ea[0]})-(${ea[1]})`,
+        `(${eb[0]})-(${eb[1]})`,
+        mathOptions(ctx, ctx.relTol),
+      )
     );
   }
   if (ea && NAME.test(ea[0])) return scalarEqual(ea[1], b, ctx);
   if (eb && NAME.test(eb[0])) return scalarEqual(a, eb[1], ctx);
   const relTol = na !== undefined || nb !== undefined ? ctx.relTol : Math.min(ctx.relTol, 1e-6);
-  return latexEqual(a, b, { relTol, deadline: ctx.deadline }) === true;
+  return latexEqual(a, b, mathOptions(ctx, relTol)) === true;
 }
 
 function sameCollection(as: string[], bs: string[], ctx: Context): boolean {
@@ -184,6 +200,6 @@ export function grade(answer: string, reference: string, options: GradeOptions =
     return { correct, reason: 'symbolic' };
   } catch (error) {
     if (error instanceof GradeTimeoutError) return { correct: false, reason: 'timeout' };
-    throw error;
+    return { correct: false, reason: 'error' };
   }
 }

@@ -56,14 +56,23 @@ function prepareLatex(s: string): string {
   return out;
 }
 
+/** Whether `json` (MathJSON) mentions `name` as an operator anywhere. */
+function mentions(json: unknown, name: string): boolean {
+  return Array.isArray(json) && (json[0] === name || json.some((part) => mentions(part, name)));
+}
+
 /** True when evaluating `json` numerically could blow up (huge powers or factorials). */
 function tooLargeToEvaluate(json: unknown): boolean {
   if (!Array.isArray(json)) return false;
   const [head, ...args] = json;
-  if (head === 'Power' && typeof args[1] === 'number' && Math.abs(args[1]) > MAX_EXPONENT)
+  if (head === 'Power' && typeof args[1] === 'number' && Math.abs(args[1]) > MAX_EXPONENT) {
     return true;
-  if (head === 'Power' && Array.isArray(args[1]) && args[1][0] === 'Power') return true;
+  }
+  if (head === 'Power' && mentions(args[1], 'Power')) return true;
   if (head === 'Factorial' && typeof args[0] === 'number' && args[0] > MAX_FACTORIAL) return true;
+  if (head === 'Factorial' && (mentions(args[0], 'Power') || mentions(args[0], 'Factorial'))) {
+    return true;
+  }
   return args.some(tooLargeToEvaluate);
 }
 
@@ -72,8 +81,14 @@ interface Complex {
   im: number;
 }
 
+/** The numeric value, or undefined where the engine cannot give one (or throws trying). */
 function numericValue(expr: BoxedExpression): Complex | undefined {
-  const n = expr.N();
+  let n: BoxedExpression;
+  try {
+    n = expr.N();
+  } catch {
+    return undefined;
+  }
   const re = n.re;
   const im = n.im ?? 0;
   if (typeof re !== 'number' || Number.isNaN(re) || Number.isNaN(im)) return undefined;
@@ -90,26 +105,46 @@ export interface LatexEqualOptions {
   /** Relative tolerance of numeric comparison (1e-4 where one side is a decimal approximation). */
   relTol: number;
   deadline: Deadline;
+  /** One engine per graded answer; each comparison runs in its own scope, so symbols typed by one
+   *  expression (x as a list in `x_0`) do not leak into the next. */
+  engine: ComputeEngine;
+}
+
+export function createMathEngine(): ComputeEngine {
+  return new ComputeEngine();
+}
+
+/** Run `compare` inside a fresh scope of the engine. */
+function scoped<T>(engine: ComputeEngine, compare: () => T): T {
+  engine.pushScope();
+  try {
+    return compare();
+  } finally {
+    engine.popScope();
+  }
 }
 
 function parsePair(
   a: string,
   b: string,
-  deadline: Deadline,
+  options: LatexEqualOptions,
 ): [BoxedExpression, BoxedExpression] | undefined {
-  const ce = new ComputeEngine();
-  const A = ce.parse(prepareLatex(a));
-  const B = ce.parse(prepareLatex(b));
-  checkDeadline(deadline);
+  const A = options.engine.parse(prepareLatex(a));
+  const B = options.engine.parse(prepareLatex(b));
+  checkDeadline(options.deadline);
   return A.isValid && B.isValid ? [A, B] : undefined;
 }
 
 /** Values of A and B at the sample points where both are defined; undefined if only one is. */
 function sampleBoth(A: BoxedExpression, B: BoxedExpression, free: string[], deadline: Deadline) {
   const samples: [Complex, Complex][] = [];
+  // Factorials (and \\binom) are defined on integers only: sample those at small integers.
+  const integers = mentions(A.json, 'Factorial') || mentions(B.json, 'Factorial');
   for (const [k, base] of SAMPLE_POINTS.entries()) {
     const point: Record<string, number> = {};
-    for (const [j, name] of free.entries()) point[name] = base + 0.1093 * j + 0.01 * k;
+    for (const [j, name] of free.entries()) {
+      point[name] = integers ? 3 + 2 * k + j : base + 0.1093 * j + 0.01 * k;
+    }
     const va = numericValue(A.subs(point));
     const vb = numericValue(B.subs(point));
     checkDeadline(deadline);
@@ -124,7 +159,11 @@ function sampleBoth(A: BoxedExpression, B: BoxedExpression, free: string[], dead
  * parse as an expression (the caller then falls back to string comparison).
  */
 export function latexEqual(a: string, b: string, options: LatexEqualOptions): boolean | undefined {
-  const pair = parsePair(a, b, options.deadline);
+  return scoped(options.engine, () => compareExpressions(a, b, options));
+}
+
+function compareExpressions(a: string, b: string, options: LatexEqualOptions): boolean | undefined {
+  const pair = parsePair(a, b, options);
   if (!pair) return undefined;
   const [A, B] = pair;
   if (A.isSame(B)) return true;
@@ -146,7 +185,11 @@ export function latexEqual(a: string, b: string, options: LatexEqualOptions): bo
 
 /** Whether `a = k·b` for a constant k ≠ 0 (two equations `a = 0`, `b = 0` are then the same). */
 export function latexProportional(a: string, b: string, options: LatexEqualOptions): boolean {
-  const pair = parsePair(a, b, options.deadline);
+  return scoped(options.engine, () => proportionalExpressions(a, b, options));
+}
+
+function proportionalExpressions(a: string, b: string, options: LatexEqualOptions): boolean {
+  const pair = parsePair(a, b, options);
   if (!pair) return false;
   const [A, B] = pair;
   if (tooLargeToEvaluate(A.json) || tooLargeToEvaluate(B.json)) return false;
