@@ -94,10 +94,13 @@ type HostFn = (inputs: HostData[]) => HostData[];
  *
  * Which values a run returns: t, plus every live handle whose value no traced op consumes (a
  * "sink": e.g. all parameter gradients once the backward is traced), so one run computes the
- * whole step instead of one run per gradient. Values that were neither read nor kept live are
- * not stored: if a later graph needs them (saved activations of a forward whose loss was read
- * before the backward was traced) that graph recomputes them from the materialised inputs —
- * activation recomputation, trading compute for host↔device traffic and memory.
+ * whole step instead of one run per gradient, plus every live handle an in-place op re-pointed
+ * (state: KV caches, presence — else each decode step would recompute all earlier writes).
+ * Other values are not stored: if a later graph needs them (saved activations of a forward
+ * whose loss was read before the backward was traced) that graph recomputes them from the
+ * materialised inputs — activation recomputation, trading compute for host↔device traffic and
+ * memory (the training step costs two forwards: one for the statistics the objective reads on
+ * the host, one inside the backward graph).
  *
  * In-place ops (kvCacheWrite, markPresent, adamwUpdate, sgdUpdate) re-point the handle to a new
  * value. The optimizers are host ops: see optimizers.ts for where and why.
@@ -187,6 +190,7 @@ export class OrtBackendImpl implements OrtBackend {
   private repoint(t: Tensor, v: TraceValue): void {
     OrtTensor.valueOf(t);
     OrtTensor.repoint(t as OrtTensor, v);
+    (t as OrtTensor).stateful = true;
     if (v.source.kind === 'op' && v.scope === 0) this.pending.add(t as OrtTensor);
     else this.pending.delete(t as OrtTensor);
   }
@@ -281,7 +285,7 @@ export class OrtBackendImpl implements OrtBackend {
       const v = OrtTensor.valueOf(t);
       if (
         v.source.kind === 'op' &&
-        v.consumers === 0 &&
+        (v.consumers === 0 || t.stateful) &&
         v.scope === 0 &&
         !seen.has(v) &&
         !this.blocked(v, memo)

@@ -54,6 +54,7 @@ export class GraphBuilder {
   readonly inputs: ValueInfoProto[] = [];
   readonly outputs: ValueInfoProto[] = [];
   private readonly counter: { n: number };
+  private readonly constants = new Map<string, string>();
 
   constructor(readonly parent?: GraphBuilder) {
     this.counter = parent ? parent.counter : { n: 0 };
@@ -91,12 +92,18 @@ export class GraphBuilder {
     return this.node(opType, inputs, attrs)[0];
   }
 
-  /** A constant tensor as a `Constant` node (legal inside subgraphs, unlike initializers). */
+  /**
+   * A constant tensor as a `Constant` node (legal inside subgraphs, unlike initializers); equal
+   * constants are emitted once per graph.
+   */
   constant(
     elem: 'f32' | 'i64' | 'i32',
     values: readonly number[],
     dims: readonly number[],
   ): string {
+    const key = `${elem}|${dims.join(',')}|${values.join(',')}`;
+    const known = this.constants.get(key);
+    if (known !== undefined) return known;
     const t: onnxProto.onnx.ITensorProto = { dims: [...dims], dataType: ELEM_CODE[elem] };
     if (elem === 'f32') t.floatData = [...values];
     else if (elem === 'i32') t.int32Data = [...values];
@@ -105,6 +112,7 @@ export class GraphBuilder {
     this.nodes[this.nodes.length - 1].attribute = [
       { name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t },
     ];
+    this.constants.set(key, out);
     return out;
   }
 

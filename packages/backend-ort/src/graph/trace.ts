@@ -49,6 +49,8 @@ export class TraceValue {
 export class OrtTensor implements Tensor {
   #value: TraceValue;
   disposed = false;
+  /** Set once an in-place op re-points it (a KV cache, presence, a parameter): state, not an activation. */
+  stateful = false;
   constructor(value: TraceValue) {
     this.#value = value;
   }
