@@ -1,0 +1,88 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadHfModel } from '@oneshot-em/core/node';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, runCli, tmp } from './run-cli.js';
+
+/** The main job, small: the embedded model's held-out entropy goes down on every backend. */
+const SMALL = ['--steps', '10', '--effective-batch', '8', '--micro-batch', '8', '--max-new-tokens', '32'];
+
+function entropies(stderr: string): { before: number; after: number } {
+  const before = /entropy before: ([\d.]+)/.exec(stderr);
+  const after = /entropy after: +([\d.]+)/.exec(stderr);
+  if (!before || !after) throw new Error(`no before/after entropy in:\n${stderr}`);
+  return { before: Number(before[1]), after: Number(after[1]) };
+}
+
+describe.each(BACKENDS)('oneshot-em train --backend %s', (backend) => {
+  it('10 EM steps on stories260K lower the mean token entropy on held-out prompts', () => {
+    const out = tmp();
+    const r = runCli(['train', '--backend', backend, ...SMALL, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const { before, after } = entropies(r.stderr);
+    expect(after).toBeLessThan(before);
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(10);
+    for (const key of ['loss', 'entropy', 'grad_norm', 'lr', 'tokens', 'tokens_per_s', 'seconds']) {
+      expect(JSON.parse(lines[0])).toHaveProperty(key);
+    }
+    expect(readFileSync(join(out, 'run.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(existsSync(join(out, 'final', 'model.safetensors'))).toBe(true);
+    expect(existsSync(join(out, 'final', 'tokenizer.json'))).toBe(true);
+  });
+});
+
+describe('--rollouts: the same completions give the same update on every backend', () => {
+  it('ORT, Dawn and the CPU reference agree on the updated weights (relative ≤ 1e-4)', () => {
+    const dir = tmp();
+    const file = join(dir, 'rollouts.jsonl');
+    const rows = [
+      { prompt_ids: [1, 403, 407], completion_ids: [261, 378, 29, 2] },
+      { prompt_ids: [1, 403], completion_ids: [407, 261, 378, 11, 45, 2] },
+      { prompt: 'Tom had a', completion: ' big red ball. He liked to play.' },
+      { prompt: 'The sun', completion: ' was hot and the sky was blue.' },
+    ];
+    writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const finals: Record<string, Map<string, Float32Array>> = {};
+    for (const backend of ['reference', ...BACKENDS]) {
+      const out = join(dir, backend);
+      const r = runCli([
+        'train', '--backend', backend, '--rollouts', file, '--steps', '2', '--effective-batch', '4',
+        '--micro-batch', '2', '--lr', '1e-3', '--out', out,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      finals[backend] = loadHfModel(join(out, 'final')).weights;
+    }
+    const base = loadHfModel(join(import.meta.dirname, '../../../core/assets/stories260K')).weights;
+    for (const backend of BACKENDS) {
+      for (const [name, ref] of finals.reference) {
+        const got = finals[backend].get(name)!;
+        const b = base.get(name)!;
+        // compare the updates (w − w0), relative to the reference update's norm
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < ref.length; i++) {
+          const d = got[i] - b[i] - (ref[i] - b[i]);
+          num += d * d;
+          den += (ref[i] - b[i]) ** 2;
+        }
+        const rel = Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12);
+        expect(rel, `${backend} ${name}: relative update difference`).toBeLessThanOrEqual(1e-4);
+      }
+    }
+  });
+});
+
+describe('--resume (ort)', () => {
+  it('resuming from step 1 equals the uninterrupted run', () => {
+    const dir = tmp();
+    const args = ['train', '--backend', 'ort', '--steps', '3', '--effective-batch', '4', '--micro-batch', '2', '--max-new-tokens', '16', '--save-steps', '1'];
+    const full = runCli([...args, '--out', join(dir, 'full')]);
+    expect(full.status, full.stderr).toBe(0);
+    const resumed = runCli([...args, '--out', join(dir, 'resumed'), '--resume', join(dir, 'full', 'step_1')]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const a = loadHfModel(join(dir, 'full', 'final')).weights;
+    const b = loadHfModel(join(dir, 'resumed', 'final')).weights;
+    for (const [name, w] of a) expect(b.get(name), name).toEqual(w);
+  });
+});
