@@ -19,6 +19,7 @@ export { BENCHMARKS, benchmarkSpec, PAPER_BENCHMARKS, parseBenchmark } from './e
 export { extractAnswer, lastBoxed } from './eval/extract.js';
 export type { GradeOptions, GradeReason, GradeResult } from './eval/grade.js';
 export { grade } from './eval/grade.js';
+export { gradeJsonl } from './eval/grade-jsonl.js';
 export type {
   Accuracy,
   BenchmarkResult,
@@ -33,11 +34,14 @@ export {
   buildEvalPrompt,
   COT_SYSTEM_PROMPT,
   cotMessages,
+  EVAL_MAX_NEW_TOKENS,
   EVAL_STOP_STRINGS,
 } from './eval/prompt.js';
 export { formatResultsJson, formatResultsMarkdown, formatResultsTable } from './eval/report.js';
 export type { Histogram, HistogramPairOptions, ValueSummary } from './eval/histogram-svg.js';
 export { histogram, histogramPairSvg, summarizeValues } from './eval/histogram-svg.js';
+export type { CompareReport, ModelSummary, ModelTokenStats } from './eval/compare-report.js';
+export { compareReport } from './eval/compare-report.js';
 // model files (pure parts; reading and writing live in ./node)
 export { ModelConfigError, modelConfigToHfJson, parseModelConfig } from './io/hf-config.js';
 export type { Llama2cCheckpoint, Llama2cHeader, Llama2cWeights } from './io/llama2c.js';
@@ -72,8 +76,8 @@ export {
 } from './model/decode.js';
 export type { ForwardBatch, ForwardSaved, LayerActivations } from './model/forward.js';
 export { disposeSaved, modelForward, positionsFromMask } from './model/forward.js';
-export type { GenerateOptions, GenerateResult } from './model/generate.js';
-export { generate, greedyDecode, samplingUniforms } from './model/generate.js';
+export type { GenerateOptions, GenerateResult, PromptBatch } from './model/generate.js';
+export { generate, greedyDecode, preparePromptBatch, samplingUniforms } from './model/generate.js';
 export type { HeadOptions } from './model/head.js';
 export { headBackward, headForward, modelLogits } from './model/head.js';
 export type { ParamSpec, WeightMap } from './model/params.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { uniforms } from '../sampling/rng.js';
+import { compareReport } from './compare-report.js';
 import { histogram, histogramPairSvg, summarizeValues } from './histogram-svg.js';
 
 describe('histogram', () => {
@@ -75,5 +76,21 @@ describe('histogramPairSvg', () => {
   it('draws empty inputs without NaN coordinates', () => {
     const svg = histogramPairSvg({ title: 't', xLabel: 'x', base: [], trained: [], bins: 3 });
     expect(svg).not.toContain('NaN');
+  });
+});
+
+describe('compareReport', () => {
+  it('summarises both models and draws the logit and entropy figures', () => {
+    const base = { logits: [0, 1, 2, 3], entropies: [1, 2], maxProbs: [0.5, 0.25] };
+    const trained = { logits: [4, 6], entropies: [0.5, 0.25, 0.75], maxProbs: [0.75, 0.875, 1] };
+    const report = compareReport(base, trained, { bins: 4 });
+    expect(report.summary.base.meanEntropy).toBe(1.5);
+    expect(report.summary.base.meanMaxProb).toBe(0.375);
+    expect(report.summary.trained.meanEntropy).toBe(0.5);
+    expect(report.summary.trained.meanMaxProb).toBeCloseTo(0.875, 12);
+    expect(report.summary.trained.logits).toMatchObject({ count: 2, mean: 5, min: 4, max: 6 });
+    expect(report.logitSvg).toContain('>Logit values<');
+    expect(report.entropySvg).toContain('>Token entropy<');
+    expect(report.entropySvg).toContain('trained: n=3, mean=0.50');
   });
 });

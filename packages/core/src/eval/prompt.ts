@@ -12,6 +12,9 @@ export type ApplyChatTemplate = (messages: readonly ChatMessage[]) => string;
 export const COT_SYSTEM_PROMPT =
   'Please reason step by step, and put your final answer within \\boxed{}.';
 
+/** The harness's generation budget for evaluation (greedy, temperature 0, top-p 1). */
+export const EVAL_MAX_NEW_TOKENS = 3072;
+
 /** Strings that end a completion in the harness (besides the tokenizer's own EOS). */
 export const EVAL_STOP_STRINGS = ['<|im_end|>', '<|endoftext|>', '</s>'] as const;
 
