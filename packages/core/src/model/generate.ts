@@ -54,19 +54,35 @@ export function samplingUniforms(
   return u;
 }
 
-export async function generate(
-  ops: TensorOps,
-  config: ModelConfig,
-  w: ModelWeights,
-  opts: GenerateOptions,
-): Promise<GenerateResult> {
+/** The host side of a generation batch, shared by `generate` and fused backend versions. */
+export interface PromptBatch {
+  B: number;
+  /** P: the longest prompt; shorter ones are left padded with padId */
+  P: number;
+  /** Smax = P + G */
+  Smax: number;
+  /** [B, P] left-padded prompt ids */
+  promptIds: Int32Array;
+  /** [B, Smax]: 0 on the left padding, 1 elsewhere (every generated position is real) */
+  mask: Int32Array;
+  /** [B, P] positions of the prompt rows (`positionsFromMask`) */
+  promptPositions: Int32Array;
+  /**
+   * [B, V] 1 for every id of the padded prompt row: Hugging Face's repetition penalty reads
+   * every input id, the left padding included (a padded row penalises padId, often EOS).
+   */
+  presence: Int32Array;
+}
+
+/** Validates the prompts and lays out the batch (see `PromptBatch`). */
+export function preparePromptBatch(config: ModelConfig, opts: GenerateOptions): PromptBatch {
   const { prompts, padId, maxNewTokens: G } = opts;
   const B = prompts.length;
   const V = config.vocabSize;
   if (B === 0) throw new Error('generate: no prompts');
-  prompts.forEach((p, b) => {
-    if (p.length === 0) throw new Error(`generate: prompt ${b} is empty`);
-  });
+  if (!Number.isInteger(padId) || padId < 0 || padId >= V) {
+    throw new Error(`generate: padId ${padId} is outside [0, ${V})`);
+  }
   const P = Math.max(...prompts.map((p) => p.length));
   const Smax = P + G;
   if (Smax > config.maxPositionEmbeddings) {
@@ -74,29 +90,46 @@ export async function generate(
       `generate: prompt length ${P} + ${G} new tokens exceeds the context of ${config.maxPositionEmbeddings}`,
     );
   }
-
-  // host side: left-padded prompt ids, the key mask over all Smax positions, presence
   const promptIds = new Int32Array(B * P).fill(padId);
   const mask = new Int32Array(B * Smax).fill(1);
+  const promptMask = new Int32Array(B * P);
   const presence = new Int32Array(B * V);
   prompts.forEach((p, b) => {
+    if (p.length === 0) throw new Error(`generate: prompt ${b} is empty`);
     const pad = P - p.length;
-    for (let t = 0; t < P; t++) mask[b * Smax + t] = t < pad ? 0 : 1;
     p.forEach((id, t) => {
-      if (!Number.isInteger(id) || id < 0 || id >= V)
+      if (!Number.isInteger(id) || id < 0 || id >= V) {
         throw new Error(`generate: prompt ${b} token ${t} = ${id} is outside [0, ${V})`);
+      }
       promptIds[b * P + pad + t] = id;
     });
-    // Hugging Face's repetition penalty reads every input id, the left padding included
-    // (so a padded row penalises padId, which is often EOS): do the same
-    for (let t = 0; t < P; t++) presence[b * V + promptIds[b * P + t]] = 1;
+    for (let t = 0; t < P; t++) {
+      mask[b * Smax + t] = t < pad ? 0 : 1;
+      promptMask[b * P + t] = t < pad ? 0 : 1;
+      presence[b * V + promptIds[b * P + t]] = 1;
+    }
   });
+  const promptPositions = positionsFromMask(promptMask, B, P);
+  return { B, P, Smax, promptIds, mask, promptPositions, presence };
+}
+
+export async function generate(
+  ops: TensorOps,
+  config: ModelConfig,
+  w: ModelWeights,
+  opts: GenerateOptions,
+): Promise<GenerateResult> {
+  const { padId, maxNewTokens: G } = opts;
+  const V = config.vocabSize;
+  const { B, P, Smax, promptIds, mask, promptPositions, presence } = preparePromptBatch(
+    config,
+    opts,
+  );
   const maskPrefix = (length: number) => {
     const out = new Int32Array(B * length);
     for (let b = 0; b < B; b++) out.set(mask.subarray(b * Smax, b * Smax + length), b * length);
     return out;
   };
-  const promptPositions = positionsFromMask(maskPrefix(P), B, P);
 
   const cache = createKvCache(ops, config, B, Smax);
   const presenceT = ops.upload(presence, [B, V]);
@@ -129,7 +162,7 @@ export async function generate(
   }
   let current = column(promptIds, P, P - 1);
   let positions = column(promptPositions, P, P - 1);
-  const generated: number[][] = prompts.map(() => []);
+  const generated: number[][] = opts.prompts.map(() => []);
   const done = new Array<boolean>(B).fill(false);
   for (let t = 0; t < G && !done.every(Boolean); t++) {
     const logits = decodeStep(
