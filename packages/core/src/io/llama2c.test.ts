@@ -136,4 +136,40 @@ describe('llama2.c checkpoints', () => {
       expect(text.trimStart().startsWith(story), `${tokenizer.source}: ${text}`).toBe(true);
     }
   });
+
+  it('untied classifier (negative vocab_size) and GQA 3/1: native forward = modelForward', () => {
+    const [dim, hidden, layers, heads, kvHeads, vocab, seqLen] = [12, 20, 2, 3, 1, 17, 9];
+    const headDim = dim / heads;
+    const floats =
+      vocab * dim +
+      layers * (2 * dim + dim * dim * 2 + 2 * kvHeads * headDim * dim + 3 * hidden * dim) +
+      dim +
+      seqLen * headDim +
+      vocab * dim;
+    const bytes = new Uint8Array(28 + 4 * floats);
+    const view = new DataView(bytes.buffer);
+    [dim, hidden, layers, heads, kvHeads, -vocab, seqLen].forEach((v, i) => {
+      view.setInt32(4 * i, v, true);
+    });
+    for (let i = 0; i < floats; i++) view.setFloat32(28 + 4 * i, Math.sin(i * 0.37) * 0.5, true);
+    const synthetic = parseLlama2c(bytes, 'synthetic.bin');
+    expect(synthetic.header.sharedClassifier).toBe(false);
+    const model = toHalfRope(llama2cToModel(synthetic));
+    expect(model.config).toMatchObject({ tieWordEmbeddings: false, numKvHeads: 1, vocabSize: 17 });
+    const ops = createReferenceBackend({ precision: 'f64' });
+    const w = uploadWeights(ops, model.config, model.weights);
+    const tokens = [1, 16, 3, 3, 0, 9];
+    const T = tokens.length;
+    const mask = new Int32Array(T).fill(1);
+    const { hidden: h } = modelForward(ops, model.config, w, {
+      ids: ops.upload(Int32Array.from(tokens), [T]),
+      positions: ops.upload(positionsFromMask(mask, 1, T), [T]),
+      keyMask: ops.upload(mask, [1, T]),
+      B: 1,
+      T,
+    });
+    const got = ops.readExact(modelLogits(ops, model.config, w, h));
+    const { max, at } = maxAbsDiff(got, llama2cForward(synthetic, tokens));
+    expect(max, `max diff ${max} at ${at}`).toBeLessThanOrEqual(LOGITS_TOLERANCE);
+  });
 });
