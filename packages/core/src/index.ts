@@ -36,6 +36,7 @@ export {
   cotMessages,
   EVAL_MAX_NEW_TOKENS,
   EVAL_STOP_STRINGS,
+  truncateAtStop,
 } from './eval/prompt.js';
 export { formatResultsJson, formatResultsMarkdown, formatResultsTable } from './eval/report.js';
 export type { Histogram, HistogramPairOptions, ValueSummary } from './eval/histogram-svg.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { extractAnswer, lastBoxed } from './extract.js';
 import { grade } from './grade.js';
 import { loadBenchmark } from './load-benchmark.js';
-import { buildEvalPrompt, cotMessages } from './prompt.js';
+import { buildEvalPrompt, cotMessages, truncateAtStop } from './prompt.js';
 
 const r = String.raw;
 
@@ -85,5 +85,13 @@ describe('buildEvalPrompt', () => {
     expect(prompt).toBe(
       '[system] Please reason step by step, and put your final answer within \\boxed{}.\n[user] Q?',
     );
+  });
+});
+
+describe('truncateAtStop', () => {
+  it('cuts at the earliest stop string', () => {
+    expect(truncateAtStop('a \\boxed{1}<|im_end|>b</s>c')).toBe('a \\boxed{1}');
+    expect(truncateAtStop('x</s>y<|endoftext|>')).toBe('x');
+    expect(truncateAtStop('no stop')).toBe('no stop');
   });
 });

@@ -144,7 +144,10 @@ function shapeEqual(a: AnswerShape, b: AnswerShape, ctx: Context): boolean {
   if (a.kind === 'bracketed' && b.kind === 'collection' && !b.explicitSet && a.open === '(') {
     return sameCollection(a.items, b.items, ctx);
   }
-  if (a.kind === 'collection' && b.kind === 'bracketed') return shapeEqual(b, a, ctx);
+  // "a=3, b=4" for the pair (3,4): the items in order.
+  if (a.kind === 'collection' && !a.explicitSet && b.kind === 'bracketed' && b.open === '(') {
+    return sameSequence(a.items, b.items, ctx);
+  }
   if (a.kind === 'union' && b.kind === 'union') return matchOneToOne(a.parts, b.parts, ctx);
   if (a.kind === 'matrix' && b.kind === 'matrix') {
     return (

@@ -140,6 +140,8 @@ export function normalizeAnswer(answer: string): string {
   s = s.replace(/\\(?:leqslant|leq)\b/g, '\\le').replace(/\\(?:geqslant|geq)\b/g, '\\ge');
   s = s.replace(/\\neq\b/g, '\\ne').replace(/bmatrix/g, 'pmatrix');
   s = s.replace(/\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b/g, '');
+  // "3 and 5", "x=2 \text{ or } x=-3": several answers.
+  s = s.replace(/\s*\\text\{\s*(?:and|or)\s*\}\s*|\s+(?:and|or)\s+/g, ',');
   // A trailing \text{…}/\mbox{…} after a value is a unit; any other one is just a wrapper.
   const unitless = s.replace(/\s*\\(?:text|mbox|mathrm)\{[^{}]*\}(?:\^\{?[23]\}?)?$/, '').trim();
   if (unitless !== '' && unitless !== s && /[\d}]$/.test(unitless)) s = unitless;

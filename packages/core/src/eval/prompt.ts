@@ -33,3 +33,16 @@ export function buildEvalPrompt(question: string, applyChatTemplate?: ApplyChatT
   if (applyChatTemplate) return applyChatTemplate(cotMessages(question));
   return `<|im_start|>system\n${COT_SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\n${question}<|im_end|>\n<|im_start|>assistant\n`;
 }
+
+/** The completion up to the first stop string (a backend that stops only at EOS may run past one). */
+export function truncateAtStop(
+  output: string,
+  stops: readonly string[] = EVAL_STOP_STRINGS,
+): string {
+  let end = output.length;
+  for (const stop of stops) {
+    const at = output.indexOf(stop);
+    if (at >= 0 && at < end) end = at;
+  }
+  return output.slice(0, end);
+}

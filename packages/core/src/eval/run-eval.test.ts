@@ -26,8 +26,9 @@ function stubModel() {
   const answer = (prompt: string, correct: (index: number) => boolean) => {
     const problem = byPrompt.get(prompt);
     if (!problem) throw new Error(`stub model got an unknown prompt: ${prompt.slice(0, 80)}`);
+    // Text after a stop string (a backend stopping only at EOS may produce it) must be ignored.
     return correct(problem.index)
-      ? `Step by step... so $\\boxed{${problem.reference}}$.`
+      ? `Step by step... so $\\boxed{${problem.reference}}$.<|im_end|>\\boxed{0}`
       : 'I think it is \\boxed{-98765}.';
   };
   return {

@@ -25,7 +25,7 @@ import {
   type ProblemRecord,
   summarizeResults,
 } from './metrics.js';
-import { type ApplyChatTemplate, buildEvalPrompt } from './prompt.js';
+import { type ApplyChatTemplate, buildEvalPrompt, truncateAtStop } from './prompt.js';
 import { formatResultsJson } from './report.js';
 
 export const PROBLEMS_FILE = 'problems.jsonl';
@@ -143,14 +143,16 @@ export async function runEval(options: RunEvalOptions): Promise<EvalResults> {
           id: problem.id,
           prompt: prompts[i],
           reference: problem.reference,
-          samples: completions[i].map((output) => {
-            const extracted = extractAnswer(output);
-            return {
-              output,
-              extracted,
-              ...grade(extracted, problem.reference, { timeLimitMs: options.timeLimitMs }),
-            };
-          }),
+          samples: completions[i]
+            .map((o) => truncateAtStop(o))
+            .map((output) => {
+              const extracted = extractAnswer(output);
+              return {
+                output,
+                extracted,
+                ...grade(extracted, problem.reference, { timeLimitMs: options.timeLimitMs }),
+              };
+            }),
         }),
       );
       appendLines(jsonlPath, records);
