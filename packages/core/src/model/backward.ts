@@ -39,9 +39,14 @@ export function modelBackward(
       scratch.push(t);
       return t;
     };
-    const linearBackward = (dy: Tensor, input: Tensor, wName: string, bName?: string): Tensor => {
+    const linearBackward = (
+      dy: Tensor,
+      input: Tensor,
+      wName: string,
+      bName?: string | false,
+    ): Tensor => {
       grads.set(wName, ops.matmul(dy, input, { transA: true })); // dW [out, in] = dyᵀ · input
-      if (bName && w.has(bName)) grads.set(bName, ops.sumRows(dy));
+      if (bName) grads.set(bName, ops.sumRows(dy));
       return tmp(ops.matmul(dy, weight(w, wName))); // dInput [N, in] = dy · W
     };
 
@@ -58,7 +63,7 @@ export function modelBackward(
     const dx1 = tmp(ops.add(dx, tmp(post.dInput))); // [N, C]
 
     // attention block: x1 = x + o(attention(rope(q(ln1)), rope(k(ln1)), v(ln1)))
-    const dAtt = linearBackward(dx1, a.att, n.oWeight, n.oBias); // [N, H·D]
+    const dAtt = linearBackward(dx1, a.att, n.oWeight, config.oBias && n.oBias); // [N, H·D]
     const opts = attentionOptions(config, 0);
     const { dq, dk, dv } = ops.attentionBackward(
       a.q,
@@ -81,11 +86,11 @@ export function modelBackward(
       ops.add(
         tmp(
           ops.add(
-            linearBackward(dqLinear, a.ln1, n.qWeight, n.qBias),
-            linearBackward(dkLinear, a.ln1, n.kWeight, n.kBias),
+            linearBackward(dqLinear, a.ln1, n.qWeight, config.qkvBias && n.qBias),
+            linearBackward(dkLinear, a.ln1, n.kWeight, config.qkvBias && n.kBias),
           ),
         ),
-        linearBackward(dv, a.ln1, n.vWeight, n.vBias),
+        linearBackward(dv, a.ln1, n.vWeight, config.qkvBias && n.vBias),
       ),
     );
     const input = ops.rmsnormBackward(a.x, weight(w, n.inputNorm), a.rstd1, dLn1);

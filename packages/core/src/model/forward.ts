@@ -99,7 +99,7 @@ export function layerForward(
   cache?: LayerKvCache,
 ): { out: Tensor; saved: LayerActivations } {
   const n = layerParamNames(layer);
-  const bias = (name: string) => (w.has(name) ? weight(w, name) : undefined);
+  const qkvBias = (name: string) => (config.qkvBias ? weight(w, name) : undefined);
   const queryOffset = cache ? cache.start : 0;
 
   const { out: ln1, rstd: rstd1 } = ops.rmsnormForward(
@@ -107,9 +107,9 @@ export function layerForward(
     weight(w, n.inputNorm),
     config.rmsNormEps,
   );
-  const qLinear = linear(ops, ln1, weight(w, n.qWeight), bias(n.qBias)); // [N, H·D]
-  const kLinear = linear(ops, ln1, weight(w, n.kWeight), bias(n.kBias)); // [N, K·D]
-  const vNew = linear(ops, ln1, weight(w, n.vWeight), bias(n.vBias)); // [N, K·D]
+  const qLinear = linear(ops, ln1, weight(w, n.qWeight), qkvBias(n.qBias)); // [N, H·D]
+  const kLinear = linear(ops, ln1, weight(w, n.kWeight), qkvBias(n.kBias)); // [N, K·D]
+  const vNew = linear(ops, ln1, weight(w, n.vWeight), qkvBias(n.vBias)); // [N, K·D]
   const q = ops.ropeForward(qLinear, positions, ropeOptions(config, config.numHeads));
   const kNew = ops.ropeForward(kLinear, positions, ropeOptions(config, config.numKvHeads));
   ops.dispose(qLinear);
@@ -130,7 +130,8 @@ export function layerForward(
     keyMask,
     attentionOptions(config, queryOffset),
   );
-  const o = linear(ops, att, weight(w, n.oWeight), bias(n.oBias)); // [N, C]
+  const oBias = config.oBias ? weight(w, n.oBias) : undefined;
+  const o = linear(ops, att, weight(w, n.oWeight), oBias); // [N, C]
   const x1 = ops.add(x, o);
   ops.dispose(o);
 
