@@ -7,7 +7,7 @@
 // the values): mass(τ) = Σ_{p ≥ τ} p and count(τ) = #{p ≥ τ} are workgroup reductions. Ties
 // at the boundary probability are taken by lower id, exactly as the reference's sort does.
 // A prefix is (τ, n): every token with p > τ plus the n lowest-id tokens with p == τ.
-// probs [B, V] is scratch. WG must be a power of two.
+// probs [B, V] is scratch.
 
 struct Params {
   b: u32,
@@ -21,6 +21,17 @@ struct Params {
 override WG: u32 = 256;
 const INF_BITS: u32 = 0x7f800000u;
 const NONE: u32 = 0xffffffffu;
+const STAGE_DONE: u32 = 0u;
+const STAGE_SEARCH: u32 = 1u;
+const STAGE_TOTAL: u32 = 2u;
+const STAGE_KEEP_ALL: u32 = 3u;
+const STAGE_P_GT: u32 = 4u;
+const STAGE_P_EQ: u32 = 5u;
+const STAGE_TOP_K: u32 = 6u;
+const STAGE_K_GT: u32 = 7u;
+const STAGE_DRAW: u32 = 8u;
+const STAGE_D_GT: u32 = 9u;
+const STAGE_D_EQ: u32 = 10u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
@@ -32,7 +43,7 @@ const NONE: u32 = 0xffffffffu;
 var<workgroup> sh_f: array<f32, WG>;
 var<workgroup> sh_u: array<u32, WG>;
 var<workgroup> sh_result_f: f32;
-var<workgroup> sh_result_u: u32;
+var<workgroup> sh_result: vec2<f32>;
 var<workgroup> found: atomic<u32>;
 
 fn penalised(base: u32, j: u32) -> f32 {
@@ -44,75 +55,54 @@ fn penalised(base: u32, j: u32) -> f32 {
   return x;
 }
 
+// Reductions end with one thread folding the WG partials serially: two barriers per
+// reduction keep the shader quick to compile on lavapipe (shader compilers inline every call).
 fn reduce_max(lid: u32, value: f32) -> f32 {
   sh_f[lid] = value;
   workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { sh_f[lid] = max(sh_f[lid], sh_f[lid + stride]); }
-    workgroupBarrier();
+  if (lid == 0u) {
+    var m = sh_f[0];
+    for (var i = 1u; i < WG; i++) { m = max(m, sh_f[i]); }
+    sh_result_f = m;
   }
-  if (lid == 0u) { sh_result_f = sh_f[0]; }
   return workgroupUniformLoad(&sh_result_f);
 }
 
 fn reduce_sum(lid: u32, value: f32) -> f32 {
   sh_f[lid] = value;
   workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { sh_f[lid] = sh_f[lid] + sh_f[lid + stride]; }
-    workgroupBarrier();
+  if (lid == 0u) {
+    var s = 0.0;
+    for (var i = 0u; i < WG; i++) { s += sh_f[i]; }
+    sh_result_f = s;
   }
-  if (lid == 0u) { sh_result_f = sh_f[0]; }
   return workgroupUniformLoad(&sh_result_f);
 }
 
-fn reduce_count(lid: u32, value: u32) -> u32 {
-  sh_u[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { sh_u[lid] = sh_u[lid] + sh_u[lid + stride]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { sh_result_u = sh_u[0]; }
-  return workgroupUniformLoad(&sh_result_u);
-}
-
-// Σ p and #p over tokens with bits(p) ≥ tau.
-fn mass_at(lid: u32, base: u32, tau: u32) -> f32 {
-  var acc = 0.0;
+// (Σ p, #p) over the tokens with bits(p) ≥ tau: the one reduction the selection uses.
+fn measure(lid: u32, base: u32, tau: u32) -> vec2<f32> {
+  var mass = 0.0;
+  var count = 0u;
   for (var j = lid; j < p.v; j += WG) {
     let x = probs[base + j];
-    if (bitcast<u32>(x) >= tau) { acc += x; }
-  }
-  return reduce_sum(lid, acc);
-}
-
-fn count_at(lid: u32, base: u32, tau: u32) -> u32 {
-  var acc = 0u;
-  for (var j = lid; j < p.v; j += WG) {
-    if (bitcast<u32>(probs[base + j]) >= tau) { acc += 1u; }
-  }
-  return reduce_count(lid, acc);
-}
-
-// The largest tau in [lo, +∞) whose condition holds, given that it holds at lo.
-// mode 0: mass(tau) ≥ goal; 1: mass(tau) > goal; 2: count(tau) ≥ goal.
-fn search(lid: u32, base: u32, lo_start: u32, goal: f32, mode: u32) -> u32 {
-  var lo = lo_start;
-  var hi = INF_BITS;
-  loop {
-    if (hi - lo <= 1u) { break; }
-    let mid = lo + (hi - lo) / 2u;
-    var ok: bool;
-    if (mode == 2u) {
-      ok = f32(count_at(lid, base, mid)) >= goal;
-    } else {
-      let m = mass_at(lid, base, mid);
-      ok = select(m >= goal, m > goal, mode == 1u);
+    if (bitcast<u32>(x) >= tau) {
+      mass += x;
+      count += 1u;
     }
-    if (ok) { lo = mid; } else { hi = mid; }
   }
-  return lo;
+  sh_f[lid] = mass;
+  sh_u[lid] = count;
+  workgroupBarrier();
+  if (lid == 0u) {
+    var m = 0.0;
+    var c = 0u;
+    for (var i = 0u; i < WG; i++) {
+      m += sh_f[i];
+      c += sh_u[i];
+    }
+    sh_result = vec2<f32>(m, f32(c));
+  }
+  return workgroupUniformLoad(&sh_result);
 }
 
 // The id of the r-th (0-based) lowest-id token with bits(p) == tau, or NONE.
@@ -138,7 +128,9 @@ fn pick_tie(lid: u32, base: u32, tau: u32, r: u32) -> u32 {
       }
     }
   }
-  return workgroupUniformLoad(&found);
+  let id = workgroupUniformLoad(&found);
+  workgroupBarrier();
+  return id;
 }
 
 fn greedy(lid: u32, base: u32) -> u32 {
@@ -151,18 +143,18 @@ fn greedy(lid: u32, base: u32) -> u32 {
   sh_f[lid] = best;
   sh_u[lid] = best_j;
   workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      let x = sh_f[lid + stride];
-      let j = sh_u[lid + stride];
-      if (x > sh_f[lid] || (x == sh_f[lid] && j < sh_u[lid])) {
-        sh_f[lid] = x;
-        sh_u[lid] = j;
+  var out = 0u;
+  if (lid == 0u) {
+    var x = sh_f[0];
+    out = sh_u[0];
+    for (var i = 1u; i < WG; i++) {
+      if (sh_f[i] > x || (sh_f[i] == x && sh_u[i] < out)) {
+        x = sh_f[i];
+        out = sh_u[i];
       }
     }
-    workgroupBarrier();
   }
-  return sh_u[0];
+  return out;  // meaningful in thread 0
 }
 
 @compute @workgroup_size(WG)
@@ -187,42 +179,120 @@ fn sample(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li
   storageBarrier();
   workgroupBarrier();
 
-  // top-p prefix (tau, n); topP ≥ 1 keeps everything: tau = 0 and all zero-probability ties
-  var tau = 0u;
-  var n = p.v - count_at(lid, base, 1u);
-  if (p.top_p < 1.0 && mass_at(lid, base, 0u) >= p.top_p) {
-    tau = search(lid, base, 0u, p.top_p, 0u);
-    let mass_gt = mass_at(lid, base, tau + 1u);
-    let ties = count_at(lid, base, tau) - count_at(lid, base, tau + 1u);
-    let f = bitcast<f32>(tau);
-    n = ties;
-    if (f > 0.0) { n = clamp(u32(ceil((p.top_p - mass_gt) / f)), 1u, ties); }
+  // Selection as a small state machine so that every reduction goes through the single
+  // `measure` call (shader compilers inline every call site; lavapipe compiles barriers slowly).
+  // A search stage bisects [lo, hi) for the largest threshold whose condition holds at lo.
+  var stage = STAGE_TOTAL;
+  var after_search = 0u;
+  var mode = 0u;  // search condition: 0 mass ≥ goal, 1 mass > goal, 2 count ≥ goal
+  var goal = 0.0;
+  var lo = 0u;
+  var hi = INF_BITS;
+  var q = 0u;  // the threshold measured next by a non-search stage
+  var tau = 0u;  // the kept prefix is (tau, n)
+  var n = 0u;
+  var gt = vec2<f32>(0.0, 0.0);
+  var pick_tau = 0u;
+  var pick_r = 0u;
+  var prefix_tau = 0u;
+  var prefix_n = 1u;
+  loop {
+    if (stage == STAGE_DONE) { break; }
+    var threshold = q;
+    if (stage == STAGE_SEARCH) {
+      if (hi - lo <= 1u) {
+        tau = lo;
+        q = lo + 1u;
+        stage = after_search;
+        continue;
+      }
+      threshold = lo + (hi - lo) / 2u;
+    }
+    let r = measure(lid, base, threshold);
+    switch (stage) {
+      case STAGE_SEARCH: {
+        var ok = r.y >= goal;
+        if (mode == 0u) { ok = r.x >= goal; }
+        if (mode == 1u) { ok = r.x > goal; }
+        if (ok) { lo = threshold; } else { hi = threshold; }
+      }
+      case STAGE_TOTAL: {
+        if (p.top_p < 1.0 && r.x >= p.top_p) {
+          mode = 0u; goal = p.top_p; lo = 0u; hi = INF_BITS;
+          stage = STAGE_SEARCH; after_search = STAGE_P_GT;
+        } else {
+          tau = 0u; q = 1u; stage = STAGE_KEEP_ALL;
+        }
+      }
+      case STAGE_KEEP_ALL: {  // r at threshold 1: the positive-probability tokens
+        n = p.v - u32(r.y);
+        gt = r;
+        stage = STAGE_TOP_K;
+      }
+      case STAGE_P_GT: {
+        gt = r;
+        q = tau;
+        stage = STAGE_P_EQ;
+      }
+      case STAGE_P_EQ: {
+        let ties = u32(r.y - gt.y);
+        let f = bitcast<f32>(tau);
+        n = ties;
+        if (f > 0.0) { n = clamp(u32(ceil((p.top_p - gt.x) / f)), 1u, ties); }
+        stage = STAGE_TOP_K;
+      }
+      case STAGE_K_GT: {
+        n = p.top_k - u32(r.y);
+        gt = r;
+        stage = STAGE_DRAW;
+      }
+      case STAGE_D_GT: {
+        gt = r;
+        q = tau;
+        stage = STAGE_D_EQ;
+      }
+      case STAGE_D_EQ: {
+        let ties = u32(r.y - gt.y);
+        pick_tau = tau;
+        pick_r = min(u32(max(0.0, floor((goal - gt.x) / bitcast<f32>(tau)))), ties - 1u);
+        stage = STAGE_DONE;
+      }
+      default: {}
+    }
+    // Stages without a measurement of their own.
+    if (stage == STAGE_TOP_K) {
+      if (p.top_k > 0u && p.top_k < u32(gt.y) + n) {
+        mode = 2u; goal = f32(p.top_k); lo = 0u; hi = INF_BITS;
+        stage = STAGE_SEARCH; after_search = STAGE_K_GT;
+      } else {
+        stage = STAGE_DRAW;
+      }
+    }
+    if (stage == STAGE_DRAW) {
+      // gt = (mass, count) above the prefix threshold tau; draw at u · kept mass
+      let f = bitcast<f32>(tau);
+      prefix_tau = tau;
+      prefix_n = n;
+      goal = uniforms[row] * (gt.x + f32(n) * f);
+      if (goal < gt.x) {
+        mode = 1u; lo = tau + 1u; hi = INF_BITS;
+        stage = STAGE_SEARCH; after_search = STAGE_D_GT;
+      } else {
+        pick_tau = tau;
+        pick_r = n - 1u;
+        if (f > 0.0) { pick_r = min(u32(max(0.0, floor((goal - gt.x) / f))), n - 1u); }
+        stage = STAGE_DONE;
+      }
+    }
   }
-  // top-k: the shorter prefix wins
-  let kept = count_at(lid, base, tau + 1u) + n;
-  if (p.top_k > 0u && p.top_k < kept) {
-    tau = search(lid, base, 0u, f32(p.top_k), 2u);
-    n = p.top_k - count_at(lid, base, tau + 1u);
-  }
-
-  // inverse-CDF draw over the kept prefix
-  let f_tau = bitcast<f32>(tau);
-  let mass_gt = mass_at(lid, base, tau + 1u);
-  let goal = uniforms[row] * (mass_gt + f32(n) * f_tau);
+  // Rounding can leave the chosen rank past the last tie: fall back to the last kept token.
   var pick = NONE;
-  if (goal < mass_gt) {
-    let tau_d = search(lid, base, tau + 1u, goal, 1u);
-    let f_d = bitcast<f32>(tau_d);
-    let gt_d = mass_at(lid, base, tau_d + 1u);
-    let ties_d = count_at(lid, base, tau_d) - count_at(lid, base, tau_d + 1u);
-    let r = min(u32(max(0.0, floor((goal - gt_d) / f_d))), ties_d - 1u);
-    pick = pick_tie(lid, base, tau_d, r);
-  } else {
-    var r = n - 1u;
-    if (f_tau > 0.0) { r = min(u32(max(0.0, floor((goal - mass_gt) / f_tau))), n - 1u); }
-    pick = pick_tie(lid, base, tau, r);
+  for (var attempt = 0u; attempt < 2u; attempt++) {
+    pick = pick_tie(lid, base, pick_tau, pick_r);
+    if (pick != NONE) { break; }
+    pick_tau = prefix_tau;
+    pick_r = prefix_n - 1u;
   }
-  if (pick == NONE) { pick = pick_tie(lid, base, tau, n - 1u); }
   if (lid == 0u) { ids[row] = i32(select(pick, 0u, pick == NONE)); }
 }
 

@@ -1,0 +1,98 @@
+import type { AttentionOptions } from '@oneshot-em/core';
+import { describe, it } from 'vitest';
+import { expectClose, finiteDifferences, randomFloats, readF, someCoords, useDawn } from '../../testing/harness.js';
+
+/**
+ * Causal GQA attention with a key mask (left padding), a fully masked row, and decode-style
+ * queryOffset; S = 70 > WG so the online softmax crosses chunks.
+ */
+describe('attention forward/backward vs the CPU reference and finite differences', () => {
+  const h = useDawn();
+  const B = 2;
+  const heads = 4;
+  const kvHeads = 2;
+  const headDim = 6;
+
+  function masks(S: number): Int32Array {
+    // batch 0: no padding; batch 1: 3 left-padding positions
+    return Int32Array.from({ length: B * S }, (_, i) => (i >= S && i - S < 3 ? 0 : 1));
+  }
+
+  const cases = [
+    { name: 'training (T = S = 70, queryOffset 0)', T: 70, S: 70, queryOffset: 0 },
+    { name: 'decode (T = 2, S = 9, queryOffset 7)', T: 2, S: 9, queryOffset: 7 },
+  ];
+  for (const c of cases) {
+    it(`forward: ${c.name}`, async (ctx) => {
+      const d = h.dawn(ctx);
+      const o: AttentionOptions = { heads, kvHeads, headDim, queryOffset: c.queryOffset };
+      const q = randomFloats(B * c.T * heads * headDim, 81, 2);
+      const k = randomFloats(B * c.S * kvHeads * headDim, 82, 2);
+      const v = randomFloats(B * c.S * kvHeads * headDim, 83);
+      const mask = masks(c.S);
+      const qs = [B * c.T, heads * headDim];
+      const ks = [B * c.S, kvHeads * headDim];
+      const got = d.attentionForward(d.upload(q, qs), d.upload(k, ks), d.upload(v, ks), d.upload(mask, [B, c.S]), o);
+      const want = h.ref.attentionForward(h.ref.upload(q, qs), h.ref.upload(k, ks), h.ref.upload(v, ks), h.ref.upload(mask, [B, c.S]), o);
+      expectClose(await readF(d, got.out), await readF(h.ref, want.out), { abs: 2e-5, rel: 1e-4 }, 'attention out');
+      expectClose(await readF(d, got.lse), await readF(h.ref, want.lse), { abs: 2e-5, rel: 1e-5 }, 'attention lse');
+    });
+  }
+
+  it('a query row with no visible key gives zeros and lse = -Infinity', async (ctx) => {
+    const d = h.dawn(ctx);
+    const o: AttentionOptions = { heads: 1, kvHeads: 1, headDim: 4, queryOffset: 0 };
+    const q = randomFloats(3 * 4, 84);
+    const kv = randomFloats(3 * 4, 85);
+    const mask = Int32Array.from([0, 1, 1]); // query 0 sees only key 0, which is padding
+    const got = d.attentionForward(d.upload(q, [3, 4]), d.upload(kv, [3, 4]), d.upload(kv, [3, 4]), d.upload(mask, [1, 3]), o);
+    const lse = await readF(d, got.lse);
+    const out = await readF(d, got.out);
+    expectClose([lse[0], ...out.subarray(0, 4)], [Number.NEGATIVE_INFINITY, 0, 0, 0, 0], { abs: 0 }, 'masked row');
+  });
+
+  it('backward: dq, dk, dv vs the reference and finite differences', async (ctx) => {
+    const d = h.dawn(ctx);
+    const [T, S] = [67, 67];
+    const o: AttentionOptions = { heads, kvHeads, headDim, queryOffset: 0 };
+    const qs = [B * T, heads * headDim];
+    const ks = [B * S, kvHeads * headDim];
+    const q = randomFloats(B * T * heads * headDim, 86);
+    const k = randomFloats(B * S * kvHeads * headDim, 87);
+    const v = randomFloats(B * S * kvHeads * headDim, 88);
+    const dOut = randomFloats(B * T * heads * headDim, 89);
+    const mask = masks(S);
+    const dm = d.upload(mask, [B, S]);
+    const [dq_, dk_, dv_] = [d.upload(q, qs), d.upload(k, ks), d.upload(v, ks)];
+    const fw = d.attentionForward(dq_, dk_, dv_, dm, o);
+    const got = d.attentionBackward(dq_, dk_, dv_, dm, fw.out, fw.lse, d.upload(dOut, qs), o);
+    const rm = h.ref.upload(mask, [B, S]);
+    const [rq, rk, rv] = [h.ref.upload(q, qs), h.ref.upload(k, ks), h.ref.upload(v, ks)];
+    const rf = h.ref.attentionForward(rq, rk, rv, rm, o);
+    const want = h.ref.attentionBackward(rq, rk, rv, rm, rf.out, rf.lse, h.ref.upload(dOut, qs), o);
+    const got3 = { dq: await readF(d, got.dq), dk: await readF(d, got.dk), dv: await readF(d, got.dv) };
+    expectClose(got3.dq, await readF(h.ref, want.dq), { abs: 2e-5, rel: 1e-4 }, 'dq');
+    expectClose(got3.dk, await readF(h.ref, want.dk), { abs: 2e-5, rel: 1e-4 }, 'dk');
+    expectClose(got3.dv, await readF(h.ref, want.dv), { abs: 2e-5, rel: 1e-4 }, 'dv');
+
+    const exact = (x: Float32Array, s: number[]) => h.ref.uploadExact(Float64Array.from(x), s);
+    const outOf = (qq: Float64Array | null, kk: Float64Array | null, vv: Float64Array | null) =>
+      h.ref.readExact(
+        h.ref.attentionForward(
+          qq ? h.ref.uploadExact(qq, qs) : exact(q, qs),
+          kk ? h.ref.uploadExact(kk, ks) : exact(k, ks),
+          vv ? h.ref.uploadExact(vv, ks) : exact(v, ks),
+          rm,
+          o,
+        ).out,
+      ) as Float64Array;
+    const qc = someCoords(q.length);
+    const kc = someCoords(k.length);
+    const fdQ = finiteDifferences((x) => outOf(x, null, null), Float64Array.from(q), dOut, qc);
+    const fdK = finiteDifferences((x) => outOf(null, x, null), Float64Array.from(k), dOut, kc);
+    const fdV = finiteDifferences((x) => outOf(null, null, x), Float64Array.from(v), dOut, kc);
+    expectClose(qc.map((i) => got3.dq[i]), fdQ, { abs: 1e-4, rel: 1e-3 }, 'dq vs finite differences');
+    expectClose(kc.map((i) => got3.dk[i]), fdK, { abs: 1e-4, rel: 1e-3 }, 'dk vs finite differences');
+    expectClose(kc.map((i) => got3.dv[i]), fdV, { abs: 1e-4, rel: 1e-3 }, 'dv vs finite differences');
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, it } from 'vitest';
+import { expectClose, finiteDifferences, randomFloats, readF, someCoords, useDawn } from '../../testing/harness.js';
+
+describe('swiglu forward/backward vs the CPU reference and finite differences', () => {
+  const h = useDawn();
+  const [N, F] = [9, 29];
+  const gate = randomFloats(N * F, 51, 4);
+  const up = randomFloats(N * F, 52, 2);
+  const dOut = randomFloats(N * F, 53);
+
+  it('forward and backward', async (ctx) => {
+    const d = h.dawn(ctx);
+    const s = [N, F];
+    const out = await readF(d, d.swigluForward(d.upload(gate, s), d.upload(up, s)));
+    expectClose(out, await readF(h.ref, h.ref.swigluForward(h.ref.upload(gate, s), h.ref.upload(up, s))), { abs: 1e-5, rel: 1e-5 }, 'swiglu');
+    const g = d.swigluBackward(d.upload(gate, s), d.upload(up, s), d.upload(dOut, s));
+    const dGate = await readF(d, g.dGate);
+    const dUp = await readF(d, g.dUp);
+    const upRef = h.ref.uploadExact(Float64Array.from(up), s);
+    const gateRef = h.ref.uploadExact(Float64Array.from(gate), s);
+    const coords = someCoords(N * F);
+    const fdGate = finiteDifferences(
+      (x) => h.ref.readExact(h.ref.swigluForward(h.ref.uploadExact(x, s), upRef)) as Float64Array,
+      Float64Array.from(gate),
+      dOut,
+      coords,
+    );
+    const fdUp = finiteDifferences(
+      (x) => h.ref.readExact(h.ref.swigluForward(gateRef, h.ref.uploadExact(x, s))) as Float64Array,
+      Float64Array.from(up),
+      dOut,
+      coords,
+    );
+    expectClose(coords.map((i) => dGate[i]), fdGate, { abs: 1e-4, rel: 1e-4 }, 'dGate vs finite differences');
+    expectClose(coords.map((i) => dUp[i]), fdUp, { abs: 1e-4, rel: 1e-4 }, 'dUp vs finite differences');
+  });
+});
