@@ -33,6 +33,10 @@ describe.each(BACKENDS)('oneshot-em train --backend %s', (backend) => {
 });
 
 describe('--rollouts: the same completions give the same update on every backend', () => {
+  // SGD makes the update proportional to the gradient, so this compares the gradients of the whole
+  // pipeline. AdamW's first update is ≈ lr·sign(g) per element, which turns float-rounding noise
+  // in near-zero gradients into full-size differences; its arithmetic is checked per op by each
+  // backend's conformance suite instead.
   it('ORT, Dawn and the CPU reference agree on the updated weights (relative ≤ 1e-4)', () => {
     const dir = tmp();
     const file = join(dir, 'rollouts.jsonl');
@@ -48,7 +52,7 @@ describe('--rollouts: the same completions give the same update on every backend
       const out = join(dir, backend);
       const r = runCli([
         'train', '--backend', backend, '--rollouts', file, '--steps', '2', '--effective-batch', '4',
-        '--micro-batch', '2', '--lr', '1e-3', '--out', out,
+        '--micro-batch', '2', '--optimizer', 'sgd', '--lr', '1e-2', '--out', out,
       ]);
       expect(r.status, r.stderr).toBe(0);
       finals[backend] = loadHfModel(join(out, 'final')).weights;

@@ -7,7 +7,7 @@
  *
  * A plugin package's default export is `defineObjective({ ... })`.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { VocabStatName } from '../backend/tensor-ops.js';
 import { gradients, type Mask, type Ops, ops, Var } from './autodiff.js';
 import {
@@ -107,6 +107,29 @@ export function parameterDocs(objective: Objective): Record<string, string> {
 }
 
 /**
+ * `name:k=v` gives strings: convert those whose schema field is a number or boolean, so a plugin
+ * author may write `z.number()` rather than `z.coerce.number()`.
+ */
+function coerceSpecStrings(objective: Objective, raw: object): object {
+  const shape = (objective.params as { shape?: Record<string, z.ZodType> }).shape;
+  if (!shape) return raw;
+  const out: Record<string, unknown> = { ...raw };
+  for (const [key, value] of Object.entries(out)) {
+    let field: z.ZodType | undefined = shape[key];
+    while (field instanceof z.ZodDefault || field instanceof z.ZodOptional) {
+      field = field.unwrap() as z.ZodType;
+    }
+    if (typeof value !== 'string') continue;
+    if (field instanceof z.ZodNumber && value.trim() !== '' && Number.isFinite(Number(value))) {
+      out[key] = Number(value);
+    } else if (field instanceof z.ZodBoolean && (value === 'true' || value === 'false')) {
+      out[key] = value === 'true';
+    }
+  }
+  return out;
+}
+
+/**
  * Validates raw parameters (strings from `name:k=v` are coerced by the schema) and applies
  * defaults. Errors name the objective, the parameter, the zod issue and the documented range;
  * an unknown key lists the known ones.
@@ -127,7 +150,7 @@ export function parseObjectiveParams<P extends object>(
       }
     }
   }
-  const parsed = objective.params.safeParse(raw);
+  const parsed = objective.params.safeParse(coerceSpecStrings(objective as unknown as Objective, raw));
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const key = issue.path.join('.');

@@ -108,3 +108,19 @@ export default {
     );
   });
 });
+
+describe('spec strings and plain zod numbers', () => {
+  it('name:k=v converts to the schema field type, so z.number() works without coerce', async () => {
+    const { defineObjective, parseObjectiveParams } = await import('./objective.js');
+    const { z } = await import('zod');
+    const o = defineObjective({
+      name: 'plain',
+      description: 'test',
+      params: z.object({ t: z.number().positive().default(1), on: z.boolean().default(false) }),
+      stats: (p) => ({ temperature: p.t, stats: ['lse'] }),
+      loss: (ctx) => ctx.ops.sum(ctx.stat('lse')),
+    });
+    expect(parseObjectiveParams(o, { t: '0.7', on: 'true' })).toEqual({ t: 0.7, on: true });
+    expect(() => parseObjectiveParams(o, { t: 'hot' })).toThrow(/parameter 't'/);
+  });
+});
