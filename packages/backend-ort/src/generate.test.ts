@@ -4,7 +4,12 @@ import {
   generate,
   uploadWeights,
 } from '@oneshot-em/core';
-import { tinyModelConfig, tinyModelWeights } from '@oneshot-em/core/testing';
+import {
+  SAMPLED_CASE,
+  stories260K,
+  tinyModelConfig,
+  tinyModelWeights,
+} from '@oneshot-em/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrtBackend, type OrtBackend } from './ort-backend.js';
 
@@ -90,3 +95,42 @@ for (const kind of ['qwen2', 'llama'] as const) {
     });
   });
 }
+
+describe('fused generate on stories260K (the acceptance cases)', () => {
+  const model = stories260K();
+  const ref = createReferenceBackend({ precision: 'f64' });
+  const refWeights = uploadWeights(ref, model.config, model.weights);
+
+  it('greedy 200 tokens from BOS equals the reference token for token', async () => {
+    const request: GenerateOptions = {
+      prompts: [[1]],
+      sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 },
+      maxNewTokens: 200,
+      seed: 0,
+      eosIds: [],
+      padId: 0,
+    };
+    const want = await generate(ref, model.config, refWeights, request);
+    const runsBefore = ortB.runs();
+    const got = await ortB.generate(
+      model.config,
+      uploadWeights(ortB, model.config, model.weights),
+      request,
+    );
+    expect(ortB.runs() - runsBefore).toBe(1);
+    expect(got.sequences).toEqual(want.sequences);
+  });
+
+  it('seeded sampled decode 4 × 64 (T 0.5, top-p 0.95, penalty 1.15) makes the reference draws', async () => {
+    const request: GenerateOptions = { ...SAMPLED_CASE, eosIds: [], padId: 0 };
+    const want = await generate(ref, model.config, refWeights, request);
+    const runsBefore = ortB.runs();
+    const got = await ortB.generate(
+      model.config,
+      uploadWeights(ortB, model.config, model.weights),
+      request,
+    );
+    expect(ortB.runs() - runsBefore).toBe(1);
+    expect(got.sequences).toEqual(want.sequences);
+  });
+});

@@ -6,8 +6,8 @@ import {
   type KvCache,
   type ModelConfig,
   type ModelWeights,
-  positionsFromMask,
   prefill,
+  preparePromptBatch,
   samplingUniforms,
 } from '@oneshot-em/core';
 import { GraphBuilder, graph, int } from './graph/builder.js';
@@ -32,36 +32,16 @@ export async function fusedGenerate(
   opts: GenerateOptions,
 ): Promise<GenerateResult> {
   const { prompts, padId, maxNewTokens: G } = opts;
-  const B = prompts.length;
-  const V = config.vocabSize;
-  if (B === 0) throw new Error('generate: no prompts');
-  if (!(Number.isInteger(G) && G >= 1))
+  if (!(Number.isInteger(G) && G >= 1)) {
     throw new Error(`generate: maxNewTokens = ${G}; expected an integer ≥ 1`);
-  prompts.forEach((p, b) => {
-    if (p.length === 0) throw new Error(`generate: prompt ${b} is empty`);
-  });
-  const P = Math.max(...prompts.map((p) => p.length));
-  const Smax = P + G;
-  if (Smax > config.maxPositionEmbeddings) {
-    throw new Error(
-      `generate: prompt length ${P} + ${G} new tokens exceeds the context of ${config.maxPositionEmbeddings}`,
-    );
   }
-
-  // Host side, as core's generate: left-padded ids, the key mask over all Smax rows, presence.
-  const promptIds = new Int32Array(B * P).fill(padId);
-  const mask = new Int32Array(B * Smax).fill(1);
-  const presence = new Int32Array(B * V);
-  prompts.forEach((p, b) => {
-    const pad = P - p.length;
-    for (let t = 0; t < P; t++) mask[b * Smax + t] = t < pad ? 0 : 1;
-    p.forEach((id, t) => {
-      if (!Number.isInteger(id) || id < 0 || id >= V)
-        throw new Error(`generate: prompt ${b} token ${t} = ${id} is outside [0, ${V})`);
-      promptIds[b * P + pad + t] = id;
-      presence[b * V + id] = 1;
-    });
-  });
+  // Host side shared with core's generate: left-padded ids, the key mask over all Smax rows,
+  // positions and the presence rows (so both paths penalise exactly the same tokens).
+  const { B, P, Smax, promptIds, mask, promptPositions, presence } = preparePromptBatch(
+    config,
+    opts,
+  );
+  const V = config.vocabSize;
   const rowsBefore = (data: Int32Array, width: number, count: number) => {
     const out = new Int32Array(B * count);
     for (let b = 0; b < B; b++) out.set(data.subarray(b * width, b * width + count), b * count);
@@ -69,7 +49,6 @@ export async function fusedGenerate(
   };
   const column = (data: Int32Array, width: number, col: number) =>
     Int32Array.from({ length: B }, (_, b) => data[b * width + col]);
-  const promptPositions = positionsFromMask(rowsBefore(mask, Smax, P), B, P);
 
   const uploads: OrtTensor[] = [];
   const up = (data: Int32Array | Float32Array, shape: number[]) => {
