@@ -13,6 +13,7 @@ export {
   describeBackendConformance,
   GREEDY_CASE,
   SAMPLED_CASE,
+  SAMPLED_EOS_CASE,
 } from './testing/conformance.js';
 export type { HostTensor, Tolerance } from './testing/conformance-compare.js';
 export {

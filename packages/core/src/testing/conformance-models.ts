@@ -283,6 +283,10 @@ export interface DecodeCase {
   sampling: SamplingParams;
   maxNewTokens: number;
   seed: number;
+  /** default none: every sequence runs maxNewTokens */
+  eosIds?: number[];
+  /** default 0 */
+  padId?: number;
 }
 
 /** A backend's own fused generation (e.g. ORT's decode Loop), when it offers one. */
@@ -299,11 +303,21 @@ export async function decodeSequences(
   fused?: FusedGenerate,
 ): Promise<number[][]> {
   const w = uploadWeights(ops, model.config, model.weights);
-  const opts: GenerateOptions = { ...c, eosIds: [], padId: 0, counterBase: 0 };
+  const opts: GenerateOptions = {
+    ...c,
+    eosIds: c.eosIds ?? [],
+    padId: c.padId ?? 0,
+    counterBase: 0,
+  };
   const result = fused
     ? await fused(model.config, w, opts)
     : await generate(ops, model.config, w, opts);
-  return result.sequences;
+  // the padded prompt, then each completion (up to and including its EOS): what any
+  // implementation must agree on, however many padding steps it runs after the last EOS
+  return result.completions.map((c, b) => [
+    ...result.sequences[b].slice(0, result.promptLength),
+    ...c,
+  ]);
 }
 
 /**

@@ -82,6 +82,9 @@ export const SAMPLED_CASE: DecodeCase = {
   seed: 1234,
 };
 
+/** The sampled case with '.' (id 426 in stories260K's tokenizer) as EOS: sequences stop apart. */
+export const SAMPLED_EOS_CASE: DecodeCase = { ...SAMPLED_CASE, eosIds: [426], padId: 0 };
+
 async function runForward(ops: TensorOps, c: OpCase, inputs: Record<string, HostTensor>) {
   const x = Object.fromEntries(Object.entries(inputs).map(([k, h]) => [k, put(ops, h)]));
   return { x, outputs: c.forward(ops, x) };
@@ -198,6 +201,10 @@ export function describeBackendConformance(
       });
       check('stories260K: sampled decode (T 0.5, top-p 0.95, penalty 1.15), 4 × 64', async () => {
         await expectSameDecode('sampled decode', backend, reference, stories260K(), SAMPLED_CASE);
+      });
+      check('stories260K: sampled decode with per-sequence EOS', async () => {
+        const c = SAMPLED_EOS_CASE;
+        await expectSameDecode('sampled decode, EOS', backend, reference, stories260K(), c);
       });
     });
   });
