@@ -55,7 +55,7 @@ export interface OrtBackend extends Backend {
   readonly kind: 'ort';
   /** Number of `InferenceSession.run` calls so far (the Loop test counts them). */
   runs(): number;
-  /** Number of distinct compiled graphs (session cache size). */
+  /** Number of compiled graphs held (the session cache, bounded LRU). */
   sessions(): number;
   /** Op types of the main graph of the last run (tests check that generation is one Loop). */
   lastGraphOpTypes(): readonly string[];
@@ -71,6 +71,13 @@ export interface OrtBackend extends Backend {
 }
 
 type HostData = Float32Array | Int32Array;
+
+/**
+ * Compiled graphs kept. A training run needs a handful (forward+stats, forward+backward per
+ * batch shape; the generation Loop); the generic per-token decode path compiles one per cache
+ * length, which the bound keeps from accumulating.
+ */
+const SESSION_CACHE_SIZE = 48;
 
 export interface LoopBodyContext {
   scope: number;
@@ -210,12 +217,28 @@ export class OrtBackendImpl implements OrtBackend {
     return values;
   }
 
-  private session(bytes: Uint8Array): Promise<ort.InferenceSession> {
+  /**
+   * The compiled session of a graph, by SHA-256 of its bytes (structure + static shapes), least
+   * recently used first out past SESSION_CACHE_SIZE. Only called inside `exclusive`, so an
+   * evicted session is never mid-run.
+   */
+  private async session(bytes: Uint8Array): Promise<ort.InferenceSession> {
     const key = createHash('sha256').update(bytes).digest('hex');
     let s = this.cache.get(key);
-    if (!s) {
-      s = ort.InferenceSession.create(bytes, sessionOptions(this.device));
+    if (s) {
+      this.cache.delete(key);
       this.cache.set(key, s);
+      return s;
+    }
+    s = ort.InferenceSession.create(bytes, sessionOptions(this.device));
+    this.cache.set(key, s);
+    if (this.cache.size > SESSION_CACHE_SIZE) {
+      const [oldestKey, oldest] = this.cache.entries().next().value as [
+        string,
+        Promise<ort.InferenceSession>,
+      ];
+      this.cache.delete(oldestKey);
+      await (await oldest).release();
     }
     return s;
   }
