@@ -72,9 +72,22 @@ function splitEquation(s: string): [string, string] | undefined {
 /** Left sides that name the answer rather than constrain it: y, f(x), M, m_{max}, N(n). */
 const NAME = /^(?:\\?[a-zA-Z]+(?:_\{?[a-zA-Z0-9]+\}?)?(?:\([a-z]\))?|\\angle[A-Z0-9_{}]+)$/;
 
-function numbersEqual(a: number, b: number, ctx: Context): boolean {
-  const targets = ctx.percent ? [b, b * 100, b / 100] : [b];
-  return targets.some((t) => numbersClose(a, t, ctx.relTol));
+const INTEGER = /^-?\d+$/;
+
+/**
+ * Numbers within the relative tolerance (it absorbs rounding of decimals), ×100 or ÷100 when a
+ * percent sign is involved. Two integers must be equal: 13536 is not 13535, however large.
+ */
+function numbersEqual(a: string, b: string, ctx: Context): boolean {
+  const x = parseNumber(a);
+  const y = parseNumber(b);
+  if (x === undefined || y === undefined) return false;
+  if (!ctx.percent && INTEGER.test(a.replace(/,/g, '')) && INTEGER.test(b.replace(/,/g, '')))
+    return x === y;
+  return (
+    numbersClose(x, y, ctx.relTol) ||
+    (ctx.percent && [y * 100, y / 100].some((t) => numbersClose(x, t, ctx.relTol)))
+  );
 }
 
 function scalarEqual(a: string, b: string, ctx: Context): boolean {
@@ -82,7 +95,7 @@ function scalarEqual(a: string, b: string, ctx: Context): boolean {
   if (a.toLowerCase() === b.toLowerCase()) return true;
   const na = parseNumber(a);
   const nb = parseNumber(b);
-  if (na !== undefined && nb !== undefined) return numbersEqual(na, nb, ctx);
+  if (na !== undefined && nb !== undefined) return numbersEqual(a, b, ctx);
   const ea = splitEquation(a);
   const eb = splitEquation(b);
   if (ea && eb) {
@@ -192,7 +205,7 @@ export function grade(answer: string, reference: string, options: GradeOptions =
   const na = parseNumber(a);
   const nb = parseNumber(r);
   if (na !== undefined && nb !== undefined)
-    return { correct: numbersEqual(na, nb, ctx), reason: 'number' };
+    return { correct: numbersEqual(a, r, ctx), reason: 'number' };
   try {
     const sa = answerShape(a);
     const sr = answerShape(r);

@@ -26,8 +26,32 @@ export function checkDeadline(deadline: Deadline): void {
   if (performance.now() > deadline.at) throw new GradeTimeoutError(deadline.limitMs);
 }
 
-/** Values substituted for free variables: irrational-looking, positive (logs, roots stay real). */
-const SAMPLE_POINTS = [0.7371, 1.3183, 2.2917];
+/**
+ * Values substituted for free variables (point k gives variable j the value [k][j mod 4]):
+ * irrational-looking and positive, so logs and roots stay real.
+ */
+const SAMPLE_POINTS = [
+  [0.7371, 1.3183, 2.2917, 0.4219],
+  [1.8529, 0.6133, 1.1447, 2.7061],
+  [2.4783, 1.9651, 0.8837, 1.5303],
+  [1.2239, 2.8167, 1.6721, 0.9413],
+];
+/** For factorials and binomials: integers, with the variables in different orders. */
+const INTEGER_POINTS = [
+  [7, 3, 5, 2],
+  [9, 4, 2, 6],
+  [12, 5, 8, 3],
+  [6, 2, 4, 9],
+];
+/**
+ * For floor/ceiling (step functions agree on most points): every integer 1…24 (competition
+ * variables are mostly integers; variable j is shifted by 7j) and the sample points ten times
+ * wider.
+ */
+const STEP_POINTS = [
+  ...Array.from({ length: 24 }, (_, i) => [0, 1, 2, 3].map((j) => ((i + 7 * j) % 24) + 1)),
+  ...SAMPLE_POINTS.map((point) => point.map((x) => 10 * x)),
+];
 /** Exponents and factorials past these sizes are not evaluated (they would exhaust memory). */
 const MAX_EXPONENT = 5000;
 const MAX_FACTORIAL = 2000;
@@ -136,17 +160,27 @@ function parsePair(
 }
 
 /** Values of A and B at the sample points where both are defined; undefined if only one is. */
+function samplePoints(A: BoxedExpression, B: BoxedExpression): number[][] {
+  const uses = (name: string) => mentions(A.json, name) || mentions(B.json, name);
+  if (uses('Factorial')) return INTEGER_POINTS;
+  if (uses('Floor') || uses('Ceil') || uses('Round') || uses('Mod')) return STEP_POINTS;
+  return SAMPLE_POINTS;
+}
+
+/**
+ * [A, B] values at the sample points where both are finite; undefined where only one is (the
+ * expressions then differ). Points where neither is finite say nothing and are skipped.
+ */
 function sampleBoth(A: BoxedExpression, B: BoxedExpression, free: string[], deadline: Deadline) {
+  const finite = (v: Complex | undefined) =>
+    v && Number.isFinite(v.re) && Number.isFinite(v.im) ? v : undefined;
   const samples: [Complex, Complex][] = [];
-  // Factorials (and \\binom) are defined on integers only: sample those at small integers.
-  const integers = mentions(A.json, 'Factorial') || mentions(B.json, 'Factorial');
-  for (const [k, base] of SAMPLE_POINTS.entries()) {
+  for (const values of samplePoints(A, B)) {
     const point: Record<string, number> = {};
-    for (const [j, name] of free.entries()) {
-      point[name] = integers ? 3 + 2 * k + j : base + 0.1093 * j + 0.01 * k;
-    }
-    const va = numericValue(A.subs(point));
-    const vb = numericValue(B.subs(point));
+    for (const [j, name] of free.entries())
+      point[name] = values[j % values.length] + 0.01 * Math.floor(j / values.length);
+    const va = finite(numericValue(A.subs(point)));
+    const vb = finite(numericValue(B.subs(point)));
     checkDeadline(deadline);
     if (!va !== !vb) return undefined;
     if (va && vb) samples.push([va, vb]);
