@@ -49,18 +49,23 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
   const ropeTables = new Map<string, DawnTensor>();
   let destroyed = false;
 
-  const alloc = (shape: readonly number[], dtype: DType = 'f32') => new DawnTensor(pool.acquire(numel(shape) * 4), shape, dtype);
+  const alloc = (shape: readonly number[], dtype: DType = 'f32') =>
+    new DawnTensor(pool.acquire(numel(shape) * 4), shape, dtype);
   const b = (t: Tensor, what: string) => DawnTensor.buffer(t, what);
   function expectDtype(t: Tensor, dtype: DType, what: string): void {
-    if (t.dtype !== dtype) throw new Error(`${what}: expected a ${dtype} tensor, got ${t.dtype} [${t.shape}]`);
+    if (t.dtype !== dtype)
+      throw new Error(`${what}: expected a ${dtype} tensor, got ${t.dtype} [${t.shape}]`);
   }
   function sameSize(a: Tensor, c: Tensor, what: string): void {
-    if (numel(a.shape) !== numel(c.shape)) throw new Error(`${what}: shapes [${a.shape}] and [${c.shape}] differ`);
+    if (numel(a.shape) !== numel(c.shape))
+      throw new Error(`${what}: shapes [${a.shape}] and [${c.shape}] differ`);
   }
   function upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor {
-    if (data.length !== numel(shape)) throw new Error(`upload: ${data.length} values do not fill shape [${shape}]`);
+    if (data.length !== numel(shape))
+      throw new Error(`upload: ${data.length} values do not fill shape [${shape}]`);
     const t = alloc(shape, data instanceof Int32Array ? 'i32' : 'f32');
-    if (data.byteLength > 0) device.queue.writeBuffer(b(t, 'upload'), 0, data.buffer, data.byteOffset, data.byteLength);
+    if (data.byteLength > 0)
+      device.queue.writeBuffer(b(t, 'upload'), 0, data.buffer, data.byteOffset, data.byteLength);
     counter.uploads++;
     counter.bytesUp += data.byteLength;
     return t;
@@ -74,12 +79,20 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     }
     return table;
   }
-  function rope(x: Tensor, positions: Tensor, o: RopeOptions, direction: 1 | -1, what: string): Tensor {
+  function rope(
+    x: Tensor,
+    positions: Tensor,
+    o: RopeOptions,
+    direction: 1 | -1,
+    what: string,
+  ): Tensor {
     expectDtype(positions, 'i32', `${what} positions`);
     const width = o.heads * o.headDim;
     const n = numel(x.shape) / width;
     if (!Number.isInteger(n) || numel(positions.shape) !== n || o.headDim % 2 !== 0) {
-      throw new Error(`${what}: x [${x.shape}] is not [N, ${o.heads}·${o.headDim}] for positions [${positions.shape}]`);
+      throw new Error(
+        `${what}: x [${x.shape}] is not [N, ${o.heads}·${o.headDim}] for positions [${positions.shape}]`,
+      );
     }
     const out = alloc(x.shape);
     queue.dispatch(
@@ -93,7 +106,12 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
         table_rows: ROPE_TABLE_ROWS,
         theta: o.theta,
       },
-      { x: b(x, `${what} x`), positions: b(positions, `${what} positions`), table: b(ropeTableFor(o.theta, o.headDim), 'rope table'), out: b(out, '') },
+      {
+        x: b(x, `${what} x`),
+        positions: b(positions, `${what} positions`),
+        table: b(ropeTableFor(o.theta, o.headDim), 'rope table'),
+        out: b(out, ''),
+      },
       ceilDiv((n * width) / 2, 64),
     );
     return out;
@@ -102,16 +120,49 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     expectDtype(keyMask, 'i32', 'attention keyMask');
     const [B, S] = keyMask.shape;
     const T = numel(q.shape) / (B * o.heads * o.headDim);
-    if (!Number.isInteger(T) || numel(k.shape) !== B * S * o.kvHeads * o.headDim || o.heads % o.kvHeads !== 0) {
+    if (
+      !Number.isInteger(T) ||
+      numel(k.shape) !== B * S * o.kvHeads * o.headDim ||
+      o.heads % o.kvHeads !== 0
+    ) {
       throw new Error(
         `attention: q [${q.shape}], k [${k.shape}], keyMask [${keyMask.shape}] do not fit heads ${o.heads}, kvHeads ${o.kvHeads}, headDim ${o.headDim}`,
       );
     }
-    if (o.headDim > ATTENTION_MAX_HEAD_DIM) throw new Error(`attention: headDim ${o.headDim} exceeds the kernel limit ${ATTENTION_MAX_HEAD_DIM}`);
-    return { b: B, t: T, s: S, h: o.heads, k: o.kvHeads, d: o.headDim, q_offset: o.queryOffset, scale: 1 / Math.sqrt(o.headDim) };
+    if (o.headDim > ATTENTION_MAX_HEAD_DIM)
+      throw new Error(
+        `attention: headDim ${o.headDim} exceeds the kernel limit ${ATTENTION_MAX_HEAD_DIM}`,
+      );
+    return {
+      b: B,
+      t: T,
+      s: S,
+      h: o.heads,
+      k: o.kvHeads,
+      d: o.headDim,
+      q_offset: o.queryOffset,
+      scale: 1 / Math.sqrt(o.headDim),
+    };
   }
-  function copyRows(src: Tensor, dst: Tensor, p: { b: number; rows: number; x: number; src_len: number; src_start: number; dst_len: number; dst_start: number }) {
-    queue.dispatch(kernels.kvCache.copy_rows, p, { src: b(src, 'kv cache source'), dst: b(dst, 'kv cache destination') }, ceilDiv(p.b * p.rows * p.x, 64));
+  function copyRows(
+    src: Tensor,
+    dst: Tensor,
+    p: {
+      b: number;
+      rows: number;
+      x: number;
+      src_len: number;
+      src_start: number;
+      dst_len: number;
+      dst_start: number;
+    },
+  ) {
+    queue.dispatch(
+      kernels.kvCache.copy_rows,
+      p,
+      { src: b(src, 'kv cache source'), dst: b(dst, 'kv cache destination') },
+      ceilDiv(p.b * p.rows * p.x, 64),
+    );
   }
 
   const backend: DawnBackend = {
@@ -153,11 +204,14 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     sliceRows(x, start, count) {
       const rows = x.shape[0];
       if (start < 0 || count < 0 || start + count > rows) {
-        throw new Error(`sliceRows: rows [${start}, ${start + count}) outside [0, ${rows}) of [${x.shape}]`);
+        throw new Error(
+          `sliceRows: rows [${start}, ${start + count}) outside [0, ${rows}) of [${x.shape}]`,
+        );
       }
       const width = numel(x.shape) / rows;
       const out = alloc([count, ...x.shape.slice(1)], x.dtype);
-      if (count * width > 0) queue.copy(b(x, 'sliceRows x'), start * width * 4, b(out, ''), 0, count * width * 4);
+      if (count * width > 0)
+        queue.copy(b(x, 'sliceRows x'), start * width * 4, b(out, ''), 0, count * width * 4);
       return out;
     },
     concatRows(parts) {
@@ -169,7 +223,9 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       let offset = 0;
       for (const p of parts) {
         if (p.dtype !== first.dtype || p.shape.slice(1).join() !== tail.join()) {
-          throw new Error(`concatRows: part [${p.shape}] ${p.dtype} does not match [${first.shape}] ${first.dtype}`);
+          throw new Error(
+            `concatRows: part [${p.shape}] ${p.dtype} does not match [${first.shape}] ${first.dtype}`,
+          );
         }
         const bytes = numel(p.shape) * 4;
         if (bytes > 0) queue.copy(b(p, 'concatRows part'), 0, b(out, ''), offset, bytes);
@@ -183,7 +239,12 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       const [V, C] = table.shape;
       const n = numel(ids.shape);
       const out = alloc([n, C]);
-      queue.dispatch(kernels.embedding.gather, { n, c: C, v: V }, { ids: b(ids, 'ids'), src: b(table, 'table'), out: b(out, '') }, ceilDiv(n * C, 64));
+      queue.dispatch(
+        kernels.embedding.gather,
+        { n, c: C, v: V },
+        { ids: b(ids, 'ids'), src: b(table, 'table'), out: b(out, '') },
+        ceilDiv(n * C, 64),
+      );
       return out;
     },
     embeddingBackward(ids, dOut, vocabSize) {
@@ -209,7 +270,9 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       const [M, K] = transA ? [a1, a0] : [a0, a1];
       const [Kb, N] = transB ? [b1, b0] : [b0, b1];
       if (a.shape.length !== 2 || m.shape.length !== 2 || K !== Kb) {
-        throw new Error(`matmul: op(a) of [${a.shape}] (transA ${transA}) and op(b) of [${m.shape}] (transB ${transB}) do not chain`);
+        throw new Error(
+          `matmul: op(a) of [${a.shape}] (transA ${transA}) and op(b) of [${m.shape}] (transB ${transB}) do not chain`,
+        );
       }
       const out = alloc([M, N]);
       queue.dispatch(
@@ -225,28 +288,49 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       sameSize(x, y, 'add');
       const n = numel(x.shape);
       const out = alloc(x.shape);
-      queue.dispatch(kernels.elementwise.add, { n, c: 1, s: 0 }, { a: b(x, 'add a'), b: b(y, 'add b'), out: b(out, '') }, ceilDiv(n, 64));
+      queue.dispatch(
+        kernels.elementwise.add,
+        { n, c: 1, s: 0 },
+        { a: b(x, 'add a'), b: b(y, 'add b'), out: b(out, '') },
+        ceilDiv(n, 64),
+      );
       return out;
     },
     scale(x, s) {
       const n = numel(x.shape);
       const out = alloc(x.shape);
-      queue.dispatch(kernels.elementwise.scale, { n, c: 1, s }, { a: b(x, 'scale x'), out: b(out, '') }, ceilDiv(n, 64));
+      queue.dispatch(
+        kernels.elementwise.scale,
+        { n, c: 1, s },
+        { a: b(x, 'scale x'), out: b(out, '') },
+        ceilDiv(n, 64),
+      );
       return out;
     },
     addBias(x, bias) {
       const c = bias.shape[0];
-      if (x.shape[x.shape.length - 1] !== c) throw new Error(`addBias: x [${x.shape}] vs bias [${bias.shape}]`);
+      if (x.shape[x.shape.length - 1] !== c)
+        throw new Error(`addBias: x [${x.shape}] vs bias [${bias.shape}]`);
       const n = numel(x.shape);
       const out = alloc(x.shape);
-      queue.dispatch(kernels.elementwise.add_bias, { n, c, s: 0 }, { a: b(x, 'addBias x'), b: b(bias, 'bias'), out: b(out, '') }, ceilDiv(n, 64));
+      queue.dispatch(
+        kernels.elementwise.add_bias,
+        { n, c, s: 0 },
+        { a: b(x, 'addBias x'), b: b(bias, 'bias'), out: b(out, '') },
+        ceilDiv(n, 64),
+      );
       return out;
     },
     sumRows(x) {
       const cols = x.shape[x.shape.length - 1];
       const rows = numel(x.shape) / cols;
       const out = alloc([cols]);
-      queue.dispatch(kernels.reduce.sum_rows, { rows, cols, n: 0, groups: 0 }, { x: b(x, 'sumRows x'), out: b(out, '') }, ceilDiv(cols, 64));
+      queue.dispatch(
+        kernels.reduce.sum_rows,
+        { rows, cols, n: 0, groups: 0 },
+        { x: b(x, 'sumRows x'), out: b(out, '') },
+        ceilDiv(cols, 64),
+      );
       return out;
     },
     sumSquares(x) {
@@ -254,8 +338,18 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       const groups = Math.max(1, Math.min(1024, ceilDiv(n, 256)));
       const partial = alloc([groups]);
       const out = alloc([1]);
-      queue.dispatch(kernels.reduce.sum_squares, { rows: 0, cols: 0, n, groups }, { x: b(x, 'sumSquares x'), out: b(partial, '') }, [groups, 1]);
-      queue.dispatch(kernels.reduce.sum_partials, { rows: 0, cols: 0, n: groups, groups: 1 }, { x: b(partial, ''), out: b(out, '') }, [1, 1]);
+      queue.dispatch(
+        kernels.reduce.sum_squares,
+        { rows: 0, cols: 0, n, groups },
+        { x: b(x, 'sumSquares x'), out: b(partial, '') },
+        [groups, 1],
+      );
+      queue.dispatch(
+        kernels.reduce.sum_partials,
+        { rows: 0, cols: 0, n: groups, groups: 1 },
+        { x: b(partial, ''), out: b(out, '') },
+        [1, 1],
+      );
       backend.dispose(partial);
       return out;
     },
@@ -263,10 +357,21 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     rmsnormForward(x, weight, eps) {
       const c = weight.shape[0];
       const n = numel(x.shape) / c;
-      if (!Number.isInteger(n)) throw new Error(`rmsnormForward: x [${x.shape}] vs weight [${weight.shape}]`);
+      if (!Number.isInteger(n))
+        throw new Error(`rmsnormForward: x [${x.shape}] vs weight [${weight.shape}]`);
       const out = alloc(x.shape);
       const rstd = alloc([n]);
-      queue.dispatch(kernels.rmsnorm.forward, { n, c, eps }, { x: b(x, 'rmsnorm x'), w: b(weight, 'rmsnorm weight'), out: b(out, ''), rstd_out: b(rstd, '') }, n);
+      queue.dispatch(
+        kernels.rmsnorm.forward,
+        { n, c, eps },
+        {
+          x: b(x, 'rmsnorm x'),
+          w: b(weight, 'rmsnorm weight'),
+          out: b(out, ''),
+          rstd_out: b(rstd, ''),
+        },
+        n,
+      );
       return { out, rstd };
     },
     rmsnormBackward(x, weight, rstd, dOut) {
@@ -275,9 +380,24 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       sameSize(x, dOut, 'rmsnormBackward');
       const dInput = alloc(x.shape);
       const dWeight = alloc(weight.shape);
-      const bufs = { x: b(x, 'x'), w: b(weight, 'weight'), rstd: b(rstd, 'rstd'), d_out: b(dOut, 'dOut') };
-      queue.dispatch(kernels.rmsnorm.backward_input, { n, c, eps: 0 }, { ...bufs, out: b(dInput, '') }, n);
-      queue.dispatch(kernels.rmsnorm.backward_weight, { n, c, eps: 0 }, { x: bufs.x, rstd: bufs.rstd, d_out: bufs.d_out, out: b(dWeight, '') }, ceilDiv(c, 64));
+      const bufs = {
+        x: b(x, 'x'),
+        w: b(weight, 'weight'),
+        rstd: b(rstd, 'rstd'),
+        d_out: b(dOut, 'dOut'),
+      };
+      queue.dispatch(
+        kernels.rmsnorm.backward_input,
+        { n, c, eps: 0 },
+        { ...bufs, out: b(dInput, '') },
+        n,
+      );
+      queue.dispatch(
+        kernels.rmsnorm.backward_weight,
+        { n, c, eps: 0 },
+        { x: bufs.x, rstd: bufs.rstd, d_out: bufs.d_out, out: b(dWeight, '') },
+        ceilDiv(c, 64),
+      );
       return { dInput, dWeight };
     },
 
@@ -296,7 +416,14 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       queue.dispatch(
         kernels.attention.forward,
         p,
-        { q: b(q, 'q'), k: b(k, 'k'), v: b(v, 'v'), mask: b(keyMask, 'keyMask'), out: b(out, ''), lse: b(lse, '') },
+        {
+          q: b(q, 'q'),
+          k: b(k, 'k'),
+          v: b(v, 'v'),
+          mask: b(keyMask, 'keyMask'),
+          out: b(out, ''),
+          lse: b(lse, ''),
+        },
         p.b * p.h * p.t,
       );
       return { out, lse };
@@ -308,10 +435,32 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       const dq = alloc(q.shape);
       const dk = alloc(k.shape);
       const dv = alloc(v.shape);
-      const common = { q: b(q, 'q'), k: b(k, 'k'), v: b(v, 'v'), mask: b(keyMask, 'keyMask'), lse: b(lse, 'lse'), d_out: b(dOut, 'dOut') };
-      queue.dispatch(kernels.attention.delta_rows, p, { out: b(out, 'out'), d_out: common.d_out, delta: b(delta, '') }, ceilDiv(rows, 64));
-      queue.dispatch(kernels.attention.dq_rows, p, { ...common, dq: b(dq, ''), delta_in: b(delta, '') }, rows);
-      queue.dispatch(kernels.attention.dkv_rows, p, { ...common, dk: b(dk, ''), dv: b(dv, ''), delta_in: b(delta, '') }, p.b * p.k * p.s);
+      const common = {
+        q: b(q, 'q'),
+        k: b(k, 'k'),
+        v: b(v, 'v'),
+        mask: b(keyMask, 'keyMask'),
+        lse: b(lse, 'lse'),
+        d_out: b(dOut, 'dOut'),
+      };
+      queue.dispatch(
+        kernels.attention.delta_rows,
+        p,
+        { out: b(out, 'out'), d_out: common.d_out, delta: b(delta, '') },
+        ceilDiv(rows, 64),
+      );
+      queue.dispatch(
+        kernels.attention.dq_rows,
+        p,
+        { ...common, dq: b(dq, ''), delta_in: b(delta, '') },
+        rows,
+      );
+      queue.dispatch(
+        kernels.attention.dkv_rows,
+        p,
+        { ...common, dk: b(dk, ''), dv: b(dv, ''), delta_in: b(delta, '') },
+        p.b * p.k * p.s,
+      );
       backend.dispose(delta);
       return { dq, dk, dv };
     },
@@ -319,15 +468,34 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       const [B, Smax, X] = cache.shape;
       const T = numel(rows.shape) / (B * X);
       if (!Number.isInteger(T) || start < 0 || start + T > Smax) {
-        throw new Error(`kvCacheWrite: rows [${rows.shape}] at ${start} do not fit cache [${cache.shape}]`);
+        throw new Error(
+          `kvCacheWrite: rows [${rows.shape}] at ${start} do not fit cache [${cache.shape}]`,
+        );
       }
-      copyRows(rows, cache, { b: B, rows: T, x: X, src_len: T, src_start: 0, dst_len: Smax, dst_start: start });
+      copyRows(rows, cache, {
+        b: B,
+        rows: T,
+        x: X,
+        src_len: T,
+        src_start: 0,
+        dst_len: Smax,
+        dst_start: start,
+      });
     },
     kvCachePrefix(cache, length) {
       const [B, Smax, X] = cache.shape;
-      if (length < 0 || length > Smax) throw new Error(`kvCachePrefix: length ${length} outside [0, ${Smax}]`);
+      if (length < 0 || length > Smax)
+        throw new Error(`kvCachePrefix: length ${length} outside [0, ${Smax}]`);
       const out = alloc([B, length, X]);
-      copyRows(cache, out, { b: B, rows: length, x: X, src_len: Smax, src_start: 0, dst_len: length, dst_start: 0 });
+      copyRows(cache, out, {
+        b: B,
+        rows: length,
+        x: X,
+        src_len: Smax,
+        src_start: 0,
+        dst_len: length,
+        dst_start: 0,
+      });
       return out;
     },
 
@@ -335,7 +503,12 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       sameSize(gate, up, 'swigluForward');
       const n = numel(gate.shape);
       const out = alloc(gate.shape);
-      queue.dispatch(kernels.swiglu.forward, { n }, { gate: b(gate, 'gate'), up: b(up, 'up'), out: b(out, '') }, ceilDiv(n, 64));
+      queue.dispatch(
+        kernels.swiglu.forward,
+        { n },
+        { gate: b(gate, 'gate'), up: b(up, 'up'), out: b(out, '') },
+        ceilDiv(n, 64),
+      );
       return out;
     },
     swigluBackward(gate, up, dOut) {
@@ -347,7 +520,13 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       queue.dispatch(
         kernels.swiglu.backward,
         { n },
-        { gate: b(gate, 'gate'), up: b(up, 'up'), d_out: b(dOut, 'dOut'), out: b(dGate, ''), d_up: b(dUp, '') },
+        {
+          gate: b(gate, 'gate'),
+          up: b(up, 'up'),
+          d_out: b(dOut, 'dOut'),
+          out: b(dGate, ''),
+          d_up: b(dUp, ''),
+        },
         ceilDiv(n, 64),
       );
       return { dGate, dUp };
@@ -360,7 +539,14 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       const out = alloc([N, opts.stats.length]);
       queue.dispatch(
         kernels.vocab.stats,
-        { n: N, v: V, inv_t: 1 / opts.temperature, ...statCodes(opts.stats), lse_col: 0, lse_stride: 0 },
+        {
+          n: N,
+          v: V,
+          inv_t: 1 / opts.temperature,
+          ...statCodes(opts.stats),
+          lse_col: 0,
+          lse_stride: 0,
+        },
         { logits: b(logits, 'logits'), targets: b(targets, 'targets'), stats_out: b(out, '') },
         N,
       );
@@ -372,7 +558,9 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       expectDtype(targets, 'i32', 'vocabGrad targets');
       checkTemperature(opts.temperature);
       if (numel(statValues.shape) !== N * S || numel(coeffs.shape) !== N * S) {
-        throw new Error(`vocabGrad: statValues [${statValues.shape}] and coeffs [${coeffs.shape}] must be [${N}, ${S}]`);
+        throw new Error(
+          `vocabGrad: statValues [${statValues.shape}] and coeffs [${coeffs.shape}] must be [${N}, ${S}]`,
+        );
       }
       // p_j needs lse; when the caller did not ask for it, compute it here.
       let lseSource = statValues;
@@ -380,14 +568,24 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       let lseStride = S;
       const needsLse = opts.stats.some((s: VocabStatName) => s === 'ez' || s === 's2');
       if (lseCol < 0 && needsLse) {
-        lseSource = backend.vocabStats(logits, targets, { temperature: opts.temperature, stats: ['lse'] });
+        lseSource = backend.vocabStats(logits, targets, {
+          temperature: opts.temperature,
+          stats: ['lse'],
+        });
         lseCol = 0;
         lseStride = 1;
       }
       const dz = alloc([N, V]);
       queue.dispatch(
         kernels.vocab.grad_logits,
-        { n: N, v: V, inv_t: 1 / opts.temperature, ...statCodes(opts.stats), lse_col: Math.max(0, lseCol), lse_stride: lseStride },
+        {
+          n: N,
+          v: V,
+          inv_t: 1 / opts.temperature,
+          ...statCodes(opts.stats),
+          lse_col: Math.max(0, lseCol),
+          lse_stride: lseStride,
+        },
         {
           logits: b(logits, 'logits'),
           targets: b(targets, 'targets'),
@@ -406,13 +604,27 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       const [B, V] = logits.shape;
       expectDtype(presence, 'i32', 'sample presence');
       sameSize(logits, presence, 'sample presence');
-      if (numel(uniforms.shape) !== B) throw new Error(`sample: uniforms [${uniforms.shape}] must be [${B}]`);
+      if (numel(uniforms.shape) !== B)
+        throw new Error(`sample: uniforms [${uniforms.shape}] must be [${B}]`);
       const ids = alloc([B], 'i32');
       const probs = alloc([B, V]);
       queue.dispatch(
         kernels.sample.sample,
-        { b: B, v: V, temperature: params.temperature, top_p: params.topP, top_k: params.topK, penalty: params.repetitionPenalty },
-        { logits: b(logits, 'logits'), presence: b(presence, 'presence'), uniforms: b(uniforms, 'uniforms'), ids: b(ids, ''), probs: b(probs, '') },
+        {
+          b: B,
+          v: V,
+          temperature: params.temperature,
+          top_p: params.topP,
+          top_k: params.topK,
+          penalty: params.repetitionPenalty,
+        },
+        {
+          logits: b(logits, 'logits'),
+          presence: b(presence, 'presence'),
+          uniforms: b(uniforms, 'uniforms'),
+          ids: b(ids, ''),
+          probs: b(probs, ''),
+        },
         [B, 1],
       );
       backend.dispose(probs);
@@ -432,7 +644,12 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
 
     adamwUpdate(param, grad, m, v, p: AdamWParams) {
       const n = numel(param.shape);
-      for (const [t, what] of [[grad, 'grad'], [m, 'm'], [v, 'v']] as const) sameSize(param, t, `adamwUpdate ${what}`);
+      for (const [t, what] of [
+        [grad, 'grad'],
+        [m, 'm'],
+        [v, 'v'],
+      ] as const)
+        sameSize(param, t, `adamwUpdate ${what}`);
       queue.dispatch(
         kernels.optimizer.adamw,
         {
@@ -455,7 +672,17 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       sameSize(param, grad, 'sgdUpdate grad');
       queue.dispatch(
         kernels.optimizer.sgd,
-        { n, lr: p.lr, beta1: 0, beta2: 0, eps: 0, weight_decay: p.weightDecay, step_size: 0, sqrt_bc2: 1, grad_scale: p.gradScale },
+        {
+          n,
+          lr: p.lr,
+          beta1: 0,
+          beta2: 0,
+          eps: 0,
+          weight_decay: p.weightDecay,
+          step_size: 0,
+          sqrt_bc2: 1,
+          grad_scale: p.gradScale,
+        },
         { param: b(param, 'param'), grad: b(grad, 'grad') },
         ceilDiv(n, 64),
       );
@@ -465,5 +692,6 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
 }
 
 function checkTemperature(t: number): void {
-  if (!(t > 0) || !Number.isFinite(t)) throw new Error(`vocab statistics: temperature = ${t}; expected a finite number > 0`);
+  if (!(t > 0) || !Number.isFinite(t))
+    throw new Error(`vocab statistics: temperature = ${t}; expected a finite number > 0`);
 }

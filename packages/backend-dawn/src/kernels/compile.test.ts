@@ -10,7 +10,10 @@ describe('kernel registry', () => {
       for (const k of Object.values(fam)) {
         dev.device.pushErrorScope('validation');
         const module = dev.device.createShaderModule({ code: k.source });
-        dev.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: k.entry, constants: { WG: k.workgroupSize } } });
+        dev.device.createComputePipeline({
+          layout: 'auto',
+          compute: { module, entryPoint: k.entry, constants: { WG: k.workgroupSize } },
+        });
         const e = await dev.device.popErrorScope();
         if (e) errors.push(`${k.family}/${k.entry}: ${e.message}`);
       }

@@ -32,7 +32,14 @@ export function family(
 ): Record<string, KernelDescriptor> {
   const out: Record<string, KernelDescriptor> = {};
   for (const [entry, e] of Object.entries(entries)) {
-    out[entry] = { family: name, source, entry, params, bindings: e.bindings, workgroupSize: e.workgroupSize ?? 64 };
+    out[entry] = {
+      family: name,
+      source,
+      entry,
+      params,
+      bindings: e.bindings,
+      workgroupSize: e.workgroupSize ?? 64,
+    };
   }
   return out;
 }

@@ -31,7 +31,10 @@ export class CommandQueue {
     this.#pipelines = pipelines;
     this.#pool = pool;
     this.debug = debug;
-    this.#uniforms = dev.device.createBuffer({ size: SLOT * SLOTS, usage: dev.usage.uniform | dev.usage.copyDst });
+    this.#uniforms = dev.device.createBuffer({
+      size: SLOT * SLOTS,
+      usage: dev.usage.uniform | dev.usage.copyDst,
+    });
   }
 
   #ensureEncoder(): GPUCommandEncoder {
@@ -64,7 +67,8 @@ export class CommandQueue {
     const view = new DataView(this.#staging, this.#slot * SLOT, SLOT);
     kernel.params.forEach(([name, type], i) => {
       const v = params[name];
-      if (v === undefined) throw new Error(`${kernel.family}/${kernel.entry}: parameter ${name} missing`);
+      if (v === undefined)
+        throw new Error(`${kernel.family}/${kernel.entry}: parameter ${name} missing`);
       if (type === 'f32') view.setFloat32(i * 4, v, true);
       else if (type === 'i32') view.setInt32(i * 4, v, true);
       else view.setUint32(i * 4, v, true);
@@ -78,7 +82,10 @@ export class CommandQueue {
       entries.push({ binding, resource: { buffer } });
     }
     this.#slot++;
-    const bindGroup = this.#dev.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.#dev.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
     const encoder = this.#ensureEncoder();
     this.#pass ??= encoder.beginComputePass();
     this.#pass.setPipeline(pipeline);
@@ -102,7 +109,8 @@ export class CommandQueue {
   flush(): void {
     if (!this.#encoder) return;
     this.#endPass();
-    if (this.#slot > 0) this.#dev.device.queue.writeBuffer(this.#uniforms, 0, this.#staging, 0, this.#slot * SLOT);
+    if (this.#slot > 0)
+      this.#dev.device.queue.writeBuffer(this.#uniforms, 0, this.#staging, 0, this.#slot * SLOT);
     this.#dev.device.queue.submit([this.#encoder.finish()]);
     this.#errors.push(this.#dev.device.popErrorScope());
     this.#encoder = null;
@@ -121,7 +129,10 @@ export class CommandQueue {
   /** Copies `bytes` of `buffer` back to the host (submits pending work first). */
   async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.#dev.device.createBuffer({ size, usage: this.#dev.usage.mapRead | this.#dev.usage.copyDst });
+    const staging = this.#dev.device.createBuffer({
+      size,
+      usage: this.#dev.usage.mapRead | this.#dev.usage.copyDst,
+    });
     this.copy(buffer, 0, staging, 0, size);
     this.flush();
     await this.#checkErrors();

@@ -53,9 +53,11 @@ export interface DawnDevice {
 
 /** The message for "no adapter": which library is missing and how to install it. */
 export function missingDriverMessage(detail: string): string {
-  const loader = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib/libvulkan.so.1'].some(
-    (p) => existsSync(p),
-  );
+  const loader = [
+    '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
+    '/usr/lib/aarch64-linux-gnu/libvulkan.so.1',
+    '/usr/lib/libvulkan.so.1',
+  ].some((p) => existsSync(p));
   const lines = [
     `Dawn (WebGPU) found no usable GPU adapter: ${detail}.`,
     loader
@@ -82,7 +84,9 @@ async function loadDawn(): Promise<WebgpuModule> {
   try {
     return (await import('webgpu')) as unknown as WebgpuModule;
   } catch (err) {
-    throw new Error(missingDriverMessage(`the 'webgpu' package (Dawn) failed to load: ${(err as Error).message}`));
+    throw new Error(
+      missingDriverMessage(`the 'webgpu' package (Dawn) failed to load: ${(err as Error).message}`),
+    );
   }
 }
 
@@ -121,7 +125,8 @@ async function enumerate(gpu: GPU): Promise<{ adapter: GPUAdapter; info: DawnAda
     const adapter = await gpu.requestAdapter(options).catch(() => null);
     if (!adapter) continue;
     const info = describe(adapter, found.length);
-    if (found.some((f) => f.info.description === info.description && f.info.vendor === info.vendor)) continue;
+    if (found.some((f) => f.info.description === info.description && f.info.vendor === info.vendor))
+      continue;
     found.push({ adapter, info });
   }
   // Prefer real GPUs over software fallbacks; keep the preference order otherwise.
@@ -136,7 +141,8 @@ async function enumerate(gpu: GPU): Promise<{ adapter: GPUAdapter; info: DawnAda
 export async function describeDawnAdapters(): Promise<DawnAdapterInfo[]> {
   const { create } = await loadDawn();
   const found = await enumerate(create([]));
-  if (found.length === 0) throw new Error(missingDriverMessage('requestAdapter() returned no adapter'));
+  if (found.length === 0)
+    throw new Error(missingDriverMessage('requestAdapter() returned no adapter'));
   return found.map((f) => f.info);
 }
 
@@ -152,7 +158,9 @@ function pick(
     return hit;
   }
   const needle = selector.toLowerCase();
-  const hit = found.find((f) => `${f.info.description} ${f.info.vendor} ${f.info.architecture}`.toLowerCase().includes(needle));
+  const hit = found.find((f) =>
+    `${f.info.description} ${f.info.vendor} ${f.info.architecture}`.toLowerCase().includes(needle),
+  );
   if (!hit) throw new Error(`no Dawn adapter matches device "${selector}"; adapters:\n${list}`);
   return hit;
 }
@@ -162,7 +170,8 @@ export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<D
   const { create, globals } = await loadDawn();
   const gpu = create([]);
   const found = await enumerate(gpu);
-  if (found.length === 0) throw new Error(missingDriverMessage('requestAdapter() returned no adapter'));
+  if (found.length === 0)
+    throw new Error(missingDriverMessage('requestAdapter() returned no adapter'));
   const { adapter, info } = pick(found, options.device);
   const need = options.requiredBufferBytes ?? 0;
   const limits = adapter.limits;
@@ -202,7 +211,13 @@ export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<D
     adapter: info,
     hasF16,
     hasSubgroups,
-    usage: { storage: u.STORAGE, uniform: u.UNIFORM, copySrc: u.COPY_SRC, copyDst: u.COPY_DST, mapRead: u.MAP_READ },
+    usage: {
+      storage: u.STORAGE,
+      uniform: u.UNIFORM,
+      copySrc: u.COPY_SRC,
+      copyDst: u.COPY_DST,
+      mapRead: u.MAP_READ,
+    },
     mapRead: m.READ,
   };
 }

@@ -17,7 +17,8 @@ export class DawnTensor implements Tensor {
 
   /** The buffer behind a handle; throws on a foreign or disposed tensor. */
   static buffer(t: Tensor, what = 'tensor'): GPUBuffer {
-    if (!(t instanceof DawnTensor)) throw new Error(`${what} is not a Dawn tensor (was it created by another backend?)`);
+    if (!(t instanceof DawnTensor))
+      throw new Error(`${what} is not a Dawn tensor (was it created by another backend?)`);
     if (!t.#buffer) throw new Error(`${what} [${t.shape.join(', ')}] was used after dispose()`);
     return t.#buffer;
   }

@@ -73,7 +73,8 @@ export function expectClose(
   tol: { abs: number; rel?: number },
   label: string,
 ): void {
-  if (actual.length !== expected.length) throw new Error(`${label}: length ${actual.length}, expected ${expected.length}`);
+  if (actual.length !== expected.length)
+    throw new Error(`${label}: length ${actual.length}, expected ${expected.length}`);
   const rel = tol.rel ?? 0;
   const bad: string[] = [];
   let maxDiff = 0;
@@ -89,7 +90,9 @@ export function expectClose(
     if (diff > maxDiff || Number.isNaN(a)) maxDiff = Number.isNaN(a) ? Number.NaN : diff;
   }
   if (badCount > 0) {
-    throw new Error(`${label}: ${badCount}/${actual.length} values differ; max diff ${maxDiff} (abs ${tol.abs}, rel ${rel})\n${bad.join('\n')}`);
+    throw new Error(
+      `${label}: ${badCount}/${actual.length} values differ; max diff ${maxDiff} (abs ${tol.abs}, rel ${rel})\n${bad.join('\n')}`,
+    );
   }
 }
 
@@ -100,7 +103,10 @@ export function maxAbsDiff(a: ArrayLike<number>, e: ArrayLike<number>): number {
   return m;
 }
 
-export async function readF(backend: { read(t: Tensor): Promise<Float32Array | Int32Array> }, t: Tensor): Promise<Float32Array> {
+export async function readF(
+  backend: { read(t: Tensor): Promise<Float32Array | Int32Array> },
+  t: Tensor,
+): Promise<Float32Array> {
   const data = await backend.read(t);
   if (!(data instanceof Float32Array)) throw new Error('expected an f32 tensor');
   return data;

@@ -1,6 +1,13 @@
 import type { AttentionOptions } from '@oneshot-em/core';
 import { describe, it } from 'vitest';
-import { expectClose, finiteDifferences, randomFloats, readF, someCoords, useDawn } from '../../testing/harness.js';
+import {
+  expectClose,
+  finiteDifferences,
+  randomFloats,
+  readF,
+  someCoords,
+  useDawn,
+} from '../../testing/harness.js';
 
 /**
  * Causal GQA attention with a key mask (left padding), a fully masked row, and decode-style
@@ -32,10 +39,32 @@ describe('attention forward/backward vs the CPU reference and finite differences
       const mask = masks(c.S);
       const qs = [B * c.T, heads * headDim];
       const ks = [B * c.S, kvHeads * headDim];
-      const got = d.attentionForward(d.upload(q, qs), d.upload(k, ks), d.upload(v, ks), d.upload(mask, [B, c.S]), o);
-      const want = h.ref.attentionForward(h.ref.upload(q, qs), h.ref.upload(k, ks), h.ref.upload(v, ks), h.ref.upload(mask, [B, c.S]), o);
-      expectClose(await readF(d, got.out), await readF(h.ref, want.out), { abs: 2e-5, rel: 1e-4 }, 'attention out');
-      expectClose(await readF(d, got.lse), await readF(h.ref, want.lse), { abs: 2e-5, rel: 1e-5 }, 'attention lse');
+      const got = d.attentionForward(
+        d.upload(q, qs),
+        d.upload(k, ks),
+        d.upload(v, ks),
+        d.upload(mask, [B, c.S]),
+        o,
+      );
+      const want = h.ref.attentionForward(
+        h.ref.upload(q, qs),
+        h.ref.upload(k, ks),
+        h.ref.upload(v, ks),
+        h.ref.upload(mask, [B, c.S]),
+        o,
+      );
+      expectClose(
+        await readF(d, got.out),
+        await readF(h.ref, want.out),
+        { abs: 2e-5, rel: 1e-4 },
+        'attention out',
+      );
+      expectClose(
+        await readF(d, got.lse),
+        await readF(h.ref, want.lse),
+        { abs: 2e-5, rel: 1e-5 },
+        'attention lse',
+      );
     });
   }
 
@@ -45,10 +74,21 @@ describe('attention forward/backward vs the CPU reference and finite differences
     const q = randomFloats(3 * 4, 84);
     const kv = randomFloats(3 * 4, 85);
     const mask = Int32Array.from([0, 1, 1]); // query 0 sees only key 0, which is padding
-    const got = d.attentionForward(d.upload(q, [3, 4]), d.upload(kv, [3, 4]), d.upload(kv, [3, 4]), d.upload(mask, [1, 3]), o);
+    const got = d.attentionForward(
+      d.upload(q, [3, 4]),
+      d.upload(kv, [3, 4]),
+      d.upload(kv, [3, 4]),
+      d.upload(mask, [1, 3]),
+      o,
+    );
     const lse = await readF(d, got.lse);
     const out = await readF(d, got.out);
-    expectClose([lse[0], ...out.subarray(0, 4)], [Number.NEGATIVE_INFINITY, 0, 0, 0, 0], { abs: 0 }, 'masked row');
+    expectClose(
+      [lse[0], ...out.subarray(0, 4)],
+      [Number.NEGATIVE_INFINITY, 0, 0, 0, 0],
+      { abs: 0 },
+      'masked row',
+    );
   });
 
   it('backward: dq, dk, dv vs the reference and finite differences', async (ctx) => {
@@ -70,7 +110,11 @@ describe('attention forward/backward vs the CPU reference and finite differences
     const [rq, rk, rv] = [h.ref.upload(q, qs), h.ref.upload(k, ks), h.ref.upload(v, ks)];
     const rf = h.ref.attentionForward(rq, rk, rv, rm, o);
     const want = h.ref.attentionBackward(rq, rk, rv, rm, rf.out, rf.lse, h.ref.upload(dOut, qs), o);
-    const got3 = { dq: await readF(d, got.dq), dk: await readF(d, got.dk), dv: await readF(d, got.dv) };
+    const got3 = {
+      dq: await readF(d, got.dq),
+      dk: await readF(d, got.dk),
+      dv: await readF(d, got.dv),
+    };
     expectClose(got3.dq, await readF(h.ref, want.dq), { abs: 2e-5, rel: 1e-4 }, 'dq');
     expectClose(got3.dk, await readF(h.ref, want.dk), { abs: 2e-5, rel: 1e-4 }, 'dk');
     expectClose(got3.dv, await readF(h.ref, want.dv), { abs: 2e-5, rel: 1e-4 }, 'dv');
@@ -91,8 +135,23 @@ describe('attention forward/backward vs the CPU reference and finite differences
     const fdQ = finiteDifferences((x) => outOf(x, null, null), Float64Array.from(q), dOut, qc);
     const fdK = finiteDifferences((x) => outOf(null, x, null), Float64Array.from(k), dOut, kc);
     const fdV = finiteDifferences((x) => outOf(null, null, x), Float64Array.from(v), dOut, kc);
-    expectClose(qc.map((i) => got3.dq[i]), fdQ, { abs: 1e-4, rel: 1e-3 }, 'dq vs finite differences');
-    expectClose(kc.map((i) => got3.dk[i]), fdK, { abs: 1e-4, rel: 1e-3 }, 'dk vs finite differences');
-    expectClose(kc.map((i) => got3.dv[i]), fdV, { abs: 1e-4, rel: 1e-3 }, 'dv vs finite differences');
+    expectClose(
+      qc.map((i) => got3.dq[i]),
+      fdQ,
+      { abs: 1e-4, rel: 1e-3 },
+      'dq vs finite differences',
+    );
+    expectClose(
+      kc.map((i) => got3.dk[i]),
+      fdK,
+      { abs: 1e-4, rel: 1e-3 },
+      'dk vs finite differences',
+    );
+    expectClose(
+      kc.map((i) => got3.dv[i]),
+      fdV,
+      { abs: 1e-4, rel: 1e-3 },
+      'dv vs finite differences',
+    );
   });
 });

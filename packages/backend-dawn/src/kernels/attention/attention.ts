@@ -21,6 +21,8 @@ export const attention = {
   ...family('attention.backward', wgsl(import.meta.url, './attention.backward.wgsl'), params, {
     delta_rows: { bindings: { out: 5, d_out: 7, delta: 8 } },
     dq_rows: { bindings: { q: 1, k: 2, v: 3, mask: 4, lse: 6, d_out: 7, dq: 9, delta_in: 12 } },
-    dkv_rows: { bindings: { q: 1, k: 2, v: 3, mask: 4, lse: 6, d_out: 7, dk: 10, dv: 11, delta_in: 12 } },
+    dkv_rows: {
+      bindings: { q: 1, k: 2, v: 3, mask: 4, lse: 6, d_out: 7, dk: 10, dv: 11, delta_in: 12 },
+    },
   }),
 };

@@ -26,7 +26,10 @@ describe('elementwise (add, scale, addBias) vs the CPU reference', () => {
   it('addBias', async (ctx) => {
     const d = h.dawn(ctx);
     const got = await readF(d, d.addBias(d.upload(a, [N, C]), d.upload(bias, [C])));
-    const want = await readF(h.ref, h.ref.addBias(h.ref.upload(a, [N, C]), h.ref.upload(bias, [C])));
+    const want = await readF(
+      h.ref,
+      h.ref.addBias(h.ref.upload(a, [N, C]), h.ref.upload(bias, [C])),
+    );
     expectClose(got, want, { abs: 1e-6 }, 'addBias');
   });
 

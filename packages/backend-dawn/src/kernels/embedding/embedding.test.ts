@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { expectClose, finiteDifferences, randomFloats, randomInts, readF, someCoords, useDawn } from '../../testing/harness.js';
+import {
+  expectClose,
+  finiteDifferences,
+  randomFloats,
+  randomInts,
+  readF,
+  someCoords,
+  useDawn,
+} from '../../testing/harness.js';
 
 describe('embedding gather / scatter-add vs the CPU reference', () => {
   const h = useDawn();
@@ -11,19 +19,28 @@ describe('embedding gather / scatter-add vs the CPU reference', () => {
   it('forward gathers rows', async (ctx) => {
     const d = h.dawn(ctx);
     const got = await readF(d, d.embeddingForward(d.upload(ids, [N]), d.upload(table, [V, C])));
-    const want = await readF(h.ref, h.ref.embeddingForward(h.ref.upload(ids, [N]), h.ref.upload(table, [V, C])));
+    const want = await readF(
+      h.ref,
+      h.ref.embeddingForward(h.ref.upload(ids, [N]), h.ref.upload(table, [V, C])),
+    );
     expectClose(got, want, { abs: 0 }, 'embeddingForward');
   });
 
   it('backward scatter-adds repeated ids, and matches finite differences', async (ctx) => {
     const d = h.dawn(ctx);
     const got = await readF(d, d.embeddingBackward(d.upload(ids, [N]), d.upload(dOut, [N, C]), V));
-    const want = await readF(h.ref, h.ref.embeddingBackward(h.ref.upload(ids, [N]), h.ref.upload(dOut, [N, C]), V));
+    const want = await readF(
+      h.ref,
+      h.ref.embeddingBackward(h.ref.upload(ids, [N]), h.ref.upload(dOut, [N, C]), V),
+    );
     expectClose(got, want, { abs: 1e-5 }, 'embeddingBackward');
     const idsRef = h.ref.upload(ids, [N]);
     const coords = someCoords(V * C);
     const fd = finiteDifferences(
-      (x) => h.ref.readExact(h.ref.embeddingForward(idsRef, h.ref.uploadExact(x, [V, C]))) as Float64Array,
+      (x) =>
+        h.ref.readExact(
+          h.ref.embeddingForward(idsRef, h.ref.uploadExact(x, [V, C])),
+        ) as Float64Array,
       Float64Array.from(table),
       dOut,
       coords,

@@ -16,6 +16,11 @@ describe('KV cache write (in place) and prefix vs the CPU reference', () => {
     h.ref.kvCacheWrite(rc, h.ref.upload(first, [B * 5, X]), 0);
     h.ref.kvCacheWrite(rc, h.ref.upload(second, [B, X]), 5);
     expectClose(await readF(d, dc), await readF(h.ref, rc), { abs: 0 }, 'cache after writes');
-    expectClose(await readF(d, d.kvCachePrefix(dc, 6)), await readF(h.ref, h.ref.kvCachePrefix(rc, 6)), { abs: 0 }, 'prefix');
+    expectClose(
+      await readF(d, d.kvCachePrefix(dc, 6)),
+      await readF(h.ref, h.ref.kvCachePrefix(rc, 6)),
+      { abs: 0 },
+      'prefix',
+    );
   });
 });

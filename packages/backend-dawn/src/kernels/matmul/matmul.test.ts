@@ -14,9 +14,20 @@ describe('matmul vs the CPU reference', () => {
         const bShape = transB ? [N, K] : [K, N];
         const a = randomFloats(M * K, 11);
         const b = randomFloats(K * N, 12);
-        const got = await readF(d, d.matmul(d.upload(a, aShape), d.upload(b, bShape), { transA, transB }));
-        const want = await readF(h.ref, h.ref.matmul(h.ref.upload(a, aShape), h.ref.upload(b, bShape), { transA, transB }));
-        expectClose(got, want, { abs: 1e-5, rel: 1e-5 }, `matmul transA=${transA} transB=${transB}`);
+        const got = await readF(
+          d,
+          d.matmul(d.upload(a, aShape), d.upload(b, bShape), { transA, transB }),
+        );
+        const want = await readF(
+          h.ref,
+          h.ref.matmul(h.ref.upload(a, aShape), h.ref.upload(b, bShape), { transA, transB }),
+        );
+        expectClose(
+          got,
+          want,
+          { abs: 1e-5, rel: 1e-5 },
+          `matmul transA=${transA} transB=${transB}`,
+        );
       });
     }
   }
@@ -26,8 +37,14 @@ describe('matmul vs the CPU reference', () => {
     const [m, k, n] = [1, 64, 517];
     const a = randomFloats(m * k, 13);
     const w = randomFloats(n * k, 14);
-    const got = await readF(d, d.matmul(d.upload(a, [m, k]), d.upload(w, [n, k]), { transB: true }));
-    const want = await readF(h.ref, h.ref.matmul(h.ref.upload(a, [m, k]), h.ref.upload(w, [n, k]), { transB: true }));
+    const got = await readF(
+      d,
+      d.matmul(d.upload(a, [m, k]), d.upload(w, [n, k]), { transB: true }),
+    );
+    const want = await readF(
+      h.ref,
+      h.ref.matmul(h.ref.upload(a, [m, k]), h.ref.upload(w, [n, k]), { transB: true }),
+    );
     expectClose(got, want, { abs: 1e-5, rel: 1e-5 }, 'matmul row × wide');
   });
 });

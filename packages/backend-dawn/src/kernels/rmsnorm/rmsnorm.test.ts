@@ -1,5 +1,12 @@
 import { describe, it } from 'vitest';
-import { expectClose, finiteDifferences, randomFloats, readF, someCoords, useDawn } from '../../testing/harness.js';
+import {
+  expectClose,
+  finiteDifferences,
+  randomFloats,
+  readF,
+  someCoords,
+  useDawn,
+} from '../../testing/harness.js';
 
 describe('rmsnorm forward/backward vs the CPU reference and finite differences', () => {
   const h = useDawn();
@@ -13,38 +20,84 @@ describe('rmsnorm forward/backward vs the CPU reference and finite differences',
     const d = h.dawn(ctx);
     const got = d.rmsnormForward(d.upload(x, [N, C]), d.upload(w, [C]), eps);
     const want = h.ref.rmsnormForward(h.ref.upload(x, [N, C]), h.ref.upload(w, [C]), eps);
-    expectClose(await readF(d, got.out), await readF(h.ref, want.out), { abs: 1e-5, rel: 1e-5 }, 'rmsnorm out');
-    expectClose(await readF(d, got.rstd), await readF(h.ref, want.rstd), { abs: 1e-5, rel: 1e-5 }, 'rmsnorm rstd');
+    expectClose(
+      await readF(d, got.out),
+      await readF(h.ref, want.out),
+      { abs: 1e-5, rel: 1e-5 },
+      'rmsnorm out',
+    );
+    expectClose(
+      await readF(d, got.rstd),
+      await readF(h.ref, want.rstd),
+      { abs: 1e-5, rel: 1e-5 },
+      'rmsnorm rstd',
+    );
   });
 
   it('backward: dInput and dWeight vs the reference and finite differences', async (ctx) => {
     const d = h.dawn(ctx);
     const fw = d.rmsnormForward(d.upload(x, [N, C]), d.upload(w, [C]), eps);
-    const got = d.rmsnormBackward(d.upload(x, [N, C]), d.upload(w, [C]), fw.rstd, d.upload(dOut, [N, C]));
+    const got = d.rmsnormBackward(
+      d.upload(x, [N, C]),
+      d.upload(w, [C]),
+      fw.rstd,
+      d.upload(dOut, [N, C]),
+    );
     const rf = h.ref.rmsnormForward(h.ref.upload(x, [N, C]), h.ref.upload(w, [C]), eps);
-    const want = h.ref.rmsnormBackward(h.ref.upload(x, [N, C]), h.ref.upload(w, [C]), rf.rstd, h.ref.upload(dOut, [N, C]));
+    const want = h.ref.rmsnormBackward(
+      h.ref.upload(x, [N, C]),
+      h.ref.upload(w, [C]),
+      rf.rstd,
+      h.ref.upload(dOut, [N, C]),
+    );
     const dInput = await readF(d, got.dInput);
     const dWeight = await readF(d, got.dWeight);
-    expectClose(dInput, await readF(h.ref, want.dInput), { abs: 1e-5, rel: 1e-4 }, 'rmsnorm dInput');
-    expectClose(dWeight, await readF(h.ref, want.dWeight), { abs: 1e-5, rel: 1e-4 }, 'rmsnorm dWeight');
+    expectClose(
+      dInput,
+      await readF(h.ref, want.dInput),
+      { abs: 1e-5, rel: 1e-4 },
+      'rmsnorm dInput',
+    );
+    expectClose(
+      dWeight,
+      await readF(h.ref, want.dWeight),
+      { abs: 1e-5, rel: 1e-4 },
+      'rmsnorm dWeight',
+    );
 
     const wRef = h.ref.uploadExact(Float64Array.from(w), [C]);
     const xc = someCoords(N * C);
     const fdX = finiteDifferences(
-      (xx) => h.ref.readExact(h.ref.rmsnormForward(h.ref.uploadExact(xx, [N, C]), wRef, eps).out) as Float64Array,
+      (xx) =>
+        h.ref.readExact(
+          h.ref.rmsnormForward(h.ref.uploadExact(xx, [N, C]), wRef, eps).out,
+        ) as Float64Array,
       Float64Array.from(x),
       dOut,
       xc,
     );
-    expectClose(xc.map((i) => dInput[i]), fdX, { abs: 1e-3, rel: 1e-3 }, 'dInput vs finite differences');
+    expectClose(
+      xc.map((i) => dInput[i]),
+      fdX,
+      { abs: 1e-3, rel: 1e-3 },
+      'dInput vs finite differences',
+    );
     const xRef = h.ref.uploadExact(Float64Array.from(x), [N, C]);
     const wc = someCoords(C);
     const fdW = finiteDifferences(
-      (ww) => h.ref.readExact(h.ref.rmsnormForward(xRef, h.ref.uploadExact(ww, [C]), eps).out) as Float64Array,
+      (ww) =>
+        h.ref.readExact(
+          h.ref.rmsnormForward(xRef, h.ref.uploadExact(ww, [C]), eps).out,
+        ) as Float64Array,
       Float64Array.from(w),
       dOut,
       wc,
     );
-    expectClose(wc.map((i) => dWeight[i]), fdW, { abs: 1e-3, rel: 1e-3 }, 'dWeight vs finite differences');
+    expectClose(
+      wc.map((i) => dWeight[i]),
+      fdW,
+      { abs: 1e-3, rel: 1e-3 },
+      'dWeight vs finite differences',
+    );
   });
 });

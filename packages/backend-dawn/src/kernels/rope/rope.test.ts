@@ -1,6 +1,13 @@
 import type { RopeOptions } from '@oneshot-em/core';
 import { describe, it } from 'vitest';
-import { expectClose, finiteDifferences, randomFloats, readF, someCoords, useDawn } from '../../testing/harness.js';
+import {
+  expectClose,
+  finiteDifferences,
+  randomFloats,
+  readF,
+  someCoords,
+  useDawn,
+} from '../../testing/harness.js';
 import { ROPE_TABLE_ROWS } from './rope.js';
 
 describe('rope forward/backward vs the CPU reference (both styles)', () => {
@@ -10,7 +17,9 @@ describe('rope forward/backward vs the CPU reference (both styles)', () => {
   const N = 11;
   const x = randomFloats(N * heads * headDim, 41);
   // Positions include a large one (far angles) and one past the cos/sin table (f32 fallback).
-  const positions = Int32Array.from({ length: N }, (_, i) => (i === N - 2 ? 4000 : i === N - 1 ? ROPE_TABLE_ROWS + 5 : i * 3));
+  const positions = Int32Array.from({ length: N }, (_, i) =>
+    i === N - 2 ? 4000 : i === N - 1 ? ROPE_TABLE_ROWS + 5 : i * 3,
+  );
 
   for (const style of ['half', 'interleaved'] as const) {
     const o: RopeOptions = { heads, headDim, theta: 10000, style };
@@ -18,22 +27,43 @@ describe('rope forward/backward vs the CPU reference (both styles)', () => {
       const d = h.dawn(ctx);
       const shape = [N, heads * headDim];
       const got = await readF(d, d.ropeForward(d.upload(x, shape), d.upload(positions, [N]), o));
-      const want = await readF(h.ref, h.ref.ropeForward(h.ref.upload(x, shape), h.ref.upload(positions, [N]), o));
+      const want = await readF(
+        h.ref,
+        h.ref.ropeForward(h.ref.upload(x, shape), h.ref.upload(positions, [N]), o),
+      );
       // The last row (past the table) uses f32 angles of ~8000 rad: looser there.
       const tableRows = (N - 1) * heads * headDim;
-      expectClose(got.subarray(0, tableRows), want.subarray(0, tableRows), { abs: 2e-6 }, `rope ${style} forward`);
-      expectClose(got.subarray(tableRows), want.subarray(tableRows), { abs: 2e-3 }, `rope ${style} forward (f32 angles)`);
+      expectClose(
+        got.subarray(0, tableRows),
+        want.subarray(0, tableRows),
+        { abs: 2e-6 },
+        `rope ${style} forward`,
+      );
+      expectClose(
+        got.subarray(tableRows),
+        want.subarray(tableRows),
+        { abs: 2e-3 },
+        `rope ${style} forward (f32 angles)`,
+      );
 
       const back = await readF(d, d.ropeBackward(d.upload(x, shape), d.upload(positions, [N]), o));
       const posRef = h.ref.upload(positions, [N]);
       const coords = someCoords(tableRows);
       const fd = finiteDifferences(
-        (xx) => h.ref.readExact(h.ref.ropeForward(h.ref.uploadExact(xx, shape), posRef, o)) as Float64Array,
+        (xx) =>
+          h.ref.readExact(
+            h.ref.ropeForward(h.ref.uploadExact(xx, shape), posRef, o),
+          ) as Float64Array,
         Float64Array.from(x),
         x, // dOut = x
         coords,
       );
-      expectClose(coords.map((i) => back[i]), fd, { abs: 1e-4 }, `rope ${style} backward vs finite differences`);
+      expectClose(
+        coords.map((i) => back[i]),
+        fd,
+        { abs: 1e-4 },
+        `rope ${style} backward vs finite differences`,
+      );
     });
   }
 });

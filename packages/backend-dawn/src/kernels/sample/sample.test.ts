@@ -1,4 +1,4 @@
-import { type SamplingParams, uniforms as rngUniforms } from '@oneshot-em/core';
+import { uniforms as rngUniforms, type SamplingParams } from '@oneshot-em/core';
 import { describe, expect, it } from 'vitest';
 import { randomFloats, randomInts, useDawn } from '../../testing/harness.js';
 
@@ -11,11 +11,14 @@ describe('sample vs the CPU reference sampler', () => {
   for (let b = 0; b < 4; b++) for (let j = 0; j < V; j += 3) logits[b * V + j] = 2.5;
   const presence = Int32Array.from(randomInts(B * V, 102, 10), (x) => (x === 0 ? 1 : 0));
   const u = new Float32Array(B);
-  u.set(rngUniforms(7, 0, B));
+  u.set(rngUniforms(7, 0, 0, B));
 
   const settings: [string, SamplingParams][] = [
     ['greedy with penalty', { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1.15 }],
-    ['the paper rollout (T 0.5, top-p 0.95, penalty 1.15)', { temperature: 0.5, topP: 0.95, topK: 0, repetitionPenalty: 1.15 }],
+    [
+      'the paper rollout (T 0.5, top-p 0.95, penalty 1.15)',
+      { temperature: 0.5, topP: 0.95, topK: 0, repetitionPenalty: 1.15 },
+    ],
     ['top-k 5 after top-p 0.9', { temperature: 1, topP: 0.9, topK: 5, repetitionPenalty: 1 }],
     ['plain temperature 1.3', { temperature: 1.3, topP: 1, topK: 0, repetitionPenalty: 1 }],
     ['top-k 1', { temperature: 0.7, topP: 1, topK: 1, repetitionPenalty: 1 }],
@@ -23,9 +26,20 @@ describe('sample vs the CPU reference sampler', () => {
   for (const [name, params] of settings) {
     it(name, async (ctx) => {
       const d = h.dawn(ctx);
-      const got = await d.read(d.sample(d.upload(logits, [B, V]), d.upload(presence, [B, V]), d.upload(u, [B]), params));
-      const want = await h.ref.read(h.ref.sample(h.ref.upload(logits, [B, V]), h.ref.upload(presence, [B, V]), h.ref.upload(u, [B]), params));
-      const diff = [...got].flatMap((id, b) => (id === want[b] ? [] : [`row ${b}: got ${id}, expected ${want[b]}`]));
+      const got = await d.read(
+        d.sample(d.upload(logits, [B, V]), d.upload(presence, [B, V]), d.upload(u, [B]), params),
+      );
+      const want = await h.ref.read(
+        h.ref.sample(
+          h.ref.upload(logits, [B, V]),
+          h.ref.upload(presence, [B, V]),
+          h.ref.upload(u, [B]),
+          params,
+        ),
+      );
+      const diff = [...got].flatMap((id, b) =>
+        id === want[b] ? [] : [`row ${b}: got ${id}, expected ${want[b]}`],
+      );
       expect(diff, diff.slice(0, 8).join('\n')).toEqual([]);
     });
   }

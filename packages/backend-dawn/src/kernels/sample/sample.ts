@@ -12,7 +12,10 @@ export const sample = family(
     ['penalty', 'f32'],
   ],
   {
-    sample: { bindings: { logits: 1, presence: 2, uniforms: 3, ids: 4, probs: 5 }, workgroupSize: 256 },
+    sample: {
+      bindings: { logits: 1, presence: 2, uniforms: 3, ids: 4, probs: 5 },
+      workgroupSize: 256,
+    },
     mark_present: { bindings: { ids: 4, presence_out: 6 }, workgroupSize: 64 },
   },
 );

@@ -1,5 +1,12 @@
 import { describe, it } from 'vitest';
-import { expectClose, finiteDifferences, randomFloats, readF, someCoords, useDawn } from '../../testing/harness.js';
+import {
+  expectClose,
+  finiteDifferences,
+  randomFloats,
+  readF,
+  someCoords,
+  useDawn,
+} from '../../testing/harness.js';
 
 describe('swiglu forward/backward vs the CPU reference and finite differences', () => {
   const h = useDawn();
@@ -12,7 +19,12 @@ describe('swiglu forward/backward vs the CPU reference and finite differences', 
     const d = h.dawn(ctx);
     const s = [N, F];
     const out = await readF(d, d.swigluForward(d.upload(gate, s), d.upload(up, s)));
-    expectClose(out, await readF(h.ref, h.ref.swigluForward(h.ref.upload(gate, s), h.ref.upload(up, s))), { abs: 1e-5, rel: 1e-5 }, 'swiglu');
+    expectClose(
+      out,
+      await readF(h.ref, h.ref.swigluForward(h.ref.upload(gate, s), h.ref.upload(up, s))),
+      { abs: 1e-5, rel: 1e-5 },
+      'swiglu',
+    );
     const g = d.swigluBackward(d.upload(gate, s), d.upload(up, s), d.upload(dOut, s));
     const dGate = await readF(d, g.dGate);
     const dUp = await readF(d, g.dUp);
@@ -31,7 +43,17 @@ describe('swiglu forward/backward vs the CPU reference and finite differences', 
       dOut,
       coords,
     );
-    expectClose(coords.map((i) => dGate[i]), fdGate, { abs: 1e-4, rel: 1e-4 }, 'dGate vs finite differences');
-    expectClose(coords.map((i) => dUp[i]), fdUp, { abs: 1e-4, rel: 1e-4 }, 'dUp vs finite differences');
+    expectClose(
+      coords.map((i) => dGate[i]),
+      fdGate,
+      { abs: 1e-4, rel: 1e-4 },
+      'dGate vs finite differences',
+    );
+    expectClose(
+      coords.map((i) => dUp[i]),
+      fdUp,
+      { abs: 1e-4, rel: 1e-4 },
+      'dUp vs finite differences',
+    );
   });
 });

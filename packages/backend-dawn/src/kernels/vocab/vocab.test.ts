@@ -1,6 +1,14 @@
 import type { VocabStatName } from '@oneshot-em/core';
 import { describe, it } from 'vitest';
-import { expectClose, finiteDifferences, randomFloats, randomInts, readF, someCoords, useDawn } from '../../testing/harness.js';
+import {
+  expectClose,
+  finiteDifferences,
+  randomFloats,
+  randomInts,
+  readF,
+  someCoords,
+  useDawn,
+} from '../../testing/harness.js';
 
 describe('vocab stats and grad (design §4) vs the CPU reference', () => {
   const h = useDawn();
@@ -31,21 +39,38 @@ describe('vocab stats and grad (design §4) vs the CPU reference', () => {
       const rz = h.ref.upload(z, [N, V]);
       const ry = h.ref.upload(y, [N]);
       const rValues = h.ref.vocabStats(rz, ry, opts);
-      expectClose(await readF(d, values), await readF(h.ref, rValues), { abs: 1e-5, rel: 1e-5 }, 'vocabStats');
-      const grad = await readF(d, d.vocabGrad(dz, dy, values, d.upload(coeffs, [N, stats.length]), opts));
-      const want = await readF(h.ref, h.ref.vocabGrad(rz, ry, rValues, h.ref.upload(coeffs, [N, stats.length]), opts));
+      expectClose(
+        await readF(d, values),
+        await readF(h.ref, rValues),
+        { abs: 1e-5, rel: 1e-5 },
+        'vocabStats',
+      );
+      const grad = await readF(
+        d,
+        d.vocabGrad(dz, dy, values, d.upload(coeffs, [N, stats.length]), opts),
+      );
+      const want = await readF(
+        h.ref,
+        h.ref.vocabGrad(rz, ry, rValues, h.ref.upload(coeffs, [N, stats.length]), opts),
+      );
       expectClose(grad, want, { abs: 1e-6, rel: 1e-4 }, 'vocabGrad');
 
       // finite differences of L = Σ coeffs · stats (skipping the masked entry)
       const coords = someCoords(N * V).filter((i) => Number.isFinite(z[i]));
       const fd = finiteDifferences(
-        (x) => h.ref.readExact(h.ref.vocabStats(h.ref.uploadExact(x, [N, V]), ry, opts)) as Float64Array,
+        (x) =>
+          h.ref.readExact(h.ref.vocabStats(h.ref.uploadExact(x, [N, V]), ry, opts)) as Float64Array,
         Float64Array.from(z),
         coeffs,
         coords,
         1e-3,
       );
-      expectClose(coords.map((i) => grad[i]), fd, { abs: 1e-5, rel: 1e-3 }, 'vocabGrad vs finite differences');
+      expectClose(
+        coords.map((i) => grad[i]),
+        fd,
+        { abs: 1e-5, rel: 1e-3 },
+        'vocabGrad vs finite differences',
+      );
     });
   }
 
@@ -56,8 +81,14 @@ describe('vocab stats and grad (design §4) vs the CPU reference', () => {
     const z = randomFloats(N * V, 94, 8);
     z[V + 1234] = 40; // one dominant logit in row 1
     const y = Int32Array.from([5, V - 1]);
-    const got = await readF(d, d.vocabStats(d.upload(z, [N, V]), d.upload(y, [N]), { temperature, stats }));
-    const want = await readF(h.ref, h.ref.vocabStats(h.ref.upload(z, [N, V]), h.ref.upload(y, [N]), { temperature, stats }));
+    const got = await readF(
+      d,
+      d.vocabStats(d.upload(z, [N, V]), d.upload(y, [N]), { temperature, stats }),
+    );
+    const want = await readF(
+      h.ref,
+      h.ref.vocabStats(h.ref.upload(z, [N, V]), h.ref.upload(y, [N]), { temperature, stats }),
+    );
     expectClose(got, want, { abs: 1e-4, rel: 1e-5 }, 'vocabStats at V = 151,936');
   });
 });

@@ -30,11 +30,13 @@ const CODES: Record<VocabStatName, number> = { lse: 0, ez: 1, zy: 2, mz: 3, s2: 
 
 /** The uniform fields naming the requested statistics, in order. */
 export function statCodes(stats: readonly VocabStatName[]): Record<string, number> {
-  if (stats.length === 0 || stats.length > 5) throw new Error(`vocab stats: expected 1 to 5 statistics, got ${stats.length}`);
+  if (stats.length === 0 || stats.length > 5)
+    throw new Error(`vocab stats: expected 1 to 5 statistics, got ${stats.length}`);
   const out: Record<string, number> = { n_stats: stats.length };
   for (let i = 0; i < 5; i++) {
     const name = stats[i];
-    if (name !== undefined && !(name in CODES)) throw new Error(`vocab stats: unknown statistic "${name}"`);
+    if (name !== undefined && !(name in CODES))
+      throw new Error(`vocab stats: unknown statistic "${name}"`);
     out[`code${i}`] = name === undefined ? 0 : CODES[name];
   }
   return out;
