@@ -1,8 +1,11 @@
 import { Command } from 'commander';
+import { registerCompare } from './commands/compare.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEntropy } from './commands/entropy.js';
+import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerGrade } from './commands/grade.js';
 import { registerTrain } from './commands/train.js';
 
 /** The `oneshot-em` command tree: the only composition root of core, backends and objectives. */
@@ -17,6 +20,9 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerGenerate(program);
   registerEntropy(program);
+  registerEval(program);
+  registerGrade(program);
+  registerCompare(program);
   registerConvert(program);
   registerDoctor(program);
   return program;

@@ -12,8 +12,21 @@ describe('a run killed during a checkpoint write', () => {
   it('leaves step_1 intact and step_2 either absent or complete', async () => {
     const out = tmp();
     const child = startCli([
-      'train', '--backend', 'reference', '--steps', '3', '--effective-batch', '2', '--micro-batch', '2',
-      '--max-new-tokens', '8', '--save-steps', '1', '--out', out,
+      'train',
+      '--backend',
+      'reference',
+      '--steps',
+      '3',
+      '--effective-batch',
+      '2',
+      '--micro-batch',
+      '2',
+      '--max-new-tokens',
+      '8',
+      '--save-steps',
+      '1',
+      '--out',
+      out,
     ]);
     let stderr = '';
     child.stderr.on('data', (d) => {
@@ -28,7 +41,8 @@ describe('a run killed during a checkpoint write', () => {
         }
       }, 1);
       const w = watch(out, (_e, name) => {
-        if (name && String(name).startsWith('step_2') && String(name) !== 'step_2') child.kill('SIGKILL');
+        if (name && String(name).startsWith('step_2') && String(name) !== 'step_2')
+          child.kill('SIGKILL');
       });
       child.on('exit', (_code, signal) => {
         clearInterval(timer);

@@ -35,7 +35,15 @@ describe('oneshot-em errors', () => {
   });
 
   it('a prompt longer than the context', () => {
-    const r = runCli(['train', '--prompt', 'once upon a time '.repeat(200), '--backend', 'reference', '--steps', '1']);
+    const r = runCli([
+      'train',
+      '--prompt',
+      'once upon a time '.repeat(200),
+      '--backend',
+      'reference',
+      '--steps',
+      '1',
+    ]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/max_position_embeddings|context/);
   });
@@ -52,9 +60,27 @@ describe('oneshot-em errors', () => {
   it('an absurd learning rate stops with the step number and saves nothing for it', () => {
     const out = tmp();
     const r = runCli([
-      'train', '--backend', 'reference', '--optimizer', 'sgd', '--lr', '1e38', '--clip', '0',
-      '--steps', '2', '--effective-batch', '2', '--micro-batch', '2', '--max-new-tokens', '8',
-      '--save-steps', '1', '--out', out,
+      'train',
+      '--backend',
+      'reference',
+      '--optimizer',
+      'sgd',
+      '--lr',
+      '1e38',
+      '--clip',
+      '0',
+      '--steps',
+      '2',
+      '--effective-batch',
+      '2',
+      '--micro-batch',
+      '2',
+      '--max-new-tokens',
+      '8',
+      '--save-steps',
+      '1',
+      '--out',
+      out,
     ]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/step 1: .*not finite/);

@@ -5,7 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { BACKENDS, runCli, tmp } from './run-cli.js';
 
 /** The main job, small: the embedded model's held-out entropy goes down on every backend. */
-const SMALL = ['--steps', '10', '--effective-batch', '8', '--micro-batch', '8', '--max-new-tokens', '32'];
+const SMALL = [
+  '--steps',
+  '10',
+  '--effective-batch',
+  '8',
+  '--micro-batch',
+  '8',
+  '--max-new-tokens',
+  '32',
+];
 
 function entropies(stderr: string): { before: number; after: number } {
   const before = /entropy before: ([\d.]+)/.exec(stderr);
@@ -51,8 +60,23 @@ describe('--rollouts: the same completions give the same update on every backend
     for (const backend of ['reference', ...BACKENDS]) {
       const out = join(dir, backend);
       const r = runCli([
-        'train', '--backend', backend, '--rollouts', file, '--steps', '2', '--effective-batch', '4',
-        '--micro-batch', '2', '--optimizer', 'sgd', '--lr', '1e-2', '--out', out,
+        'train',
+        '--backend',
+        backend,
+        '--rollouts',
+        file,
+        '--steps',
+        '2',
+        '--effective-batch',
+        '4',
+        '--micro-batch',
+        '2',
+        '--optimizer',
+        'sgd',
+        '--lr',
+        '1e-2',
+        '--out',
+        out,
       ]);
       expect(r.status, r.stderr).toBe(0);
       finals[backend] = loadHfModel(join(out, 'final')).weights;
@@ -80,10 +104,30 @@ describe('--rollouts: the same completions give the same update on every backend
 describe('--resume (ort)', () => {
   it('resuming from step 1 equals the uninterrupted run', () => {
     const dir = tmp();
-    const args = ['train', '--backend', 'ort', '--steps', '3', '--effective-batch', '4', '--micro-batch', '2', '--max-new-tokens', '16', '--save-steps', '1'];
+    const args = [
+      'train',
+      '--backend',
+      'ort',
+      '--steps',
+      '3',
+      '--effective-batch',
+      '4',
+      '--micro-batch',
+      '2',
+      '--max-new-tokens',
+      '16',
+      '--save-steps',
+      '1',
+    ];
     const full = runCli([...args, '--out', join(dir, 'full')]);
     expect(full.status, full.stderr).toBe(0);
-    const resumed = runCli([...args, '--out', join(dir, 'resumed'), '--resume', join(dir, 'full', 'step_1')]);
+    const resumed = runCli([
+      ...args,
+      '--out',
+      join(dir, 'resumed'),
+      '--resume',
+      join(dir, 'full', 'step_1'),
+    ]);
     expect(resumed.status, resumed.stderr).toBe(0);
     const a = loadHfModel(join(dir, 'full', 'final')).weights;
     const b = loadHfModel(join(dir, 'resumed', 'final')).weights;
@@ -91,15 +135,17 @@ describe('--resume (ort)', () => {
   });
 });
 
-describe.each(BACKENDS)('a plugin objective that exists only as TypeScript (--backend %s)', (backend) => {
-  it('trains through the backend, loaded by path with parameters', () => {
-    // inside the workspace, so that the plugin resolves @oneshot-em/core and zod like a user's would
-    const dir = mkdtempSync(join(import.meta.dirname, '..', '..', '.tmp-plugin-'));
-    const plugin = join(dir, 'renyi-2.ts');
-    // the README's example, verbatim
-    writeFileSync(
-      plugin,
-      `import { defineObjective } from '@oneshot-em/core';
+describe.each(BACKENDS)(
+  'a plugin objective that exists only as TypeScript (--backend %s)',
+  (backend) => {
+    it('trains through the backend, loaded by path with parameters', () => {
+      // inside the workspace, so that the plugin resolves @oneshot-em/core and zod like a user's would
+      const dir = mkdtempSync(join(import.meta.dirname, '..', '..', '.tmp-plugin-'));
+      const plugin = join(dir, 'renyi-2.ts');
+      // the README's example, verbatim
+      writeFileSync(
+        plugin,
+        `import { defineObjective } from '@oneshot-em/core';
 import { z } from 'zod';
 
 export default defineObjective({
@@ -110,16 +156,33 @@ export default defineObjective({
   loss: (ctx) => ctx.ops.maskedMean(ctx.ops.neg(ctx.ops.log(ctx.stat('s2'))), ctx.completionMask('reference')),
 });
 `,
-    );
-    const out = join(dir, 'out');
-    const r = runCli([
-      'train', '--backend', backend, '--objective', `${plugin}:temperature=0.7`, '--steps', '2',
-      '--effective-batch', '4', '--micro-batch', '4', '--max-new-tokens', '16', '--out', out,
-    ]);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain('objective renyi-2 {"temperature":0.7}');
-    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines).toHaveLength(2);
-    for (const m of lines) expect(Number.isFinite(m.loss) && m.grad_norm > 0).toBe(true);
-  });
-});
+      );
+      const out = join(dir, 'out');
+      const r = runCli([
+        'train',
+        '--backend',
+        backend,
+        '--objective',
+        `${plugin}:temperature=0.7`,
+        '--steps',
+        '2',
+        '--effective-batch',
+        '4',
+        '--micro-batch',
+        '4',
+        '--max-new-tokens',
+        '16',
+        '--out',
+        out,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain('objective renyi-2 {"temperature":0.7}');
+      const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines).toHaveLength(2);
+      for (const m of lines) expect(Number.isFinite(m.loss) && m.grad_norm > 0).toBe(true);
+    });
+  },
+);

@@ -58,7 +58,10 @@ export function runSvg(metrics: readonly StepMetrics[], title = 'one-shot EM'): 
   }
   series.forEach((s, k) => {
     const pts = s.values.map((v, i) => `${sx(steps[i]).toFixed(1)},${sy(v).toFixed(1)}`).join(' ');
-    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`);
+    const dash = k === 1 ? ' stroke-dasharray="6 4"' : '';
+    parts.push(
+      `<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${pts}"/>`,
+    );
     s.values.forEach((v, i) => {
       parts.push(
         `<circle cx="${sx(steps[i]).toFixed(1)}" cy="${sy(v).toFixed(1)}" r="3" fill="${s.color}"/>`,
