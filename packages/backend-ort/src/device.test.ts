@@ -43,6 +43,8 @@ describe('--device for the ORT backend', () => {
   });
 
   it('a GPU memory limit it cannot pass to the CUDA EP is an error, not a silent no-op', async () => {
-    await expect(createOrtBackend({ device: 'cuda', cudaMemoryLimit: 1 << 30 })).rejects.toThrow(/cudaMemoryLimit/);
+    await expect(createOrtBackend({ device: 'cuda', cudaMemoryLimit: 1 << 30 })).rejects.toThrow(
+      /cudaMemoryLimit/,
+    );
   });
 });

@@ -1,6 +1,7 @@
 import {
   createKvCache,
   decodeStep,
+  disposeKvCache,
   type GenerateOptions,
   type GenerateResult,
   type KvCache,
@@ -187,9 +188,12 @@ export async function fusedGenerate(
     );
   });
   const tokensT = be.handle(outs[outs.length - 1]);
+  // The traced ops keep what they need; dropping the handles first keeps the prefilled caches
+  // from being copied back to the host by the read (which returns every live value).
+  for (const t of uploads) be.dispose(t);
+  disposeKvCache(be, cache);
   const tokens = (await be.read(tokensT)) as Int32Array;
   be.dispose(tokensT);
-  for (const t of uploads) be.dispose(t);
 
   const steps = tokens.length / B;
   const generated = prompts.map((_, b) =>

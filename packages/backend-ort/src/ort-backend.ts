@@ -99,15 +99,17 @@ type HostFn = (inputs: HostData[]) => HostData[];
  * initializers, so no 2 GB protobuf limit and no re-serialisation per step), runs it and
  * materialises the outputs.
  *
- * Which values a run returns: t, plus every live handle whose value no traced op consumes (a
- * "sink": e.g. all parameter gradients once the backward is traced), so one run computes the
- * whole step instead of one run per gradient, plus every live handle an in-place op re-pointed
- * (state: KV caches, presence — else each decode step would recompute all earlier writes).
- * Other values are not stored: if a later graph needs them (saved activations of a forward
- * whose loss was read before the backward was traced) that graph recomputes them from the
- * materialised inputs — activation recomputation, trading compute for host↔device traffic and
- * memory (the training step costs two forwards: one for the statistics the objective reads on
- * the host, one inside the backward graph).
+ * Which values a run returns: t plus every value the caller still holds (live, undisposed
+ * handles whose value is still symbolic) — a read is a sync point. So one run computes, e.g.,
+ * every parameter gradient at once, and a value is never computed twice: whatever a later
+ * graph needs was either kept (and is stored on the host now) or disposed, in which case
+ * everything kept that depended on it was computed in the same run. We chose this over
+ * activation recomputation (returning only t, recomputing unkept values in later graphs):
+ * with recomputation a training step recomputed its forward in the backward graph and,
+ * worse, recomputed forward + backward once more for the host optimizer (gradients consumed
+ * by the norm's sumSquares are not sinks), and a decode loop recomputed every earlier KV
+ * write. The cost is host↔device traffic for kept activations (the forward's saved tensors
+ * go to the host after the statistics run and come back as inputs of the backward run).
  *
  * In-place ops (kvCacheWrite, markPresent, adamwUpdate, sgdUpdate) re-point the handle to a new
  * value. The optimizers are host ops: see optimizers.ts for where and why.
@@ -197,7 +199,6 @@ export class OrtBackendImpl implements OrtBackend {
   private repoint(t: Tensor, v: TraceValue): void {
     OrtTensor.valueOf(t);
     OrtTensor.repoint(t as OrtTensor, v);
-    (t as OrtTensor).stateful = true;
     if (v.source.kind === 'op' && v.scope === 0) this.pending.add(t as OrtTensor);
     else this.pending.delete(t as OrtTensor);
   }
@@ -299,20 +300,14 @@ export class OrtBackendImpl implements OrtBackend {
     }
   }
 
-  /** One session.run computing `wanted` plus every ready live sink. */
+  /** One session.run computing `wanted` plus every live symbolic value that is ready. */
   private async run(wanted: readonly TraceValue[], memo: Map<TraceValue, boolean>): Promise<void> {
     const outputs = [...wanted];
     const seen = new Set(outputs);
     for (const t of this.pending) {
       if (t.disposed) continue;
       const v = OrtTensor.valueOf(t);
-      if (
-        v.source.kind === 'op' &&
-        (v.consumers === 0 || t.stateful) &&
-        v.scope === 0 &&
-        !seen.has(v) &&
-        !this.blocked(v, memo)
-      ) {
+      if (v.source.kind === 'op' && v.scope === 0 && !seen.has(v) && !this.blocked(v, memo)) {
         seen.add(v);
         outputs.push(v);
       }

@@ -32,8 +32,6 @@ export type Source =
  * it) swaps its source to `data` in place; the value itself never changes.
  */
 export class TraceValue {
-  /** Number of traced ops that take this value as input (0 = a sink). */
-  consumers = 0;
   constructor(
     readonly shape: readonly number[],
     readonly dtype: DType,
@@ -49,8 +47,6 @@ export class TraceValue {
 export class OrtTensor implements Tensor {
   #value: TraceValue;
   disposed = false;
-  /** Set once an in-place op re-points it (a KV cache, presence, a parameter): state, not an activation. */
-  stateful = false;
   constructor(value: TraceValue) {
     this.#value = value;
   }
@@ -79,7 +75,6 @@ export function traceOp(
 ): TraceValue[] {
   const op: TraceOp = { inputs, emit };
   const scope = inputs.reduce((s, v) => Math.max(s, v.scope), 0);
-  for (const v of inputs) v.consumers++;
   return outputs.map(
     (o, index) => new TraceValue(o.shape, o.dtype, { kind: 'op', op, index }, scope),
   );
