@@ -3,6 +3,10 @@ import type {
   AttentionOptions,
   Backend,
   DType,
+  GenerateOptions,
+  GenerateResult,
+  ModelConfig,
+  ModelWeights,
   RopeOptions,
   SamplingParams,
   SgdParams,
@@ -10,6 +14,7 @@ import type {
   TransferCounter,
   VocabStatName,
 } from '@oneshot-em/core';
+import { type DecodeLoopOps, generateOnDevice } from './generate.js';
 import { ATTENTION_MAX_HEAD_DIM } from './kernels/attention/attention.js';
 import { kernels } from './kernels/index.js';
 import { ROPE_TABLE_ROWS, ropeTable } from './kernels/rope/rope.js';
@@ -30,6 +35,8 @@ export interface DawnBackend extends Backend {
   readonly adapter: DawnAdapterInfo;
   /** Storage buffers handed out and not yet disposed (leak checks). */
   liveBuffers(): number;
+  /** Generation with the decode loop on the GPU (generate.ts). */
+  generate(config: ModelConfig, w: ModelWeights, opts: GenerateOptions): Promise<GenerateResult>;
 }
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -165,6 +172,39 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     );
   }
 
+  const decodeLoop: DecodeLoopOps = {
+    maskPrefix(mask, length) {
+      const [B, Smax] = mask.shape;
+      const out = alloc([B, length], 'i32');
+      copyRows(mask, out, {
+        b: B,
+        rows: length,
+        x: 1,
+        src_len: Smax,
+        src_start: 0,
+        dst_len: length,
+        dst_start: 0,
+      });
+      return out;
+    },
+    advance(t, p) {
+      const B = numel(t.next.shape);
+      queue.dispatch(
+        kernels.decode.advance,
+        { b: B, step: p.step, pad: p.pad, n_eos: p.eosCount },
+        {
+          next: b(t.next, 'next'),
+          eos: b(t.eos, 'eos'),
+          current: b(t.current, 'current'),
+          positions: b(t.positions, 'positions'),
+          done_at: b(t.doneAt, 'doneAt'),
+          history: b(t.history, 'history'),
+        },
+        ceilDiv(B, 64),
+      );
+    },
+  };
+
   const backend: DawnBackend = {
     name: `dawn(${dev.adapter.description} · ${dev.adapter.api})`,
     kind: 'dawn',
@@ -182,6 +222,10 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       pool.destroy();
       queue.destroy();
       device.destroy();
+    },
+
+    generate(config, w, opts) {
+      return generateOnDevice(backend, decodeLoop, config, w, opts);
     },
 
     upload,

@@ -1,5 +1,6 @@
 /** The explicit kernel registry: every WGSL family the backend dispatches. */
 import { attention } from './attention/attention.js';
+import { decode } from './decode/decode.js';
 import { elementwise } from './elementwise/elementwise.js';
 import { embedding } from './embedding/embedding.js';
 import { kvCache } from './kv-cache/kv-cache.js';
@@ -14,6 +15,7 @@ import { vocab } from './vocab/vocab.js';
 
 export const kernels = {
   attention,
+  decode,
   elementwise,
   embedding,
   kvCache,

@@ -1,0 +1,120 @@
+/**
+ * Generation with the whole decode loop on the GPU: the sampled ids feed the next step
+ * directly, and the EOS bookkeeping runs in a kernel (kernels/decode), so the host only reads
+ * the per-sequence "done" flags every CHECK_EVERY steps and the generated ids at the end —
+ * not every token. Same request, result and RNG counters as core's generic `generate` (the
+ * conformance suite runs both and compares them token for token).
+ */
+import {
+  createKvCache,
+  decodeStep,
+  disposeKvCache,
+  type GenerateOptions,
+  type GenerateResult,
+  type ModelConfig,
+  type ModelWeights,
+  prefill,
+  preparePromptBatch,
+  samplingUniforms,
+  type Tensor,
+  type TensorOps,
+} from '@oneshot-em/core';
+
+/** Steps between reads of the done flags: an early stop wastes at most this many steps. */
+export const CHECK_EVERY = 16;
+
+/** What the loop needs beyond `TensorOps`; the backend implements it with its kernels. */
+export interface DecodeLoopOps {
+  /** mask [B, Smax] i32 → its first `length` columns as [B, length] */
+  maskPrefix(mask: Tensor, length: number): Tensor;
+  /** The step bookkeeping of kernels/decode/decode.wgsl (in place on current, positions, doneAt, history). */
+  advance(
+    t: {
+      next: Tensor;
+      eos: Tensor;
+      current: Tensor;
+      positions: Tensor;
+      doneAt: Tensor;
+      history: Tensor;
+    },
+    p: { step: number; pad: number; eosCount: number },
+  ): void;
+}
+
+export async function generateOnDevice(
+  ops: TensorOps,
+  loop: DecodeLoopOps,
+  config: ModelConfig,
+  w: ModelWeights,
+  opts: GenerateOptions,
+): Promise<GenerateResult> {
+  const { padId, maxNewTokens: G } = opts;
+  const V = config.vocabSize;
+  const { B, P, Smax, promptIds, mask, promptPositions, presence } = preparePromptBatch(
+    config,
+    opts,
+  );
+  const column = (data: Int32Array, col: number) =>
+    Int32Array.from({ length: B }, (_, b) => data[b * P + col]);
+  const rowsBefore = (data: Int32Array, count: number) => {
+    const out = new Int32Array(B * count);
+    for (let b = 0; b < B; b++) out.set(data.subarray(b * P, b * P + count), b * count);
+    return out;
+  };
+
+  const cache = createKvCache(ops, config, B, Smax);
+  const maskT = ops.upload(mask, [B, Smax]);
+  if (P > 1) {
+    const n = P - 1;
+    const ids = ops.upload(rowsBefore(promptIds, n), [B * n]);
+    const positions = ops.upload(rowsBefore(promptPositions, n), [B * n]);
+    const keyMask = loop.maskPrefix(maskT, n);
+    prefill(ops, config, w, cache, ids, positions, keyMask);
+    for (const t of [ids, positions, keyMask]) ops.dispose(t);
+  }
+  const state = {
+    current: ops.upload(column(promptIds, P - 1), [B]),
+    positions: ops.upload(column(promptPositions, P - 1), [B]),
+    doneAt: ops.upload(new Int32Array(B).fill(-1), [B]),
+    history: ops.zeros([Math.max(1, G), B], 'i32'),
+    eos: ops.upload(opts.eosIds.length > 0 ? Int32Array.from(opts.eosIds) : new Int32Array([-1]), [
+      Math.max(1, opts.eosIds.length),
+    ]),
+  };
+  const presenceT = ops.upload(presence, [B, V]);
+  const uniformsT = ops.upload(
+    samplingUniforms(opts.seed, opts.counterBase ?? 0, B, Math.max(1, G)),
+    [Math.max(1, G), B],
+  );
+
+  const allDone = (doneAt: Int32Array) => doneAt.every((d) => d >= 0);
+  let ran = 0;
+  for (let t = 0; t < G; t++) {
+    const keyMask = loop.maskPrefix(maskT, P + t);
+    const logits = decodeStep(ops, config, w, cache, state.current, state.positions, keyMask);
+    const u = ops.sliceRows(uniformsT, t, 1); // [1, B]
+    const next = ops.sample(logits, presenceT, u, opts.sampling);
+    ops.markPresent(presenceT, next);
+    loop.advance({ ...state, next }, { step: t, pad: padId, eosCount: opts.eosIds.length });
+    for (const x of [keyMask, logits, u, next]) ops.dispose(x);
+    ran = t + 1;
+    if (ran % CHECK_EVERY === 0 && ran < G && allDone((await ops.read(state.doneAt)) as Int32Array))
+      break;
+  }
+  // Core's loop stops right after the step at which the last sequence finished.
+  const doneAt = (await ops.read(state.doneAt)) as Int32Array;
+  const steps = allDone(doneAt) ? Math.max(...doneAt) + 1 : ran;
+  const history = (await ops.read(state.history)) as Int32Array;
+  for (const x of [maskT, presenceT, uniformsT, ...Object.values(state)]) ops.dispose(x);
+  disposeKvCache(ops, cache);
+
+  const generated = Array.from({ length: B }, (_, b) =>
+    Array.from({ length: steps }, (_, t) => history[t * B + b]),
+  );
+  const sequences = generated.map((g, b) => [...promptIds.subarray(b * P, (b + 1) * P), ...g]);
+  const completions = generated.map((g) => {
+    const eos = g.findIndex((id) => opts.eosIds.includes(id));
+    return eos < 0 ? g : g.slice(0, eos + 1);
+  });
+  return { sequences, promptLength: P, completions };
+}
