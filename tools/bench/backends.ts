@@ -1,0 +1,57 @@
+/**
+ * Backends by bench name: `reference`, `ort` (CPU EP), `ort:cuda` / `ort:cuda:N`, `dawn` and
+ * `dawn:<adapter index or name substring>`. Backend packages load lazily, like the CLI's, so a
+ * machine without one native library still benchmarks the others.
+ */
+import { type Backend, createReferenceBackend } from '@oneshot-em/core';
+
+export interface BackendSpec {
+  /** as given on the command line, e.g. `ort:cuda` */
+  label: string;
+  kind: 'reference' | 'ort' | 'dawn';
+  device?: string;
+}
+
+export function parseBackendSpec(label: string): BackendSpec {
+  const [kind, ...rest] = label.split(':');
+  const device = rest.length > 0 ? rest.join(':') : undefined;
+  if (kind !== 'reference' && kind !== 'ort' && kind !== 'dawn') {
+    throw new Error(
+      `--backend ${label}: expected reference, ort[:cpu|:cuda|:cuda:N] or dawn[:adapter]`,
+    );
+  }
+  return { label, kind, device };
+}
+
+/** Options a caller may pass through to the backend (Dawn's largest single buffer). */
+export interface CreateOptions {
+  requiredBufferBytes?: number;
+}
+
+export async function createBenchBackend(
+  spec: BackendSpec,
+  opts: CreateOptions = {},
+): Promise<Backend> {
+  switch (spec.kind) {
+    case 'reference':
+      return createReferenceBackend({ precision: 'f32' });
+    case 'ort': {
+      const { createOrtBackend } = await import('@oneshot-em/backend-ort');
+      return createOrtBackend({ device: spec.device ?? 'cpu' });
+    }
+    case 'dawn': {
+      const { createDawnBackend } = await import('@oneshot-em/backend-dawn');
+      const d = spec.device;
+      return createDawnBackend({
+        device: d === undefined ? undefined : /^\d+$/.test(d) ? Number(d) : d,
+        requiredBufferBytes: opts.requiredBufferBytes,
+      });
+    }
+  }
+}
+
+/** Live GPU buffers where the backend reports them (Dawn's pool), else null. */
+export function gpuBuffers(backend: Backend): number | null {
+  const b = backend as Backend & { liveBuffers?: () => number };
+  return typeof b.liveBuffers === 'function' ? b.liveBuffers() : null;
+}

@@ -1,0 +1,146 @@
+/**
+ * Kernel micro-benchmarks over the primitive interface: matmul GFLOP/s and the vocabulary-
+ * statistics op's GB/s. Each timing enqueues `repeats` ops and reads back one scalar (a sum
+ * of their sumSquares), so a tracing backend runs them in one graph and no backend ships the
+ * [M, N] results to the host; the reduction adds O(M·N) work to O(M·N·K). The repeats must
+ * differ (a graph optimiser merges identical nodes): matmul scales its left operand by a
+ * per-repeat factor (O(M·K) more work), vocabStats uses a per-repeat temperature.
+ */
+import type { Backend, Tensor } from '@oneshot-em/core';
+import { normalAt, RngStream } from '@oneshot-em/core';
+
+export interface MatmulShape {
+  m: number;
+  k: number;
+  n: number;
+}
+
+/** CPU-sized defaults: the 25M model's projections and its vocabulary head at 256 tokens. */
+export const CPU_MATMUL_SHAPES: MatmulShape[] = [
+  { m: 256, k: 512, n: 512 },
+  { m: 256, k: 512, n: 1408 },
+  { m: 256, k: 1408, n: 512 },
+  { m: 256, k: 512, n: 32000 },
+];
+/** GPU shapes: Qwen2.5-0.5B / 1.5B projections at 4096 tokens, and batch-1 decode of the head. */
+export const GPU_MATMUL_SHAPES: MatmulShape[] = [
+  { m: 4096, k: 896, n: 4864 },
+  { m: 4096, k: 1536, n: 8960 },
+  { m: 4096, k: 8960, n: 1536 },
+  { m: 4096, k: 896, n: 151936 },
+  { m: 1, k: 896, n: 151936 },
+];
+
+export const CPU_VOCAB_SHAPES = [{ n: 256, v: 32000 }];
+export const GPU_VOCAB_SHAPES = [
+  { n: 4096, v: 151936 },
+  { n: 1024, v: 151936 },
+];
+
+function randomTensor(backend: Backend, shape: number[], seed: number): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  // a short period is enough for timing; values only need to be finite and varied
+  const period = Math.min(n, 1 << 16);
+  const base = Float32Array.from({ length: period }, (_, i) => normalAt(seed, RngStream.data, i));
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i += period) data.set(base.subarray(0, Math.min(period, n - i)), i);
+  return backend.upload(data, shape);
+}
+
+/** Enqueues `make` `repeats` times, reduces every output to one scalar, reads it; seconds per op. */
+async function timeOps(
+  backend: Backend,
+  repeats: number,
+  make: (i: number) => Tensor,
+): Promise<number> {
+  const once = async (count: number) => {
+    let total: Tensor | undefined;
+    for (let i = 0; i < count; i++) {
+      const out = make(i);
+      const s = backend.sumSquares(out);
+      backend.dispose(out);
+      if (total) {
+        const t = backend.add(total, s);
+        backend.dispose(total);
+        backend.dispose(s);
+        total = t;
+      } else total = s;
+    }
+    if (!total) throw new Error('timeOps: repeats must be ≥ 1');
+    const host = await backend.read(total);
+    backend.dispose(total);
+    if (!Number.isFinite(host[0])) throw new Error('kernel benchmark: non-finite result');
+  };
+  if (backend.kind !== 'reference') await once(repeats);
+  const t0 = performance.now();
+  await once(repeats);
+  return (performance.now() - t0) / 1000 / repeats;
+}
+
+export interface MatmulResult extends MatmulShape {
+  seconds: number;
+  gflops: number;
+}
+
+/** x [M, K] · w [N, K]ᵀ, the model's layout (weights are [out, in]). */
+export async function benchMatmul(
+  backend: Backend,
+  shapes: MatmulShape[],
+  repeats: number,
+): Promise<MatmulResult[]> {
+  const results: MatmulResult[] = [];
+  for (const s of shapes) {
+    const a = randomTensor(backend, [s.m, s.k], 1);
+    const b = randomTensor(backend, [s.n, s.k], 2);
+    const seconds = await timeOps(backend, repeats, (i) => {
+      const ai = backend.scale(a, 1 + i / 1024);
+      const out = backend.matmul(ai, b, { transB: true });
+      backend.dispose(ai);
+      return out;
+    });
+    backend.dispose(a);
+    backend.dispose(b);
+    results.push({ ...s, seconds, gflops: (2 * s.m * s.n * s.k) / seconds / 1e9 });
+  }
+  return results;
+}
+
+export interface VocabStatsResult {
+  n: number;
+  v: number;
+  seconds: number;
+  /** logits bytes read per second (one pass over [N, V] f32) */
+  gbps: number;
+  /** gbps over the device's memory bandwidth, when known */
+  bandwidth_fraction: number | null;
+}
+
+/** vocabStats(lse, ez) at T 0.5 — the token-entropy objective's forward statistics. */
+export async function benchVocabStats(
+  backend: Backend,
+  shapes: { n: number; v: number }[],
+  repeats: number,
+  bandwidthGBps: number | null,
+): Promise<VocabStatsResult[]> {
+  const results: VocabStatsResult[] = [];
+  for (const s of shapes) {
+    const logits = randomTensor(backend, [s.n, s.v], 3);
+    const targets = backend.upload(
+      Int32Array.from({ length: s.n }, (_, i) => (i * 7919) % s.v),
+      [s.n],
+    );
+    const seconds = await timeOps(backend, repeats, (i) =>
+      backend.vocabStats(logits, targets, { temperature: 0.5 + i / 1024, stats: ['lse', 'ez'] }),
+    );
+    backend.dispose(logits);
+    backend.dispose(targets);
+    const gbps = (s.n * s.v * 4) / seconds / 1e9;
+    results.push({
+      ...s,
+      seconds,
+      gbps,
+      bandwidth_fraction: bandwidthGBps ? gbps / bandwidthGBps : null,
+    });
+  }
+  return results;
+}

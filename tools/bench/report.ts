@@ -1,0 +1,131 @@
+/** The bench's JSON document and its readable table. */
+import type { MatmulResult, VocabStatsResult } from './kernels.js';
+import type { EmStepResult, GenerationResult, TrainingResult, Workload } from './measure.js';
+import type { TorchStep } from './torch-baseline.js';
+
+export interface ModelRun {
+  backend: string;
+  /** the backend's self-description, e.g. `ort(cpu)` or `dawn(NVIDIA H100 · vulkan)` */
+  device: string;
+  model: string;
+  params: number;
+  workload: Workload;
+  generation?: GenerationResult;
+  training?: TrainingResult;
+  em_step?: EmStepResult;
+  /** the PyTorch CPU step on the same completions, and (loss/grad + optimizer) / torch */
+  torch?: TorchStep;
+  ratio_vs_torch?: number;
+  /** decode tokens/s × weight bytes / memory bandwidth: the fraction of the batch-1 bound */
+  decode_bandwidth_fraction?: number;
+  /** peak resident set of this process so far (MiB) and live GPU buffers where reported */
+  max_rss_mib: number;
+  gpu_buffers: number | null;
+  transfers: { uploads: number; reads: number; bytes_up: number; bytes_down: number };
+  error?: string;
+}
+
+export interface KernelRun {
+  backend: string;
+  device: string;
+  matmul: MatmulResult[];
+  vocab_stats: VocabStatsResult[];
+  error?: string;
+}
+
+export interface BenchReport {
+  date: string;
+  host: { cpus: number; cpu: string; node: string; platform: string };
+  argv: string[];
+  runs: ModelRun[];
+  kernels: KernelRun[];
+}
+
+const f = (x: number | undefined, digits = 1) =>
+  x === undefined || !Number.isFinite(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(digits);
+const ms = (s: number | undefined) => (s === undefined ? '—' : (s * 1000).toFixed(0));
+
+function table(head: string[], rows: string[][]): string {
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(width[i])).join('  ');
+  return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function formatReport(r: BenchReport): string {
+  const out: string[] = [`${r.date} · ${r.host.cpu} × ${r.host.cpus} · node ${r.host.node}`, ''];
+  out.push(
+    table(
+      [
+        'backend',
+        'model',
+        'prefill tok/s',
+        'decode tok/s',
+        'train tok/s',
+        'step ms',
+        'loss/grad',
+        'optim',
+        'ckpt',
+        'torch ms',
+        'ratio',
+        'RSS MiB',
+        'bufs',
+      ],
+      r.runs.map((m) => {
+        const s = m.em_step?.metrics.seconds;
+        return [
+          m.device,
+          m.model,
+          f(m.generation?.prefill_tokens_per_s),
+          f(m.generation?.decode_tokens_per_s),
+          f(m.training?.train_tokens_per_s),
+          ms(m.em_step?.update_seconds),
+          ms(s?.loss_grad),
+          ms(s?.optimizer),
+          ms(s?.checkpoint),
+          ms(m.torch?.update_s),
+          m.ratio_vs_torch === undefined ? '—' : m.ratio_vs_torch.toFixed(2),
+          f(m.max_rss_mib, 0),
+          m.gpu_buffers === null ? '—' : String(m.gpu_buffers),
+        ];
+      }),
+    ),
+  );
+  for (const m of r.runs) if (m.error) out.push(`${m.device} ${m.model}: ${m.error}`);
+  for (const k of r.kernels) {
+    out.push('', `kernels on ${k.device}${k.error ? `: ${k.error}` : ''}`);
+    if (k.matmul.length > 0) {
+      out.push(
+        table(
+          ['M', 'K', 'N', 'ms', 'GFLOP/s'],
+          k.matmul.map((x) => [
+            String(x.m),
+            String(x.k),
+            String(x.n),
+            (x.seconds * 1000).toFixed(2),
+            f(x.gflops),
+          ]),
+        ),
+      );
+    }
+    if (k.vocab_stats.length > 0) {
+      out.push(
+        table(
+          ['N', 'V', 'ms', 'GB/s', 'of bandwidth'],
+          k.vocab_stats.map((x) => [
+            String(x.n),
+            String(x.v),
+            (x.seconds * 1000).toFixed(2),
+            f(x.gbps, 2),
+            x.bandwidth_fraction === null ? '—' : `${(100 * x.bandwidth_fraction).toFixed(0)}%`,
+          ]),
+        ),
+      );
+    }
+  }
+  out.push(
+    '',
+    'step ms = loss/grad + optimizer of the trainer on given completions (the measured step also wrote a checkpoint: ckpt);',
+    'ratio = step ms / the PyTorch CPU step on the same shape and completions (torch ms).',
+  );
+  return out.join('\n');
+}
