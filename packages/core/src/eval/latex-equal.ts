@@ -77,6 +77,10 @@ function prepareLatex(s: string): string {
   out = out.replace(/\\binom\{([^{}]*)\}\{([^{}]*)\}/g, '\\frac{($1)!}{($2)!(($1)-($2))!}');
   out = out.replace(/\\exp\{([^{}]*)\}/g, '\\exp($1)');
   out = out.replace(/\\arc(sin|cos|tan)\{([^{}]*)\}/g, '\\arc$1($2)');
+  // I(0), f(1): a function at a number, not I·0. An opaque symbol keeps it distinct.
+  out = out.replace(/(?<![\\a-zA-Z])([a-zA-Z])\((\d+)\)/g, '\\mathrm{$1_at_$2}');
+  // D and N throw inside the engine, G is Catalan's constant: plain variables in answers.
+  out = out.replace(/(?<![\\a-zA-Z])([DGN])(?![a-zA-Z_])/g, '\\mathrm{$1}');
   return out;
 }
 
@@ -119,10 +123,14 @@ function numericValue(expr: BoxedExpression): Complex | undefined {
   return { re, im };
 }
 
+/** Below this, a difference is floating-point noise (sin π = 1.2e-16 is 0). */
+const ABSOLUTE_FLOOR = 1e-14;
+
+/** Finite values within relTol of each other (or both within the noise floor of 0). */
 function complexClose(a: Complex, b: Complex, relTol: number): boolean {
   const scale = Math.max(Math.hypot(a.re, a.im), Math.hypot(b.re, b.im));
-  if (!Number.isFinite(scale)) return a.re === b.re && a.im === b.im;
-  return Math.hypot(a.re - b.re, a.im - b.im) <= relTol * scale || scale === 0;
+  if (!Number.isFinite(scale)) return false;
+  return Math.hypot(a.re - b.re, a.im - b.im) <= Math.max(relTol * scale, ABSOLUTE_FLOOR);
 }
 
 export interface LatexEqualOptions {
@@ -137,6 +145,13 @@ export interface LatexEqualOptions {
 export function createMathEngine(): ComputeEngine {
   return new ComputeEngine();
 }
+
+/**
+ * The engine rounds magnitudes below ~1e-10 to 0 whatever its tolerance (and its 'machine'
+ * precision mode mis-evaluates logs and big rationals), so a 0 from an expression holding
+ * such a literal (7.4e-12, 10^{-12}) means nothing.
+ */
+const TINY_LITERAL = /\d[eE]-\d{2,}|10\^\{?-\d{2,}/;
 
 /** Run `compare` inside a fresh scope of the engine. */
 function scoped<T>(engine: ComputeEngine, compare: () => T): T {
@@ -200,6 +215,7 @@ function compareExpressions(a: string, b: string, options: LatexEqualOptions): b
   const pair = parsePair(a, b, options);
   if (!pair) return undefined;
   const [A, B] = pair;
+  if (TINY_LITERAL.test(a) || TINY_LITERAL.test(b)) return false;
   if (A.isSame(B)) return true;
   if (tooLargeToEvaluate(A.json) || tooLargeToEvaluate(B.json)) return false;
   const free = [...new Set([...A.freeVariables, ...B.freeVariables])];
@@ -207,6 +223,7 @@ function compareExpressions(a: string, b: string, options: LatexEqualOptions): b
     const va = numericValue(A);
     const vb = numericValue(B);
     checkDeadline(options.deadline);
+    // Past float range (2^{2000}) both are infinite; that proves nothing.
     if (va && vb) return complexClose(va, vb, options.relTol);
     return A.isEqual(B) === true;
   }
