@@ -26,8 +26,6 @@ export type GradeReason =
   | 'equation'
   | 'symbolic'
   | 'text'
-  | 'unparsable'
-  | 'mismatch'
   | 'timeout'
   /** The maths library failed on this input; counted as wrong. */
   | 'error';

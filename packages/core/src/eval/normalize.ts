@@ -128,6 +128,7 @@ export function normalizeAnswer(answer: string): string {
     .replace(/(?<!\\)\\ /g, ' ')
     .replace(/~/g, ' ');
   s = s.replace(/\\[dt]frac/g, '\\frac').replace(/\\displaystyle/g, '');
+  s = s.replace(/\\(text|textbf|mbox|mathrm|mathbf|textit|operatorname)\s+\{/g, '\\$1{');
   s = s.replace(/\\left\s*\./g, '').replace(/\\right\s*\./g, '');
   s = s
     .replace(/\\left\b\s*/g, '')
@@ -157,13 +158,13 @@ export function normalizeAnswer(answer: string): string {
   s = s.replace(/\.+$/, '');
   s = braceFractions(s);
   s = s.replace(/\\sqrt(\d|[a-zA-Z](?![a-zA-Z]))/g, '\\sqrt{$1}');
+  s = s.replace(/(^|[^\d])\.(\d)/g, '$10.$2');
+  s = s.replace(/(\d)\.0*(?!\d)/g, '$1').replace(/(\.\d*?[1-9])0+(?!\d)/g, '$1');
   const slash = /^(-?\d+)\/(\d+)$/.exec(s);
   if (slash) s = `\\frac{${slash[1]}}{${slash[2]}}`;
   // "x=5", "k \in [2,5)": a short variable on the left names the answer, it is not part of it.
   const named = /^([a-zA-Z]|[a-zA-Z]_\{?\w+\}?)(?:=|\\in)(.+)$/.exec(s);
   if (named && !named[2].includes('=')) s = named[2];
-  s = s.replace(/(^|[^\d])\.(\d)/g, '$10.$2');
-  s = s.replace(/(\d)\.0*(?!\d)/g, '$1').replace(/(\.\d*?[1-9])0+(?!\d)/g, '$1');
   if (/^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
   if (s === '0.5') s = '\\frac{1}{2}';
   return s;
