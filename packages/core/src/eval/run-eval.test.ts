@@ -188,6 +188,21 @@ describe('runEval', () => {
     );
   });
 
+  it('names the line of a corrupt JSONL when resuming', async () => {
+    const outDir = tempDir();
+    await runEval({ benchmarks: ['aime24'], limit: 2, generate: stubModel().greedy, outDir });
+    appendFileSync(join(outDir, PROBLEMS_FILE), 'garbage\n');
+    await expect(
+      runEval({
+        benchmarks: ['aime24'],
+        limit: 3,
+        generate: stubModel().greedy,
+        outDir,
+        resume: true,
+      }),
+    ).rejects.toThrow(/problems\.jsonl:3: not valid JSON/);
+  });
+
   it('rejects a generate function that returns the wrong number of completions', async () => {
     const generate = async (prompts: string[]) => prompts.map(() => ['only one']);
     await expect(

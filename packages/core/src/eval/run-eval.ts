@@ -64,7 +64,15 @@ function readDone(path: string, n: number): Map<string, ProblemRecord> {
   if (complete.length !== text.length) truncateSync(path, Buffer.byteLength(complete));
   for (const [i, line] of complete.split('\n').entries()) {
     if (line === '') continue;
-    const record = JSON.parse(line) as ProblemRecord;
+    let record: ProblemRecord;
+    try {
+      record = JSON.parse(line) as ProblemRecord;
+    } catch (error) {
+      throw new Error(`${path}:${i + 1}: not valid JSON (${(error as Error).message})`);
+    }
+    if (typeof record.benchmark !== 'string' || typeof record.id !== 'string') {
+      throw new Error(`${path}:${i + 1}: fields "benchmark" and "id" should be strings`);
+    }
     if (!Array.isArray(record.samples) || record.samples.length !== n) {
       throw new Error(
         `${path}:${i + 1}: field "samples" has ${record.samples?.length} samples but this run asks for n = ${n}; resume with the same n or use another output directory`,
