@@ -17,6 +17,7 @@ import type {
 import { type DecodeLoopOps, generateOnDevice } from './generate.js';
 import { ATTENTION_MAX_HEAD_DIM } from './kernels/attention/attention.js';
 import { kernels } from './kernels/index.js';
+import { MATMUL_TILE, type MatmulVariant } from './kernels/matmul/matmul.js';
 import { ROPE_TABLE_ROWS, ropeTable } from './kernels/rope/rope.js';
 import { statCodes } from './kernels/vocab/vocab.js';
 import { BufferPool } from './runtime/buffers.js';
@@ -28,6 +29,11 @@ import { DawnTensor } from './runtime/tensor.js';
 export interface DawnBackendOptions extends DawnDeviceOptions {
   /** Submit and validate after every dispatch (slow; pinpoints a failing kernel). */
   debug?: boolean;
+  /**
+   * Matmul kernel: 'tile16' (default) or 'tile64' (register-tiled, for large M and N; used
+   * only when M ≥ 64, else tile16). A variant, until tools/bench shows which is better.
+   */
+  matmul?: MatmulVariant;
 }
 
 export interface DawnBackend extends Backend {
@@ -319,11 +325,13 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
         );
       }
       const out = alloc([M, N]);
+      const variant = options.matmul === 'tile64' && M >= 64 ? 'tile64' : 'tile16';
+      const tile = MATMUL_TILE[variant];
       queue.dispatch(
-        kernels.matmul.matmul,
+        variant === 'tile64' ? kernels.matmulTile64.matmul : kernels.matmul.matmul,
         { m: M, n: N, k: K },
         { a: b(a, 'matmul a'), b: b(m, 'matmul b'), out: b(out, '') },
-        [ceilDiv(N, 16), ceilDiv(M, 16)],
+        [ceilDiv(N, tile), ceilDiv(M, tile)],
         { TRANS_A: Number(transA), TRANS_B: Number(transB) },
       );
       return out;

@@ -4,7 +4,7 @@ import { decode } from './decode/decode.js';
 import { elementwise } from './elementwise/elementwise.js';
 import { embedding } from './embedding/embedding.js';
 import { kvCache } from './kv-cache/kv-cache.js';
-import { matmul } from './matmul/matmul.js';
+import { matmul, matmulTile64 } from './matmul/matmul.js';
 import { optimizer } from './optimizer/optimizer.js';
 import { reduce } from './reduce/reduce.js';
 import { rmsnorm } from './rmsnorm/rmsnorm.js';
@@ -20,6 +20,7 @@ export const kernels = {
   embedding,
   kvCache,
   matmul,
+  matmulTile64,
   optimizer,
   reduce,
   rmsnorm,

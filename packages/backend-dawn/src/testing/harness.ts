@@ -7,7 +7,7 @@
  */
 import { createReferenceBackend, type ReferenceBackend, type Tensor } from '@oneshot-em/core';
 import { afterAll, beforeAll, type TestContext } from 'vitest';
-import { createDawnBackend, type DawnBackend } from '../dawn-backend.js';
+import { createDawnBackend, type DawnBackend, type DawnBackendOptions } from '../dawn-backend.js';
 
 export interface DawnHarness {
   /** The backend, or skip (locally) / throw (CI) when no adapter is available. */
@@ -21,12 +21,12 @@ export function isCi(): boolean {
 }
 
 /** Call at the top of a describe block. */
-export function useDawn(): DawnHarness {
+export function useDawn(options: DawnBackendOptions = {}): DawnHarness {
   let backend: DawnBackend | undefined;
   let failure: Error | undefined;
   beforeAll(async () => {
     try {
-      backend = await createDawnBackend();
+      backend = await createDawnBackend(options);
     } catch (err) {
       failure = err as Error;
     }
