@@ -75,6 +75,16 @@ describe('grade', () => {
     }
   });
 
+  it('does not hand kilobytes of degenerate output to the maths engine', () => {
+    const junk = Array.from({ length: 5000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join(
+      '',
+    );
+    const start = performance.now();
+    expect(grade(junk, 'x^2')).toEqual({ correct: false, reason: 'symbolic' });
+    expect(grade(`${'1+'.repeat(2000)}1`, '2001').correct).toBe(false);
+    expect(performance.now() - start).toBeLessThan(1000);
+  });
+
   it('compares factorial expressions at integer points', () => {
     expect(grade(r`\frac{(2n)!}{(n!)^2}`, r`\binom{2n}{n}`).correct).toBe(true);
     expect(grade(r`\frac{(2n)!}{n!}`, r`\binom{2n}{n}`).correct).toBe(false);

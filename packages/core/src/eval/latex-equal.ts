@@ -52,6 +52,11 @@ const STEP_POINTS = [
   ...Array.from({ length: 24 }, (_, i) => [0, 1, 2, 3].map((j) => ((i + 7 * j) % 24) + 1)),
   ...SAMPLE_POINTS.map((point) => point.map((x) => 10 * x)),
 ];
+/**
+ * Longer expressions are not parsed: the longest bundled reference is 174 characters, and the
+ * engine takes seconds on a few thousand characters of degenerate output.
+ */
+const MAX_EXPRESSION_LENGTH = 400;
 /** Exponents and factorials past these sizes are not evaluated (they would exhaust memory). */
 const MAX_EXPONENT = 5000;
 const MAX_FACTORIAL = 2000;
@@ -168,6 +173,7 @@ function parsePair(
   b: string,
   options: LatexEqualOptions,
 ): [BoxedExpression, BoxedExpression] | undefined {
+  if (a.length > MAX_EXPRESSION_LENGTH || b.length > MAX_EXPRESSION_LENGTH) return undefined;
   const A = options.engine.parse(prepareLatex(a));
   const B = options.engine.parse(prepareLatex(b));
   checkDeadline(options.deadline);
