@@ -1,7 +1,8 @@
 // Accuracy over graded samples: pass@1 averaged over samples, pass@k (unbiased estimator of
 // Chen et al. 2021, with k = n it is "any sample correct"), and maj@k (majority vote over
-// the extracted answers), per benchmark and as the unweighted mean over benchmarks.
+// equivalent extracted answers), per benchmark and as the unweighted mean over benchmarks.
 
+import { type GradeOptions, grade } from './grade.js';
 import { normalizeAnswer } from './normalize.js';
 
 /** One generated completion, graded. */
@@ -52,18 +53,31 @@ export function passAtK(n: number, c: number, k: number): number {
   return 1 - allWrong;
 }
 
-/** Whether the most frequent non-empty extracted answer (first seen wins ties) is correct. */
-export function majorityCorrect(samples: GradedSample[]): boolean {
-  const votes = new Map<string, { count: number; correct: boolean }>();
+/**
+ * Whether the majority answer is correct. Non-empty extracted answers vote; answers the grader
+ * finds equivalent (`2(x+1)` and `2x+2`) pool their votes; a tie goes to the answer seen first.
+ */
+export function majorityCorrect(samples: GradedSample[], options: GradeOptions = {}): boolean {
+  interface Group {
+    answer: string;
+    votes: number;
+    correct: boolean;
+  }
+  const groups: Group[] = [];
+  const byKey = new Map<string, Group>();
   for (const s of samples) {
     const key = normalizeAnswer(s.extracted);
     if (key === '') continue;
-    const entry = votes.get(key) ?? { count: 0, correct: s.correct };
-    entry.count++;
-    votes.set(key, entry);
+    let group = byKey.get(key) ?? groups.find((g) => grade(s.extracted, g.answer, options).correct);
+    if (!group) {
+      group = { answer: s.extracted, votes: 0, correct: s.correct };
+      groups.push(group);
+    }
+    byKey.set(key, group);
+    group.votes++;
   }
-  let best: { count: number; correct: boolean } | undefined;
-  for (const entry of votes.values()) if (!best || entry.count > best.count) best = entry;
+  let best: Group | undefined;
+  for (const group of groups) if (!best || group.votes > best.votes) best = group;
   return best?.correct ?? false;
 }
 

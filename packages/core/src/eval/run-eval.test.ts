@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBenchmark } from './load-benchmark.js';
-import { type ProblemRecord, passAtK } from './metrics.js';
+import { majorityCorrect, type ProblemRecord, passAtK } from './metrics.js';
 import { buildEvalPrompt } from './prompt.js';
 import { formatResultsMarkdown, formatResultsTable } from './report.js';
 import { PROBLEMS_FILE, RESULTS_FILE, runEval } from './run-eval.js';
@@ -208,6 +208,30 @@ describe('runEval', () => {
     await expect(
       runEval({ benchmarks: ['aime24'], limit: 2, n: 2, generate, outDir: tempDir() }),
     ).rejects.toThrow('generate returned ["only one"] for prompt 0; expected 2 strings');
+  });
+});
+
+describe('majorityCorrect', () => {
+  const sample = (extracted: string, correct: boolean) => ({
+    output: '',
+    extracted,
+    correct,
+    reason: '',
+  });
+  it('pools equivalent answers before counting votes', () => {
+    // By string: x+5 has 2 votes, each form of 2(x+1) one. By value: 2(x+1) has 3.
+    const samples = [
+      sample('2(x+1)', true),
+      sample('2x+2', true),
+      sample('x+5', false),
+      sample('x+5', false),
+      sample('(x+1)\\cdot 2', true),
+    ];
+    expect(majorityCorrect(samples)).toBe(true);
+    expect(majorityCorrect(samples.slice(0, 4))).toBe(true); // 2–2 tie: the first seen wins
+    expect(majorityCorrect(samples.slice(1, 4))).toBe(false);
+    expect(majorityCorrect([sample('', false), sample('', false), sample('3', true)])).toBe(true);
+    expect(majorityCorrect([sample('', false)])).toBe(false);
   });
 });
 
