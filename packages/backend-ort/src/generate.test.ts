@@ -96,6 +96,32 @@ for (const kind of ['qwen2', 'llama'] as const) {
   });
 }
 
+describe('generic generate (core, one read per token) on ORT', () => {
+  it('compiles one decode-step graph for every cache length (lengths are inputs, not constants)', async () => {
+    const config = tinyModelConfig('qwen2');
+    const weights = tinyModelWeights(config, 5);
+    const be = await createOrtBackend({ device: 'cpu' });
+    const request: GenerateOptions = {
+      prompts,
+      sampling: { temperature: 0.5, topP: 0.95, topK: 0, repetitionPenalty: 1.15 },
+      maxNewTokens: 12,
+      seed: 3,
+      eosIds: [],
+      padId: 0,
+    };
+    const runsBefore = be.runs();
+    const sessionsBefore = be.sessions();
+    const got = await generate(be, config, uploadWeights(be, config, weights), request);
+    // step 0 also runs the prefill; steps 1..11 share one graph
+    expect(be.runs() - runsBefore).toBe(12);
+    expect(be.sessions() - sessionsBefore).toBe(2);
+    const ref = createReferenceBackend({ precision: 'f64' });
+    const want = await generate(ref, config, uploadWeights(ref, config, weights), request);
+    expect(got.sequences).toEqual(want.sequences);
+    await be.destroy();
+  });
+});
+
 describe('fused generate on stories260K (the acceptance cases)', () => {
   const model = stories260K();
   const ref = createReferenceBackend({ precision: 'f64' });

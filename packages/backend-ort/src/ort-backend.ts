@@ -409,12 +409,14 @@ export class OrtBackendImpl implements OrtBackend {
         `sliceRows: rows [${start}, ${start + count}) outside [0, ${rows}) of [${x.shape}]`,
       );
     }
-    return this.trace1(
-      [x],
-      [count, ...x.shape.slice(1)],
-      (b, [i]) => [b.slice(i.name, 0, start, start + count)],
-      x.dtype,
-    );
+    // The start is an input (a decode loop slices row t of its uniforms every step).
+    const out = [{ shape: [count, ...x.shape.slice(1)], dtype: x.dtype }];
+    const [slice] = traceOp([OrtTensor.valueOf(x), this.scalarInput(start)], out, (b, [i, at]) => {
+      const from = b.reshape(b.cast(at.name, 'i64'), [1]);
+      const to = b.op('Add', [from, b.i64([count])]);
+      return [b.op('Slice', [i.name, from, to, b.i64([0])])];
+    });
+    return this.handle(slice);
   }
   concatRows(parts: readonly Tensor[]): Tensor {
     if (parts.length === 0) throw new Error('concatRows: no parts');
@@ -607,6 +609,17 @@ export class OrtBackendImpl implements OrtBackend {
     }
     return { B, S, T };
   }
+  /**
+   * A per-call integer (queryOffset, cache start or length) as an i32 scalar graph INPUT rather
+   * than a constant: graphs that differ only in it — the steps of a decode loop — are then
+   * byte-identical and share one compiled session. Inside the decode Loop it is the cursor.
+   */
+  private scalarInput(value: number): TraceValue {
+    const loop = this.loopBody;
+    if (loop && value === loop.staticStart) return loop.cursor;
+    return this.data(new Int32Array([value]), []);
+  }
+
   attentionForward(
     q: Tensor,
     k: Tensor,
@@ -615,33 +628,17 @@ export class OrtBackendImpl implements OrtBackend {
     opts: AttentionOptions,
   ): { out: Tensor; lse: Tensor } {
     const dims = this.attentionDims(q, keyMask, opts);
+    const inputs = [q, k, v, keyMask].map(OrtTensor.valueOf);
     const outputs = [
       { shape: q.shape, dtype: 'f32' as const },
       { shape: [dims.B, opts.heads, dims.T], dtype: 'f32' as const },
     ];
-    const loop = this.loopBody;
-    if (loop && opts.queryOffset === loop.staticStart) {
-      const inputs = [q, k, v, keyMask].map(OrtTensor.valueOf);
-      const [out, lse] = traceOp([...inputs, loop.cursor], outputs, (b, [qi, ki, vi, m, c]) => {
-        const offset = b.cast(c.name, 'i64');
-        const [o, l] = emitAttentionForward(
-          b,
-          qi.name,
-          ki.name,
-          vi.name,
-          m.name,
-          dims,
-          opts,
-          offset,
-        );
-        return [b.reshape(o, q.shape), l];
-      }).map((x) => this.handle(x));
-      return { out, lse };
-    }
-    const [out, lse] = this.trace([q, k, v, keyMask], outputs, (b, [qi, ki, vi, m]) => {
-      const [o, l] = emitAttentionForward(b, qi.name, ki.name, vi.name, m.name, dims, opts);
+    const offset = this.scalarInput(opts.queryOffset);
+    const [out, lse] = traceOp([...inputs, offset], outputs, (b, [qi, ki, vi, m, c]) => {
+      const off = b.cast(c.name, 'i64');
+      const [o, l] = emitAttentionForward(b, qi.name, ki.name, vi.name, m.name, dims, opts, off);
       return [b.reshape(o, q.shape), l];
-    });
+    }).map((x) => this.handle(x));
     return { out, lse };
   }
   attentionBackward(
@@ -655,29 +652,24 @@ export class OrtBackendImpl implements OrtBackend {
     opts: AttentionOptions,
   ): { dq: Tensor; dk: Tensor; dv: Tensor } {
     const dims = this.attentionDims(q, keyMask, opts);
-    const [dq, dk, dv] = this.trace(
-      [q, k, v, keyMask, out, lse, dOut],
-      [
-        { shape: q.shape, dtype: 'f32' },
-        { shape: k.shape, dtype: 'f32' },
-        { shape: v.shape, dtype: 'f32' },
-      ],
-      (b, [qi, ki, vi, m, oi, li, di]) => {
+    const inputs = [q, k, v, keyMask, out, lse, dOut].map(OrtTensor.valueOf);
+    const outputs = [q, k, v].map((t) => ({ shape: t.shape, dtype: 'f32' as const }));
+    const offset = this.scalarInput(opts.queryOffset);
+    const [dq, dk, dv] = traceOp(
+      [...inputs, offset],
+      outputs,
+      (b, [qi, ki, vi, m, oi, li, di, c]) => {
+        const names = [qi, ki, vi, m, oi, li, di].map((x) => x.name);
         const [gq, gk, gv] = emitAttentionBackward(
           b,
-          qi.name,
-          ki.name,
-          vi.name,
-          m.name,
-          oi.name,
-          li.name,
-          di.name,
+          ...(names as [string, string, string, string, string, string, string]),
           dims,
           opts,
+          b.cast(c.name, 'i64'),
         );
         return [b.reshape(gq, q.shape), b.reshape(gk, k.shape), b.reshape(gv, v.shape)];
       },
-    );
+    ).map((x) => this.handle(x));
     return { dq, dk, dv };
   }
   kvCacheWrite(cache: Tensor, rows: Tensor, start: number): void {
@@ -688,25 +680,35 @@ export class OrtBackendImpl implements OrtBackend {
         `kvCacheWrite: rows [${rows.shape}] at ${start} do not fit cache [${cache.shape}]`,
       );
     }
-    const loop = this.loopBody;
-    if (loop && start === loop.staticStart && T === 1) {
-      const inputs = [OrtTensor.valueOf(cache), OrtTensor.valueOf(rows), loop.cursor];
-      const [next] = traceOp(inputs, [{ shape: cache.shape, dtype: 'f32' }], (b, [c, r, cur]) => [
-        emitKvCacheWriteAt(b, c.name, r.name, { B, Smax, X }, b.cast(cur.name, 'i64')),
-      ]);
-      this.repoint(cache, next);
-      return;
-    }
-    const [next] = traceOp(
-      [OrtTensor.valueOf(cache), OrtTensor.valueOf(rows)],
-      [{ shape: cache.shape, dtype: 'f32' }],
-      (b, [c, r]) => [emitKvCacheWrite(b, c.name, r.name, { B, Smax, X, T }, start)],
-    );
+    const c = OrtTensor.valueOf(cache);
+    const r = OrtTensor.valueOf(rows);
+    const out = [{ shape: cache.shape, dtype: 'f32' as const }];
+    // One row per sequence (a decode step): the row index is an input (one graph for all steps).
+    const [next] =
+      T === 1
+        ? traceOp([c, r, this.scalarInput(start)], out, (b, [ci, ri, at]) => [
+            emitKvCacheWriteAt(b, ci.name, ri.name, { B, Smax, X }, b.cast(at.name, 'i64')),
+          ])
+        : traceOp([c, r], out, (b, [ci, ri]) => [
+            emitKvCacheWrite(b, ci.name, ri.name, { B, Smax, X, T }, start),
+          ]);
     this.repoint(cache, next);
   }
   kvCachePrefix(cache: Tensor, length: number): Tensor {
-    const [B, , X] = cache.shape;
-    return this.trace1([cache], [B, length, X], (b, [c]) => [b.slice(c.name, 1, 0, length)]);
+    const [B, Smax, X] = cache.shape;
+    if (length < 0 || length > Smax)
+      throw new Error(
+        `kvCachePrefix: length ${length} outside [0, ${Smax}] of cache [${cache.shape}]`,
+      );
+    const [prefix] = traceOp(
+      [OrtTensor.valueOf(cache), this.scalarInput(length)],
+      [{ shape: [B, length, X], dtype: 'f32' }],
+      (b, [ci, n]) => {
+        const end = b.reshape(b.cast(n.name, 'i64'), [1]);
+        return [b.op('Slice', [ci.name, b.i64([0]), end, b.i64([1])])];
+      },
+    );
+    return this.handle(prefix);
   }
 
   // ---- mlp ---------------------------------------------------------------------------

@@ -33,7 +33,9 @@ export class Lowering {
     let name: string;
     if (src.kind === 'data') {
       name = `in${this.feeds.length}`;
-      this.b.addInput(name, v.dtype, v.shape);
+      // No static shape on inputs: graphs that differ only in input sizes the emitters do not
+      // bake in (a decode step's cache length) share one compiled session.
+      this.b.addInput(name, v.dtype, null);
       this.feeds.push({ name, value: v });
     } else if (src.kind === 'op') {
       let outs = this.opOutputs.get(src.op);

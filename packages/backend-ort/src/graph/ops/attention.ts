@@ -4,10 +4,14 @@ import type { GraphBuilder } from '../builder.js';
 /** A finite stand-in for −∞ in masked scores (keeps max-subtraction NaN-free on every EP). */
 const MASKED = -3.0e38;
 
+/**
+ * B and T are baked into the graph; S (keys) is not: it is read from keyMask's shape in the
+ * graph and every reshape over it uses −1, so the same graph serves every cache length of a
+ * decode loop (one compiled session instead of one per step).
+ */
 interface Dims {
   B: number;
   T: number;
-  S: number;
 }
 
 /** [B, X, heads·D] → [B, heads, X, D] */
@@ -22,37 +26,31 @@ function splitHeads(
   return b.transpose(b.reshape(x, [batch, len, heads, d]), [0, 2, 1, 3]);
 }
 
+/** [B, S, K·D] (or [B·S, K·D]) → [B, K, S, D] with S left to the graph. */
+function splitKvHeads(b: GraphBuilder, x: string, batch: number, heads: number, d: number): string {
+  return b.transpose(b.reshape(x, [batch, -1, heads, d]), [0, 2, 1, 3]);
+}
+
 /** kv [B, K, S, D] → [B, H, S, D]: query head h reads kv head floor(h / (H/K)). */
 function repeatKv(b: GraphBuilder, kv: string, dims: Dims, o: AttentionOptions): string {
   const group = o.heads / o.kvHeads;
   if (group === 1) return kv;
   const u = b.op('Unsqueeze', [kv, b.i64([2])]);
-  const e = b.op('Expand', [u, b.i64([dims.B, o.kvHeads, group, dims.S, o.headDim])]);
-  return b.reshape(e, [dims.B, o.heads, dims.S, o.headDim]);
+  const e = b.op('Expand', [u, b.i64([1, 1, group, 1, 1])]);
+  return b.reshape(e, [dims.B, o.heads, -1, o.headDim]);
 }
 
 /**
- * allowed [B, 1, T, S] bool: keyMask[b, s] = 1 and s ≤ queryOffset + t. `offset` (an i64
- * scalar in the graph) replaces the static queryOffset inside the decode Loop.
+ * allowed [B, 1, T, S] bool: keyMask[b, s] = 1 and s ≤ queryOffset + t. `offset` is an i64
+ * scalar in the graph (a fed input, or the decode Loop's cursor).
  */
-function visible(
-  b: GraphBuilder,
-  keyMask: string,
-  dims: Dims,
-  o: AttentionOptions,
-  offset?: string,
-): string {
-  const start = offset ?? scalarI64(b, o.queryOffset);
-  const t = b.op('Range', [start, b.op('Add', [start, scalarI64(b, dims.T)]), scalarI64(b, 1)]);
-  const s = b.op('Range', [scalarI64(b, 0), scalarI64(b, dims.S), scalarI64(b, 1)]);
-  const causal = b.op('LessOrEqual', [b.reshape(s, [1, dims.S]), b.reshape(t, [dims.T, 1])]);
-  const km = b.reshape(b.op('Equal', [keyMask, b.constant('i32', [1], [])]), [
-    dims.B,
-    1,
-    1,
-    dims.S,
-  ]);
-  return b.op('And', [b.reshape(causal, [1, 1, dims.T, dims.S]), km]);
+function visible(b: GraphBuilder, keyMask: string, dims: Dims, offset: string): string {
+  const t = b.op('Range', [offset, b.op('Add', [offset, scalarI64(b, dims.T)]), scalarI64(b, 1)]);
+  const S = b.op('Gather', [b.op('Shape', [keyMask]), scalarI64(b, 1)]);
+  const s = b.op('Range', [scalarI64(b, 0), S, scalarI64(b, 1)]);
+  const causal = b.op('LessOrEqual', [b.reshape(s, [1, -1]), b.reshape(t, [dims.T, 1])]);
+  const km = b.reshape(b.op('Equal', [keyMask, b.constant('i32', [1], [])]), [dims.B, 1, 1, -1]);
+  return b.op('And', [b.reshape(causal, [1, 1, dims.T, -1]), km]);
 }
 
 function scalarI64(b: GraphBuilder, v: number): string {
@@ -78,12 +76,12 @@ export function emitAttentionForward(
   keyMask: string,
   dims: Dims,
   o: AttentionOptions,
-  offset?: string,
+  offset: string,
 ): string[] {
   const q4 = splitHeads(b, q, dims.B, dims.T, o.heads, o.headDim);
-  const k4 = repeatKv(b, splitHeads(b, k, dims.B, dims.S, o.kvHeads, o.headDim), dims, o);
-  const v4 = repeatKv(b, splitHeads(b, v, dims.B, dims.S, o.kvHeads, o.headDim), dims, o);
-  const allowed = visible(b, keyMask, dims, o, offset);
+  const k4 = repeatKv(b, splitKvHeads(b, k, dims.B, o.kvHeads, o.headDim), dims, o);
+  const v4 = repeatKv(b, splitKvHeads(b, v, dims.B, o.kvHeads, o.headDim), dims, o);
+  const allowed = visible(b, keyMask, dims, offset);
   const sc = scores(b, q4, k4, o);
   const masked = b.op('Where', [allowed, sc, b.scalarF32(MASKED)]);
   const m = b.reduceMax(masked, [3], true);
@@ -96,14 +94,14 @@ export function emitAttentionForward(
   return [out, lse];
 }
 
-/** [B, H, S, D] → [B, S, K·D], summing the H/K query heads that share each kv head. */
+/** [B, H, S, D] → [B, S, K·D] (S from the graph), summing the H/K query heads that share each kv head. */
 function reduceKv(b: GraphBuilder, g: string, dims: Dims, o: AttentionOptions): string {
   const group = o.heads / o.kvHeads;
   let kv = g;
   if (group > 1) {
-    kv = b.reduceSum(b.reshape(g, [dims.B, o.kvHeads, group, dims.S, o.headDim]), [2], false);
+    kv = b.reduceSum(b.reshape(g, [dims.B, o.kvHeads, group, -1, o.headDim]), [2], false);
   }
-  return b.reshape(b.transpose(kv, [0, 2, 1, 3]), [dims.B, dims.S, o.kvHeads * o.headDim]);
+  return b.reshape(b.transpose(kv, [0, 2, 1, 3]), [dims.B, -1, o.kvHeads * o.headDim]);
 }
 
 /**
@@ -121,13 +119,14 @@ export function emitAttentionBackward(
   dOut: string,
   dims: Dims,
   o: AttentionOptions,
+  offset: string,
 ): string[] {
   const q4 = splitHeads(b, q, dims.B, dims.T, o.heads, o.headDim);
-  const k4 = repeatKv(b, splitHeads(b, k, dims.B, dims.S, o.kvHeads, o.headDim), dims, o);
-  const v4 = repeatKv(b, splitHeads(b, v, dims.B, dims.S, o.kvHeads, o.headDim), dims, o);
+  const k4 = repeatKv(b, splitKvHeads(b, k, dims.B, o.kvHeads, o.headDim), dims, o);
+  const v4 = repeatKv(b, splitKvHeads(b, v, dims.B, o.kvHeads, o.headDim), dims, o);
   const o4 = splitHeads(b, out, dims.B, dims.T, o.heads, o.headDim);
   const dO4 = splitHeads(b, dOut, dims.B, dims.T, o.heads, o.headDim);
-  const allowed = visible(b, keyMask, dims, o);
+  const allowed = visible(b, keyMask, dims, offset);
   const sc = scores(b, q4, k4, o);
   const l = b.reshape(lse, [dims.B, o.heads, dims.T, 1]);
   const masked = b.op('Where', [allowed, sc, b.scalarF32(MASKED)]);
