@@ -15,6 +15,7 @@ describe('buffer pool', () => {
       expect(c).toBeGreaterThanOrEqual(bytes);
       expect(c / bytes).toBeLessThanOrEqual(1.125 + 1e-9);
     }
+    expect(sizeClass(1_000_000, 1_000_192)).toBe(1_000_192); // never past the device limit
     // a decode step's growing KV prefix reuses a few classes, not one per step
     const classes = new Set(
       Array.from({ length: 512 }, (_, t) => sizeClass(64 * (16 + t) * 128 * 4)),
@@ -37,6 +38,7 @@ describe('buffer pool', () => {
     pool.submitted();
     expect(pool.freeBytes).toBe(sizeClass(200_000)); // the second exceeded the cap
     expect(pool.live).toBe(2);
+    expect(() => pool.acquire(2 ** 52)).toThrow(/exceeds this device's largest storage buffer/);
     pool.destroy();
     dev.device.destroy();
   });

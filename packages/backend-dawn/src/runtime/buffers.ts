@@ -12,19 +12,20 @@ const ALIGN = 256;
 const CLASSES_FROM = 64 * 1024;
 const CLASSES_PER_OCTAVE = 8;
 
-/** The allocation size for a request of `bytes`. */
-export function sizeClass(bytes: number): number {
+/** The allocation size for a request of `bytes`, never rounded past `maxBytes`. */
+export function sizeClass(bytes: number, maxBytes = Number.POSITIVE_INFINITY): number {
   const aligned = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
   if (aligned <= CLASSES_FROM) return aligned;
   const octave = 2 ** Math.floor(Math.log2(aligned));
   const step = octave / CLASSES_PER_OCTAVE;
-  return Math.ceil(aligned / step) * step;
+  return Math.max(aligned, Math.min(Math.ceil(aligned / step) * step, maxBytes));
 }
 
 export class BufferPool {
   readonly #device: GPUDevice;
   readonly #usage: number;
   readonly #maxFreeBytes: number;
+  readonly #maxBytes: number;
   readonly #free = new Map<number, GPUBuffer[]>();
   #freeBytes = 0;
   #pending: GPUBuffer[] = [];
@@ -34,11 +35,20 @@ export class BufferPool {
     this.#device = device;
     this.#usage = usage;
     this.#maxFreeBytes = maxFreeBytes;
+    this.#maxBytes = Math.min(
+      device.limits.maxBufferSize,
+      device.limits.maxStorageBufferBindingSize,
+    );
   }
 
   /** A buffer of at least `bytes` bytes (contents undefined). */
   acquire(bytes: number): GPUBuffer {
-    const size = sizeClass(bytes);
+    if (bytes > this.#maxBytes) {
+      throw new Error(
+        `a ${bytes}-byte tensor exceeds this device's largest storage buffer (min of maxBufferSize and maxStorageBufferBindingSize: ${this.#maxBytes} bytes)`,
+      );
+    }
+    const size = sizeClass(bytes, this.#maxBytes);
     const reused = this.#free.get(size)?.pop();
     this.#live++;
     if (reused) {
