@@ -365,8 +365,12 @@ export class OrtBackendImpl implements OrtBackend {
   ): Promise<GenerateResult> {
     return fusedGenerate(this, config, weights, request);
   }
+  /** Runs the pending host ops and computes every live value (one run, if anything is pending). */
   async sync(): Promise<void> {
-    await this.exclusive(() => this.flush([]));
+    await this.exclusive(() => {
+      const live = [...this.pending].filter((t) => !t.disposed).map((t) => OrtTensor.valueOf(t));
+      return this.flush(live);
+    });
   }
   async destroy(): Promise<void> {
     if (this.destroyed) return;

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { createOrtBackend } from './ort-backend.js';
+import { expectClose, randomFloats } from './testing/compare.js';
+
+/** The tracing machinery itself: session reuse, what a run returns, host ops, transfers. */
+describe('ort backend tracing', () => {
+  it('the same computation on new data reuses the compiled session (weights are inputs)', async () => {
+    const be = await createOrtBackend({ device: 'cpu' });
+    const step = async (seed: number) => {
+      const w = be.upload(randomFloats(12, seed), [3, 4]);
+      const x = be.upload(randomFloats(8, seed + 1), [2, 4]);
+      return be.read(be.matmul(x, w, { transB: true }));
+    };
+    await step(1);
+    const sessions = be.sessions();
+    const runs = be.runs();
+    const out = await step(7);
+    expect(be.sessions()).toBe(sessions);
+    expect(be.runs()).toBe(runs + 1);
+    const w = randomFloats(12, 7);
+    const x = randomFloats(8, 8);
+    const want = Array.from({ length: 6 }, (_, i) => {
+      const [r, c] = [Math.floor(i / 3), i % 3];
+      let s = 0;
+      for (let k = 0; k < 4; k++) s += x[r * 4 + k] * w[c * 4 + k];
+      return s;
+    });
+    expectClose('x·wᵀ', out, want, 1e-6);
+    await be.destroy();
+  });
+
+  it('one read computes every live value; disposed intermediates are never returned', async () => {
+    const be = await createOrtBackend({ device: 'cpu' });
+    const x = be.upload(new Float32Array([1, 2, 3]), [3]);
+    const a = be.scale(x, 2);
+    const hidden = be.scale(a, 10);
+    be.dispose(hidden);
+    const b = be.add(a, x);
+    const c = be.sumSquares(b);
+    const before = be.transfers();
+    const runs = be.runs();
+    expect(Array.from(await be.read(c))).toEqual([9 + 36 + 81]);
+    // a, b and c came back from the one run; `hidden` was disposed and never computed
+    expect(be.transfers().reads - before.reads).toBe(3);
+    expect(Array.from(await be.read(a))).toEqual([2, 4, 6]);
+    expect(Array.from(await be.read(b))).toEqual([3, 6, 9]);
+    expect(be.runs()).toBe(runs + 1);
+    await be.destroy();
+  });
+
+  it('an optimizer step is a host op that waits for its gradient graph; sync runs it', async () => {
+    const be = await createOrtBackend({ device: 'cpu' });
+    const p = be.upload(new Float32Array([1, -1]), [2]);
+    const g = be.scale(be.upload(new Float32Array([0.5, 0.25]), [2]), 2);
+    be.sgdUpdate(p, g, { lr: 0.1, weightDecay: 0, gradScale: 1 });
+    await be.sync();
+    const runs = be.runs();
+    expectClose('p after SGD', await be.read(p), [0.9, -1.05], 1e-7);
+    expect(be.runs()).toBe(runs);
+    await be.destroy();
+  });
+
+  it('counts uploads and reads of every run', async () => {
+    const be = await createOrtBackend({ device: 'cpu' });
+    const t0 = be.transfers();
+    const x = be.upload(new Float32Array(4), [4]);
+    await be.read(be.scale(x, 3));
+    const t1 = be.transfers();
+    expect(t1.uploads - t0.uploads).toBe(1);
+    expect(t1.bytesUp - t0.bytesUp).toBe(16);
+    expect(t1.reads - t0.reads).toBe(1);
+    expect(t1.bytesDown - t0.bytesDown).toBe(16);
+    await be.destroy();
+  });
+});
