@@ -101,13 +101,13 @@ describe('--rollouts: the same completions give the same update on every backend
   });
 });
 
-describe('--resume (ort)', () => {
+describe.each(BACKENDS)('--resume (--backend %s)', (backend) => {
   it('resuming from step 1 equals the uninterrupted run', () => {
     const dir = tmp();
     const args = [
       'train',
       '--backend',
-      'ort',
+      backend,
       '--steps',
       '3',
       '--effective-batch',
