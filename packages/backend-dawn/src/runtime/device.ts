@@ -189,6 +189,13 @@ export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<D
       `Dawn adapter "${info.description}": maxComputeWorkgroupStorageSize is ${limits.maxComputeWorkgroupStorageSize}, the kernels need ${workgroupStorage}`,
     );
   }
+  // attention's backward binds 9 storage buffers (WebGPU's default limit is 8).
+  const storageBuffers = 9;
+  if (limits.maxStorageBuffersPerShaderStage < storageBuffers) {
+    throw new Error(
+      `Dawn adapter "${info.description}": maxStorageBuffersPerShaderStage is ${limits.maxStorageBuffersPerShaderStage}, the kernels need ${storageBuffers}`,
+    );
+  }
   const hasF16 = !options.disableF16 && adapter.features.has('shader-f16');
   const hasSubgroups = !options.disableSubgroups && adapter.features.has('subgroups');
   const requiredFeatures: GPUFeatureName[] = [];
@@ -200,7 +207,7 @@ export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<D
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
       maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-      maxStorageBuffersPerShaderStage: Math.min(10, limits.maxStorageBuffersPerShaderStage),
+      maxStorageBuffersPerShaderStage: storageBuffers,
     },
   });
   const u = globals.GPUBufferUsage as Record<string, number>;

@@ -44,6 +44,60 @@ describe('sample vs the CPU reference sampler', () => {
     });
   }
 
+  it('edge cases: masked (−∞) logits, underflowing probabilities, topK ≥ V, topP near 1, V = 1', async (ctx) => {
+    const d = h.dawn(ctx);
+    const cases: [string, number, Float32Array, SamplingParams][] = [];
+    const masked = randomFloats(4 * 50, 104, 3);
+    for (let i = 0; i < masked.length; i++) if (i % 50 > 2) masked[i] = Number.NEGATIVE_INFINITY;
+    cases.push([
+      'only 3 finite logits',
+      50,
+      masked,
+      { temperature: 0.9, topP: 0.95, topK: 0, repetitionPenalty: 1.2 },
+    ]);
+    cases.push([
+      'T 0.02: most probabilities underflow to 0',
+      97,
+      randomFloats(4 * 97, 105, 4),
+      { temperature: 0.02, topP: 0.95, topK: 0, repetitionPenalty: 1 },
+    ]);
+    cases.push([
+      'topK ≥ V',
+      31,
+      randomFloats(4 * 31, 106),
+      { temperature: 1, topP: 1, topK: 40, repetitionPenalty: 1 },
+    ]);
+    cases.push([
+      'topP 0.999999',
+      31,
+      randomFloats(4 * 31, 107),
+      { temperature: 1, topP: 0.999999, topK: 0, repetitionPenalty: 1 },
+    ]);
+    cases.push([
+      'V = 1',
+      1,
+      randomFloats(4, 108),
+      { temperature: 0.5, topP: 0.95, topK: 0, repetitionPenalty: 1.15 },
+    ]);
+    const rows = 4;
+    const uu = Float32Array.from([0, 0.3, 0.7, 0.999]);
+    for (const [name, v, z, params] of cases) {
+      const pres = new Int32Array(rows * v);
+      const got = await d.read(
+        d.sample(d.upload(z, [rows, v]), d.upload(pres, [rows, v]), d.upload(uu, [rows]), params),
+      );
+      const want = await h.ref.read(
+        h.ref.sample(
+          h.ref.upload(z, [rows, v]),
+          h.ref.upload(pres, [rows, v]),
+          h.ref.upload(uu, [rows]),
+          params,
+        ),
+      );
+      expect([...got], name).toEqual([...want]);
+    }
+  });
+
   it('markPresent sets presence[b, ids[b]] in place', async (ctx) => {
     const d = h.dawn(ctx);
     const p = d.upload(presence, [B, V]);
