@@ -1,9 +1,22 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Backend, createReferenceBackend, defineObjective } from '@oneshot-em/core';
-import { loadHfModel, loadModel, type TrainerSettings, train } from '@oneshot-em/core/node';
-import { writeTinyModel } from '@oneshot-em/core/testing';
+import {
+  type Backend,
+  buildBatch,
+  createReferenceBackend,
+  defineObjective,
+  lossAndGrads,
+  uploadWeights,
+} from '@oneshot-em/core';
+import {
+  loadHfModel,
+  loadModel,
+  resolveObjective,
+  type TrainerSettings,
+  train,
+} from '@oneshot-em/core/node';
+import { stories260K, tinyModels, writeTinyModel } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createOrtBackend } from './ort-backend.js';
@@ -107,4 +120,55 @@ describe('training through ort(cpu) with a TypeScript-only plugin objective', ()
     expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
     expect(metrics[3].loss).toBeLessThan(metrics[0].loss);
   });
+});
+
+describe('token-entropy (the paper objective): loss and full gradient vs the reference', () => {
+  for (const model of [...tinyModels(), stories260K()]) {
+    it(`${model.name}: relative ≤ 1e-4`, async () => {
+      const { config } = model;
+      const V = config.vocabSize;
+      const prompts = [
+        [1, 30 % V, 31 % V, 32 % V],
+        [1, 40 % V],
+      ];
+      const completions = [
+        [5, 6, 7, 2],
+        [9, 10, 11, 12, 13, 14],
+      ];
+      const batch = buildBatch(prompts, completions, 0);
+      const objective = await resolveObjective('token-entropy');
+      const run = async (be: Backend) => {
+        const r = await lossAndGrads(
+          be,
+          config,
+          uploadWeights(be, config, model.weights),
+          batch,
+          objective,
+          [2],
+        );
+        const grads = new Map<string, Float32Array>();
+        for (const [name, t] of r.grads) grads.set(name, (await be.read(t)) as Float32Array);
+        return { loss: r.loss, grads };
+      };
+      const ortB = await createOrtBackend({ device: 'cpu' });
+      const got = await run(ortB);
+      await ortB.destroy();
+      const want = await run(createReferenceBackend({ precision: 'f64' }));
+      expectClose('token-entropy loss', [got.loss], [want.loss], 0, 1e-4);
+      let gotNorm = 0;
+      let wantNorm = 0;
+      for (const [name, w] of want.grads) {
+        const g = got.grads.get(name) ?? new Float32Array();
+        let scale = 0;
+        for (let i = 0; i < w.length; i++) {
+          scale = Math.max(scale, Math.abs(w[i]));
+          gotNorm += g[i] * g[i];
+          wantNorm += w[i] * w[i];
+        }
+        // per tensor: max |Δ| ≤ 1e-4 · max |want|
+        expectClose(`d ${name}`, g, w, 1e-4 * scale);
+      }
+      expectClose('gradient norm', [Math.sqrt(gotNorm)], [Math.sqrt(wantNorm)], 0, 1e-4);
+    });
+  }
 });
