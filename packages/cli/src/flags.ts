@@ -39,7 +39,7 @@ function fieldInfo(field: z.ZodType): FieldInfo {
 /**
  * Adds one `--flag` per key of a zod object schema. Values stay unvalidated strings/numbers here;
  * the schema validates them (with the config file) in one place. Defaults are shown in help but not
- * applied, so that a config file can supply them and flags override only what was given.
+ * applied here, so that a config file can supply them and flags override only what was given.
  */
 export function addSchemaFlags(cmd: Command, schema: z.ZodObject, skip: string[] = []): Command {
   for (const [key, field] of Object.entries(schema.shape)) {
@@ -62,8 +62,10 @@ export function addSchemaFlags(cmd: Command, schema: z.ZodObject, skip: string[]
         return n;
       });
     }
-    if (info.defaultValue !== undefined)
-      opt.default(undefined, `${JSON.stringify(info.defaultValue)}`);
+    if (info.defaultValue !== undefined) {
+      const shown = `(default: ${JSON.stringify(info.defaultValue)})`;
+      opt.description = opt.description ? `${opt.description} ${shown}` : shown;
+    }
     cmd.addOption(opt);
   }
   return cmd;

@@ -22,14 +22,17 @@ export const trainOptionsSchema = z
       .enum(['auto', 'on', 'off'])
       .default('auto')
       .describe('apply the tokenizer chat template'),
-    backend: z.enum(['ort', 'dawn', 'reference']).default('ort'),
+    backend: z
+      .enum(['ort', 'dawn', 'reference'])
+      .default('ort')
+      .describe('executor: ONNX Runtime, WebGPU (Dawn) or the CPU reference'),
     device: z.string().optional().describe('ort: cpu|cuda[:N]; dawn: adapter index or name'),
     objective: z
       .string()
       .default('token-entropy')
       .describe('NAME[:key=value,…], a package or a file'),
     steps: z.number().int().positive().default(10).describe('optimizer updates'),
-    lr: z.number().positive().default(2e-5),
+    lr: z.number().positive().default(2e-5).describe('learning rate'),
     effectiveBatch: z
       .number()
       .int()
@@ -43,25 +46,47 @@ export const trainOptionsSchema = z
       .positive()
       .default(0.5)
       .describe('temperature of the entropy objective'),
-    topP: z.number().gt(0).max(1).default(0.95),
+    topP: z.number().gt(0).max(1).default(0.95).describe('nucleus sampling (1 disables)'),
     topK: z.number().int().min(0).default(0).describe('0 disables'),
-    repetitionPenalty: z.number().positive().default(1.15),
-    maxNewTokens: z.number().int().positive().default(512),
-    mask: z.enum(['reference', 'shifted']).default('reference'),
-    optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
-    beta1: z.number().min(0).lt(1).default(0.9),
-    beta2: z.number().min(0).lt(1).default(0.999),
-    eps: z.number().positive().default(1e-8),
-    weightDecay: z.number().min(0).default(0.01),
+    repetitionPenalty: z
+      .number()
+      .positive()
+      .default(1.15)
+      .describe('CTRL-style penalty over prompt and generated tokens (1 disables)'),
+    maxNewTokens: z
+      .number()
+      .int()
+      .positive()
+      .default(512)
+      .describe('completion length limit (stops earlier at EOS)'),
+    mask: z
+      .enum(['reference', 'shifted'])
+      .default('reference')
+      .describe(
+        "which logits the loss covers: the reference trainer's, or those that predicted each completion token",
+      ),
+    optimizer: z.enum(['adamw', 'sgd']).default('adamw').describe('torch.optim semantics'),
+    beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β1'),
+    beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW β2'),
+    eps: z.number().positive().default(1e-8).describe('AdamW ε'),
+    weightDecay: z.number().min(0).default(0.01).describe('decoupled weight decay'),
     clip: z.number().min(0).default(1.0).describe('global L2 grad-norm clip; 0 disables'),
-    seed: z.number().int().min(0).default(42),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .default(42)
+      .describe('fixes the rollouts and the update on a backend and device'),
     saveSteps: z
       .number()
       .int()
       .min(0)
       .default(0)
       .describe('save every N steps (0: only the final)'),
-    out: z.string().default('runs/oneshot-em'),
+    out: z
+      .string()
+      .default('runs/oneshot-em')
+      .describe('run directory: step_<N>/, final/, metrics.jsonl, run.svg'),
     resume: z
       .string()
       .optional()
