@@ -68,6 +68,54 @@ describe('attention forward/backward vs the CPU reference and finite differences
     });
   }
 
+  // Real head dims exceed the workgroup size (64): each thread then owns several output dims.
+  for (const D of [64, 130]) {
+    it(`forward and backward with headDim ${D} (several dims per thread)`, async (ctx) => {
+      const d = h.dawn(ctx);
+      const [T, S] = [9, 9];
+      const o: AttentionOptions = { heads: 2, kvHeads: 1, headDim: D, queryOffset: 0 };
+      const qs = [B * T, 2 * D];
+      const ks = [B * S, D];
+      const q = randomFloats(B * T * 2 * D, 90, 0.3);
+      const k = randomFloats(B * S * D, 91, 0.3);
+      const v = randomFloats(B * S * D, 92);
+      const dOut = randomFloats(B * T * 2 * D, 93);
+      const mask = masks(S);
+      const dm = d.upload(mask, [B, S]);
+      const dt = [d.upload(q, qs), d.upload(k, ks), d.upload(v, ks)];
+      const fw = d.attentionForward(dt[0], dt[1], dt[2], dm, o);
+      const bw = d.attentionBackward(
+        dt[0],
+        dt[1],
+        dt[2],
+        dm,
+        fw.out,
+        fw.lse,
+        d.upload(dOut, qs),
+        o,
+      );
+      const rm = h.ref.upload(mask, [B, S]);
+      const rt = [h.ref.upload(q, qs), h.ref.upload(k, ks), h.ref.upload(v, ks)];
+      const rf = h.ref.attentionForward(rt[0], rt[1], rt[2], rm, o);
+      const rb = h.ref.attentionBackward(
+        rt[0],
+        rt[1],
+        rt[2],
+        rm,
+        rf.out,
+        rf.lse,
+        h.ref.upload(dOut, qs),
+        o,
+      );
+      const tol = { abs: 2e-5, rel: 1e-4 };
+      expectClose(await readF(d, fw.out), await readF(h.ref, rf.out), tol, `out D=${D}`);
+      expectClose(await readF(d, fw.lse), await readF(h.ref, rf.lse), tol, `lse D=${D}`);
+      expectClose(await readF(d, bw.dq), await readF(h.ref, rb.dq), tol, `dq D=${D}`);
+      expectClose(await readF(d, bw.dk), await readF(h.ref, rb.dk), tol, `dk D=${D}`);
+      expectClose(await readF(d, bw.dv), await readF(h.ref, rb.dv), tol, `dv D=${D}`);
+    });
+  }
+
   it('a query row with no visible key gives zeros and lse = -Infinity', async (ctx) => {
     const d = h.dawn(ctx);
     const o: AttentionOptions = { heads: 1, kvHeads: 1, headDim: 4, queryOffset: 0 };

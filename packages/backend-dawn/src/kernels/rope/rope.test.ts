@@ -21,6 +21,23 @@ describe('rope forward/backward vs the CPU reference (both styles)', () => {
     i === N - 2 ? 4000 : i === N - 1 ? ROPE_TABLE_ROWS + 5 : i * 3,
   );
 
+  it('headDim 128 (Qwen2 / Llama sizes), both styles', async (ctx) => {
+    const d = h.dawn(ctx);
+    const D = 128;
+    const n = 5;
+    const xx = randomFloats(n * 2 * D, 42);
+    const pos = Int32Array.from([0, 1, 17, 511, 4095]);
+    for (const style of ['half', 'interleaved'] as const) {
+      const o: RopeOptions = { heads: 2, headDim: D, theta: 1e6, style };
+      const got = await readF(d, d.ropeForward(d.upload(xx, [n, 2 * D]), d.upload(pos, [n]), o));
+      const want = await readF(
+        h.ref,
+        h.ref.ropeForward(h.ref.upload(xx, [n, 2 * D]), h.ref.upload(pos, [n]), o),
+      );
+      expectClose(got, want, { abs: 2e-6 }, `rope ${style} D=128`);
+    }
+  });
+
   for (const style of ['half', 'interleaved'] as const) {
     const o: RopeOptions = { heads, headDim, theta: 10000, style };
     it(`${style}: forward and backward`, async (ctx) => {
