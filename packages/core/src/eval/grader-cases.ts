@@ -271,6 +271,8 @@ export const GRADER_CASES: readonly GraderCase[] = [
     'olympiad tuple order inside',
   ),
   c(r`84, 69`, r`69$,$84`, true, 'olympiad multiple answers'),
+  c(r`8, 221`, r`221,$8`, true, 'olympiad list that looks like a thousands number'),
+  c(r`221`, r`221,$8`, false, 'olympiad list, one item'),
   c(r`69`, r`69$,$84`, false, 'olympiad one of two'),
   c(r`2x`, r`f(x)=2 x`, true, 'olympiad function value'),
   c(r`f(x)=2x`, r`f(x)=2 x`, true, 'olympiad function'),

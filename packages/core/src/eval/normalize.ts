@@ -165,7 +165,6 @@ export function normalizeAnswer(answer: string): string {
   // "x=5", "k \in [2,5)": a short variable on the left names the answer, it is not part of it.
   const named = /^([a-zA-Z]|[a-zA-Z]_\{?\w+\}?)(?:=|\\in)(.+)$/.exec(s);
   if (named && !named[2].includes('=')) s = named[2];
-  if (/^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
   if (s === '0.5') s = '\\frac{1}{2}';
   return s;
 }
