@@ -39,7 +39,10 @@ function violations(pkg: string, forbidden: RegExp): string[] {
 describe('layering', () => {
   it('core imports no backend, no native runtime and no CLI', () => {
     expect(
-      violations('core', /^(@oneshot-em\/(backend-|cli)|onnxruntime|webgpu)|packages\/(backend|cli)/),
+      violations(
+        'core',
+        /^(@oneshot-em\/(backend-|cli)|onnxruntime|webgpu)|packages\/(backend|cli)/,
+      ),
     ).toEqual([]);
   });
 

@@ -70,11 +70,7 @@ async function tokenStats(
   for (let start = 0; start < N; start += CHUNK_TOKENS) {
     const n = Math.min(CHUNK_TOKENS, N - start);
     const h = backend.sliceRows(hidden, start, n);
-    const z = backend.matmul(
-      h,
-      w.get(config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight')!,
-      { transB: true },
-    );
+    const z = modelLogits(backend, config, w, h); // [n, V]
     const host = await backend.read(z);
     backend.dispose(h);
     backend.dispose(z);

@@ -71,6 +71,7 @@ async function dawnCheck(): Promise<Check[]> {
   });
   const icdDirs = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].filter(existsSync);
   const icds = icdDirs.flatMap((d) => readdirSync(d));
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
   const mesa = sh('dpkg-query', ['-W', '-f=${Version}', 'mesa-vulkan-drivers']);
   out.push({
     name: 'Vulkan drivers (ICDs)',

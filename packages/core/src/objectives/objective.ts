@@ -150,7 +150,9 @@ export function parseObjectiveParams<P extends object>(
       }
     }
   }
-  const parsed = objective.params.safeParse(coerceSpecStrings(objective as unknown as Objective, raw));
+  const parsed = objective.params.safeParse(
+    coerceSpecStrings(objective as unknown as Objective, raw),
+  );
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const key = issue.path.join('.');

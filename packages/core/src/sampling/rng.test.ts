@@ -11,7 +11,12 @@ function philoxBig(c: number[], k: number[]): number[] {
   for (let r = 0; r < 10; r++) {
     const p0 = M[0] * x[0];
     const p1 = M[1] * x[2];
-    x = [((p1 >> 32n) ^ x[1] ^ key[0]) & mask, p1 & mask, ((p0 >> 32n) ^ x[3] ^ key[1]) & mask, p0 & mask];
+    x = [
+      ((p1 >> 32n) ^ x[1] ^ key[0]) & mask,
+      p1 & mask,
+      ((p0 >> 32n) ^ x[3] ^ key[1]) & mask,
+      p0 & mask,
+    ];
     key = [(key[0] + W[0]) & mask, (key[1] + W[1]) & mask];
   }
   return x.map(Number);
