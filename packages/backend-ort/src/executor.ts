@@ -1,0 +1,266 @@
+import { createHash } from 'node:crypto';
+import type { DType, Tensor, TransferCounter } from '@oneshot-em/core';
+import * as ort from 'onnxruntime-node';
+import { type OrtDeviceSpec, sessionOptions } from './device.js';
+import { GraphBuilder, serializeModel } from './graph/builder.js';
+import { Lowering } from './graph/lowering.js';
+import { type Emit, OrtTensor, type TraceOp, TraceValue, traceOp } from './graph/trace.js';
+
+export type HostData = Float32Array | Int32Array;
+export type HostFn = (inputs: HostData[]) => HostData[];
+
+/**
+ * Compiled graphs kept (least recently used out). A training run needs a few per batch shape
+ * (rollout Loop, forward + statistics, backward); batches of many different lengths would
+ * otherwise accumulate sessions.
+ */
+const SESSION_CACHE_SIZE = 48;
+
+/**
+ * Runs the traced program on ONNX Runtime (the backend's ops only trace; see ort-backend.ts).
+ *
+ * Every op appends to a DAG of immutable `TraceValue`s and returns a handle at once. `read(t)`
+ * lowers t (and the values below) into one ONNX graph, compiles it (sessions are cached
+ * by the SHA-256 of the graph bytes, which encode structure and static shapes), feeds the
+ * materialised values as graph inputs (uploads and earlier results — weights are never
+ * initializers, so no 2 GB protobuf limit and no re-serialisation per step), runs it and
+ * materialises the outputs.
+ *
+ * Which values a run returns: t plus every value the caller still holds (live, undisposed
+ * handles whose value is still symbolic) — a read is a sync point. So one run computes, e.g.,
+ * every parameter gradient at once, and a value is never computed twice: whatever a later
+ * graph needs was either kept (and is stored on the host now) or disposed, in which case
+ * everything kept that depended on it was computed in the same run. We chose this over
+ * activation recomputation (returning only t, recomputing unkept values in later graphs):
+ * with recomputation a training step recomputed its forward in the backward graph and,
+ * worse, recomputed forward + backward once more for the host optimizer (gradients consumed
+ * by the norm's sumSquares are not sinks), and a decode loop recomputed every earlier KV
+ * write. The cost is host↔device traffic for kept activations (the forward's saved tensors
+ * go to the host after the statistics run and come back as inputs of the backward run).
+ *
+ * Host ops (the optimizers, optimizers.ts) run in trace order once a graph run has computed
+ * their inputs; a flush runs them all before its own graph.
+ */
+export class Executor {
+  private readonly counter: TransferCounter = { uploads: 0, reads: 0, bytesUp: 0, bytesDown: 0 };
+  private runCount = 0;
+  private readonly cache = new Map<string, Promise<ort.InferenceSession>>();
+  /** Live handles whose value is still symbolic, in creation order (deterministic output order). */
+  private readonly pending = new Set<OrtTensor>();
+  /** Host ops (optimizer updates) not yet executed, in trace order. */
+  private hostOps: { op: TraceOp; outputs: TraceValue[]; run: HostFn }[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private destroyed = false;
+  private lastOpTypes: string[] = [];
+
+  constructor(readonly device: OrtDeviceSpec) {}
+
+  /** A handle for v; main-graph symbolic values join `pending` (Loop-body values never do). */
+  handle(v: TraceValue): OrtTensor {
+    const t = new OrtTensor(v);
+    if (v.source.kind === 'op' && v.scope === 0) this.pending.add(t);
+    return t;
+  }
+
+  /** A materialised value (a graph input wherever it is used). */
+  data(data: HostData, shape: readonly number[]): TraceValue {
+    const dtype: DType = data instanceof Int32Array ? 'i32' : 'f32';
+    return new TraceValue([...shape], dtype, { kind: 'data', data }, 0);
+  }
+
+  /** Re-points an in-place op's target handle to its new value. */
+  repoint(t: Tensor, v: TraceValue): void {
+    OrtTensor.valueOf(t);
+    OrtTensor.repoint(t as OrtTensor, v);
+    if (v.source.kind === 'op' && v.scope === 0) this.pending.add(t as OrtTensor);
+    else this.pending.delete(t as OrtTensor);
+  }
+
+  /** Traces an op computed on the host once its inputs are (the optimizers). */
+  traceHost(
+    inputs: readonly Tensor[],
+    outputs: { shape: readonly number[]; dtype: DType }[],
+    run: HostFn,
+  ): TraceValue[] {
+    const emit: Emit = () => {
+      throw new Error('ort backend (internal): a host op reached graph lowering before it ran');
+    };
+    const values = traceOp(inputs.map(OrtTensor.valueOf), outputs, emit);
+    const src = values[0].source;
+    if (src.kind !== 'op') throw new Error('unreachable');
+    this.hostOps.push({ op: src.op, outputs: values, run });
+    return values;
+  }
+
+  /**
+   * The compiled session of a graph, by SHA-256 of its bytes (structure + static shapes), least
+   * recently used first out past SESSION_CACHE_SIZE. Only called inside `exclusive`, so an
+   * evicted session is never mid-run.
+   */
+  private async session(bytes: Uint8Array): Promise<ort.InferenceSession> {
+    const key = createHash('sha256').update(bytes).digest('hex');
+    let s = this.cache.get(key);
+    if (s) {
+      this.cache.delete(key);
+      this.cache.set(key, s);
+      return s;
+    }
+    s = ort.InferenceSession.create(bytes, sessionOptions(this.device));
+    this.cache.set(key, s);
+    if (this.cache.size > SESSION_CACHE_SIZE) {
+      const [oldestKey, oldest] = this.cache.entries().next().value as [
+        string,
+        Promise<ort.InferenceSession>,
+      ];
+      this.cache.delete(oldestKey);
+      await (await oldest).release();
+    }
+    return s;
+  }
+
+  /** Serialises work on the trace: one flush at a time, in call order. */
+  private exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(f, f);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** True when v cannot be computed by a graph yet (its cone holds an unexecuted host op). */
+  private blocked(v: TraceValue, memo: Map<TraceValue, boolean>): boolean {
+    const src = v.source;
+    if (src.kind !== 'op') return false;
+    const known = memo.get(v);
+    if (known !== undefined) return known;
+    const isHost = this.hostOps.some((h) => h.op === src.op);
+    const result = isHost || src.op.inputs.some((x) => this.blocked(x, memo));
+    memo.set(v, result);
+    return result;
+  }
+
+  /** Materialises `targets`: executes pending host ops (graph runs for their inputs first), then one run for the rest. */
+  private async flush(targets: readonly TraceValue[]): Promise<void> {
+    while (this.hostOps.length > 0) {
+      const memo = new Map<TraceValue, boolean>();
+      const wanted = new Set<TraceValue>();
+      for (const h of this.hostOps) {
+        for (const x of h.op.inputs)
+          if (x.source.kind === 'op' && !this.blocked(x, memo)) wanted.add(x);
+      }
+      if (wanted.size > 0) await this.run([...wanted], memo);
+      const still: typeof this.hostOps = [];
+      let progressed = false;
+      for (const h of this.hostOps) {
+        const inputs = h.op.inputs.map((x) => (x.source.kind === 'data' ? x.source.data : null));
+        if (inputs.every((x) => x !== null)) {
+          const outs = h.run(inputs as HostData[]);
+          h.outputs.forEach((v, i) => {
+            v.source = { kind: 'data', data: outs[i] };
+          });
+          progressed = true;
+        } else still.push(h);
+      }
+      this.hostOps = still;
+      if (!progressed && wanted.size === 0)
+        throw new Error('ort backend (internal): host ops cannot make progress');
+    }
+    const rest = targets.filter((v) => v.source.kind === 'op');
+    if (rest.length > 0) await this.run(rest, new Map());
+    this.prunePending();
+  }
+
+  private prunePending(): void {
+    for (const t of this.pending) {
+      if (t.disposed || OrtTensor.valueOf(t).source.kind === 'data') this.pending.delete(t);
+    }
+  }
+
+  /** One session.run computing `wanted` plus every live symbolic value that is ready. */
+  private async run(wanted: readonly TraceValue[], memo: Map<TraceValue, boolean>): Promise<void> {
+    const outputs = [...wanted];
+    const seen = new Set(outputs);
+    for (const t of this.pending) {
+      if (t.disposed) continue;
+      const v = OrtTensor.valueOf(t);
+      if (v.source.kind === 'op' && v.scope === 0 && !seen.has(v) && !this.blocked(v, memo)) {
+        seen.add(v);
+        outputs.push(v);
+      }
+    }
+    const b = new GraphBuilder();
+    const lowering = new Lowering(b);
+    const used = new Set<string>();
+    const names = outputs.map((v) => {
+      let name = lowering.lower(v);
+      // A graph output must be a fresh name: not an input, not another output.
+      if (used.has(name) || lowering.feeds.some((f) => f.name === name))
+        name = b.op('Identity', [name]);
+      used.add(name);
+      b.addOutput(name, v.dtype, v.dynamicRows ? null : v.shape);
+      return name;
+    });
+    const bytes = serializeModel(b);
+    this.lastOpTypes = b.nodes.map((n) => n.opType ?? '');
+    const session = await this.session(bytes);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const { name, value } of lowering.feeds) {
+      if (value.source.kind !== 'data') throw new Error('unreachable');
+      const data = value.source.data;
+      feeds[name] = new ort.Tensor(data instanceof Int32Array ? 'int32' : 'float32', data, [
+        ...value.shape,
+      ]);
+      this.counter.uploads++;
+      this.counter.bytesUp += data.byteLength;
+    }
+    const results = await session.run(feeds);
+    this.runCount++;
+    outputs.forEach((v, i) => {
+      const data = results[names[i]].data as HostData;
+      this.counter.reads++;
+      this.counter.bytesDown += data.byteLength;
+      v.source = { kind: 'data', data };
+    });
+  }
+
+  transfers(): TransferCounter {
+    return { ...this.counter };
+  }
+  runs(): number {
+    return this.runCount;
+  }
+  sessions(): number {
+    return this.cache.size;
+  }
+  /** Op types of the main graph of the last run (tests check that generation is one Loop). */
+  lastGraphOpTypes(): readonly string[] {
+    return this.lastOpTypes;
+  }
+  async read(t: Tensor): Promise<Float32Array | Int32Array> {
+    const v = OrtTensor.valueOf(t);
+    await this.exclusive(() => this.flush([v]));
+    if (v.source.kind !== 'data')
+      throw new Error('ort backend (internal): read did not materialise its target');
+    return v.source.data.slice();
+  }
+  /** Runs the pending host ops and computes every live value (one run, if anything is pending). */
+  async sync(): Promise<void> {
+    await this.exclusive(() => {
+      const live = [...this.pending].filter((t) => !t.disposed).map((t) => OrtTensor.valueOf(t));
+      return this.flush(live);
+    });
+  }
+  dispose(t: Tensor): void {
+    if (!(t instanceof OrtTensor))
+      throw new Error('ort backend: dispose of a tensor that another backend created');
+    t.disposed = true;
+    this.pending.delete(t);
+  }
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await this.queue;
+    for (const s of this.cache.values()) await (await s.catch(() => null))?.release();
+    this.cache.clear();
+    this.pending.clear();
+    this.hostOps = [];
+  }
+}
