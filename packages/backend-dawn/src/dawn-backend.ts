@@ -155,6 +155,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       d: o.headDim,
       q_offset: o.queryOffset,
       scale: 1 / Math.sqrt(o.headDim),
+      kv_rows: S,
     };
   }
   function copyRows(
@@ -176,6 +177,29 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       { src: b(src, 'kv cache source'), dst: b(dst, 'kv cache destination') },
       ceilDiv(p.b * p.rows * p.x, 64),
     );
+  }
+
+  /** A dense copy of a KV-cache view. */
+  function materialise(t: Tensor): Tensor {
+    const { buffer, rowsPerBatch } = DawnTensor.view(t, 'view');
+    const [B, length, X] = t.shape;
+    if (rowsPerBatch === undefined) throw new Error('materialise: not a view');
+    const out = alloc(t.shape, t.dtype);
+    queue.dispatch(
+      kernels.kvCache.copy_rows,
+      {
+        b: B,
+        rows: length,
+        x: X,
+        src_len: rowsPerBatch,
+        src_start: 0,
+        dst_len: length,
+        dst_start: 0,
+      },
+      { src: buffer, dst: b(out, '') },
+      ceilDiv(B * length * X, 64),
+    );
+    return out;
   }
 
   const decodeLoop: DecodeLoopOps = {
@@ -242,7 +266,10 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     },
     async read(t) {
       const bytes = numel(t.shape) * 4;
-      const data = bytes === 0 ? new ArrayBuffer(0) : await queue.read(b(t, 'read'), bytes);
+      // a KV-cache view is first copied out densely
+      const dense = (t as DawnTensor).viewRowsPerBatch === undefined ? t : materialise(t);
+      const data = bytes === 0 ? new ArrayBuffer(0) : await queue.read(b(dense, 'read'), bytes);
+      if (dense !== t) backend.dispose(dense);
       counter.reads++;
       counter.bytesDown += bytes;
       return t.dtype === 'i32' ? new Int32Array(data) : new Float32Array(data);
@@ -463,15 +490,23 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     attentionForward(q, k, v, keyMask, opts) {
       const p = attentionParams(q, k, keyMask, opts);
       sameSize(k, v, 'attentionForward k/v');
+      // k and v may be KV-cache views (kvCachePrefix): rows per batch = the cache's Smax
+      const kView = DawnTensor.view(k, 'k');
+      const vView = DawnTensor.view(v, 'v');
+      if (kView.rowsPerBatch !== vView.rowsPerBatch) {
+        throw new Error(
+          'attentionForward: k and v must both be KV-cache views of equal length, or both dense',
+        );
+      }
       const out = alloc(q.shape);
       const lse = alloc([p.b, p.h, p.t]);
       queue.dispatch(
         kernels.attention.forward,
-        p,
+        { ...p, kv_rows: kView.rowsPerBatch ?? p.s },
         {
           q: b(q, 'q'),
-          k: b(k, 'k'),
-          v: b(v, 'v'),
+          k: kView.buffer,
+          v: vView.buffer,
           mask: b(keyMask, 'keyMask'),
           out: b(out, ''),
           lse: b(lse, ''),
@@ -538,17 +573,8 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       const [B, Smax, X] = cache.shape;
       if (length < 0 || length > Smax)
         throw new Error(`kvCachePrefix: length ${length} outside [0, ${Smax}]`);
-      const out = alloc([B, length, X]);
-      copyRows(cache, out, {
-        b: B,
-        rows: length,
-        x: X,
-        src_len: Smax,
-        src_start: 0,
-        dst_len: length,
-        dst_start: 0,
-      });
-      return out;
+      // A view: attention reads the cache in place instead of a copy per decode step.
+      return new DawnTensor(b(cache, 'kvCachePrefix cache'), [B, length, X], cache.dtype, Smax);
     },
 
     swigluForward(gate, up) {

@@ -15,6 +15,7 @@ struct Params {
   d: u32,
   q_offset: u32,
   scale: f32,
+  kv_rows: u32,  // unused here: the backward takes dense k/v (kv_rows = S)
 }
 
 override WG: u32 = 64;

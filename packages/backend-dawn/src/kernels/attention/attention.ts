@@ -9,6 +9,7 @@ const params = [
   ['d', 'u32'],
   ['q_offset', 'u32'],
   ['scale', 'f32'],
+  ['kv_rows', 'u32'],
 ] as const;
 
 /** The largest head dimension the kernels hold in workgroup memory. */

@@ -1,6 +1,7 @@
 // Causal GQA attention forward, flash-style: one workgroup per query row (b, h, t) streams
 // the visible keys in chunks of WG with an online softmax, so no [T, S] matrix is stored.
-// q [B, T, H·D], k/v [B, S, K·D], mask [B, S] i32 → out [B, T, H·D], lse [B, H, T].
+// q [B, T, H·D], k/v [B, S, K·D] (possibly the first S of kv_rows rows per batch: a view of
+// a KV cache), mask [B, S] i32 → out [B, T, H·D], lse [B, H, T].
 // Query t sees key s iff s ≤ q_offset + t and mask[b, s] ≠ 0; a row that sees nothing
 // outputs zeros and lse = −∞. D ≤ ACC·WG; WG must be a power of two.
 
@@ -13,6 +14,7 @@ struct Params {
   d: u32,
   q_offset: u32,
   scale: f32,
+  kv_rows: u32,  // rows per batch in the k/v buffers: S, or Smax for a KV-cache view
 }
 
 override WG: u32 = 64;
@@ -79,7 +81,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     let j = start + lid;
     var score = NEG;
     if (j < visible_end && mask[b * p.s + j] != 0) {
-      let k_base = (b * p.s + j) * p.k * p.d + kvh * p.d;
+      let k_base = (b * p.kv_rows + j) * p.k * p.d + kvh * p.d;
       var dot = 0.0;
       for (var d = 0u; d < p.d; d++) { dot += sh_q[d] * k[k_base + d]; }
       score = dot * p.scale;
@@ -97,7 +99,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
       if (d < p.d) {
         var sum = acc[a] * alpha;
         for (var i = 0u; i < count; i++) {
-          sum += sh_p[i] * v[(b * p.s + start + i) * p.k * p.d + kvh * p.d + d];
+          sum += sh_p[i] * v[(b * p.kv_rows + start + i) * p.k * p.d + kvh * p.d + d];
         }
         acc[a] = sum;
       }

@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectClose, randomFloats, readF, useDawn } from '../../testing/harness.js';
 
 describe('KV cache write (in place) and prefix vs the CPU reference', () => {
@@ -22,5 +22,33 @@ describe('KV cache write (in place) and prefix vs the CPU reference', () => {
       { abs: 0 },
       'prefix',
     );
+  });
+
+  it('prefix views: attention reads the cache in place; disposing a view keeps the cache; other ops refuse views', async (ctx) => {
+    const d = h.dawn(ctx);
+    const [b, smax, x] = [2, 9, 8]; // K = 2 kv heads × D = 4
+    const len = 6;
+    const cacheData = randomFloats(b * smax * x, 73);
+    const kc = d.upload(cacheData, [b, smax, x]);
+    const vc = d.upload(randomFloats(b * smax * x, 74), [b, smax, x]);
+    const kView = d.kvCachePrefix(kc, len);
+    const vView = d.kvCachePrefix(vc, len);
+    const kDense = d.upload(await readF(d, kView), [b * len, x]);
+    const vDense = d.upload(await readF(d, vView), [b * len, x]);
+    const o = { heads: 4, kvHeads: 2, headDim: 4, queryOffset: len - 1 };
+    const q = d.upload(randomFloats(b * 1 * 16, 75), [b, 16]);
+    const mask = d.upload(new Int32Array(b * len).fill(1), [b, len]);
+    const viaView = d.attentionForward(q, kView, vView, mask, o);
+    const viaDense = d.attentionForward(q, kDense, vDense, mask, o);
+    expectClose(
+      await readF(d, viaView.out),
+      await readF(d, viaDense.out),
+      { abs: 0 },
+      'attention over a view',
+    );
+    expect(() => d.scale(kView, 2)).toThrow(/KV-cache view/);
+    d.dispose(kView);
+    d.dispose(vView);
+    expectClose(await readF(d, kc), cacheData, { abs: 0 }, 'cache after disposing its view');
   });
 });
