@@ -11,6 +11,7 @@ import {
   tinyModelWeights,
 } from '@oneshot-em/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDevice } from './testing/device.js';
 import { createOrtBackend, type OrtBackend } from './ort-backend.js';
 
 /**
@@ -20,7 +21,7 @@ import { createOrtBackend, type OrtBackend } from './ort-backend.js';
  */
 let ortB: OrtBackend;
 beforeAll(async () => {
-  ortB = await createOrtBackend({ device: 'cpu' });
+  ortB = await createOrtBackend({ device: testDevice() });
 });
 afterAll(async () => {
   await ortB.destroy();
@@ -100,7 +101,7 @@ describe('generic generate (core, one read per token) on ORT', () => {
   it('compiles one decode-step graph for every cache length (lengths are inputs, not constants)', async () => {
     const config = tinyModelConfig('qwen2');
     const weights = tinyModelWeights(config, 5);
-    const be = await createOrtBackend({ device: 'cpu' });
+    const be = await createOrtBackend({ device: testDevice() });
     const request: GenerateOptions = {
       prompts,
       sampling: { temperature: 0.5, topP: 0.95, topK: 0, repetitionPenalty: 1.15 },

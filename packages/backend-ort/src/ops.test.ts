@@ -1,6 +1,7 @@
 import type { Tensor, TensorOps } from '@oneshot-em/core';
 import { createReferenceBackend } from '@oneshot-em/core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { testDevice } from './testing/device.js';
 import { createOrtBackend, type OrtBackend } from './ort-backend.js';
 import { expectClose, randomFloats, randomInts } from './testing/compare.js';
 
@@ -12,7 +13,7 @@ let ortB: OrtBackend;
 const ref = createReferenceBackend({ precision: 'f64' });
 
 beforeAll(async () => {
-  ortB = await createOrtBackend({ device: 'cpu' });
+  ortB = await createOrtBackend({ device: testDevice() });
 });
 afterAll(async () => {
   await ortB.destroy();

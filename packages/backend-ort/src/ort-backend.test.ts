@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { testDevice } from './testing/device.js';
 import { createOrtBackend } from './ort-backend.js';
 import { expectClose, randomFloats } from './testing/compare.js';
 
 /** The tracing machinery itself: session reuse, what a run returns, host ops, transfers. */
 describe('ort backend tracing', () => {
   it('the same computation on new data reuses the compiled session (weights are inputs)', async () => {
-    const be = await createOrtBackend({ device: 'cpu' });
+    const be = await createOrtBackend({ device: testDevice() });
     const step = async (seed: number) => {
       const w = be.upload(randomFloats(12, seed), [3, 4]);
       const x = be.upload(randomFloats(8, seed + 1), [2, 4]);
@@ -30,7 +31,7 @@ describe('ort backend tracing', () => {
   });
 
   it('one read computes every live value; disposed intermediates are never returned', async () => {
-    const be = await createOrtBackend({ device: 'cpu' });
+    const be = await createOrtBackend({ device: testDevice() });
     const x = be.upload(new Float32Array([1, 2, 3]), [3]);
     const a = be.scale(x, 2);
     const hidden = be.scale(a, 10);
@@ -49,7 +50,7 @@ describe('ort backend tracing', () => {
   });
 
   it('an optimizer step is a host op that waits for its gradient graph; sync runs it', async () => {
-    const be = await createOrtBackend({ device: 'cpu' });
+    const be = await createOrtBackend({ device: testDevice() });
     const p = be.upload(new Float32Array([1, -1]), [2]);
     const g = be.scale(be.upload(new Float32Array([0.5, 0.25]), [2]), 2);
     be.sgdUpdate(p, g, { lr: 0.1, weightDecay: 0, gradScale: 1 });
@@ -61,7 +62,7 @@ describe('ort backend tracing', () => {
   });
 
   it('counts uploads and reads of every run', async () => {
-    const be = await createOrtBackend({ device: 'cpu' });
+    const be = await createOrtBackend({ device: testDevice() });
     const t0 = be.transfers();
     const x = be.upload(new Float32Array(4), [4]);
     await be.read(be.scale(x, 3));

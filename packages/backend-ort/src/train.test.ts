@@ -19,6 +19,7 @@ import {
 import { stories260K, tinyModels, writeTinyModel } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { testDevice } from './testing/device.js';
 import { createOrtBackend } from './ort-backend.js';
 import { expectClose } from './testing/compare.js';
 
@@ -86,7 +87,13 @@ describe('training through ort(cpu) with a TypeScript-only plugin objective', ()
       eps: 1e-8,
       weightDecay: 0.01,
     };
-    const got = await runOn(await createOrtBackend({ device: 'cpu' }), sgd);
+    const ortB = await createOrtBackend({ device: testDevice() });
+    const runsBefore = ortB.runs();
+    const got = await runOn(ortB, sgd);
+    // Per micro-batch the fused rollout and the statistics; each backward rides on the next
+    // run (the last one on the gradient-norm read); one more for the weight-norm check.
+    // Nothing is computed twice.
+    expect(ortB.runs() - runsBefore, 'session runs for one step of 2 micro-batches').toBe(6);
     const want = await runOn(createReferenceBackend({ precision: 'f64' }), sgd);
     const [g] = got.metrics;
     const [w] = want.metrics;
@@ -100,7 +107,7 @@ describe('training through ort(cpu) with a TypeScript-only plugin objective', ()
 
   it('AdamW steps run and lower the objective on the batch they were taken on', async () => {
     const out = tmp();
-    const backend = await createOrtBackend({ device: 'cpu' });
+    const backend = await createOrtBackend({ device: testDevice() });
     const adamw = {
       kind: 'adamw' as const,
       lr: 2e-2,
@@ -150,7 +157,7 @@ describe('token-entropy (the paper objective): loss and full gradient vs the ref
         for (const [name, t] of r.grads) grads.set(name, (await be.read(t)) as Float32Array);
         return { loss: r.loss, grads };
       };
-      const ortB = await createOrtBackend({ device: 'cpu' });
+      const ortB = await createOrtBackend({ device: testDevice() });
       const got = await run(ortB);
       await ortB.destroy();
       const want = await run(createReferenceBackend({ precision: 'f64' }));
