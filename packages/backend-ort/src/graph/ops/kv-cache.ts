@@ -16,8 +16,9 @@ export function emitKvCacheWrite(
 }
 
 /**
- * The decode Loop's write: row `cursor` (an i64 scalar in the graph) of cache [B, Smax, X]
- * ← rows [B, 1, X], as a Where over a one-hot of the cursor (the position is dynamic).
+ * A decode step's write: row `cursor` (an i64 scalar in the graph — a fed input, or the Loop's
+ * cursor) of cache [B, Smax, X] ← rows [B, 1, X]. ScatterND with indices (b, cursor) touches B
+ * rows, and ORT may update the cache buffer in place rather than copy the whole cache.
  */
 export function emitKvCacheWriteAt(
   b: GraphBuilder,
@@ -26,11 +27,15 @@ export function emitKvCacheWriteAt(
   dims: { B: number; Smax: number; X: number },
   cursor: string,
 ): string {
-  const s = b.op('Range', [
-    b.constant('i64', [0], []),
-    b.constant('i64', [dims.Smax], []),
-    b.constant('i64', [1], []),
-  ]);
-  const hit = b.reshape(b.op('Equal', [s, cursor]), [1, dims.Smax, 1]);
-  return b.op('Where', [hit, b.reshape(rows, [dims.B, 1, dims.X]), cache]);
+  const batch = b.reshape(
+    b.op('Range', [
+      b.constant('i64', [0], []),
+      b.constant('i64', [dims.B], []),
+      b.constant('i64', [1], []),
+    ]),
+    [dims.B, 1],
+  );
+  const at = b.op('Expand', [b.reshape(cursor, [1, 1]), b.i64([dims.B, 1])]);
+  const indices = b.op('Concat', [batch, at], { axis: int(1) });
+  return b.op('ScatterND', [cache, indices, b.reshape(rows, [dims.B, dims.X])]);
 }
