@@ -125,16 +125,38 @@ export class Executor {
     return next;
   }
 
-  /** True when v cannot be computed by a graph yet (its cone holds an unexecuted host op). */
-  private blocked(v: TraceValue, memo: Map<TraceValue, boolean>): boolean {
-    const src = v.source;
-    if (src.kind !== 'op') return false;
-    const known = memo.get(v);
-    if (known !== undefined) return known;
-    const isHost = this.hostOps.some((h) => h.op === src.op);
-    const result = isHost || src.op.inputs.some((x) => this.blocked(x, memo));
-    memo.set(v, result);
-    return result;
+  /**
+   * True when v cannot be computed by a graph yet: its cone holds an unexecuted host op.
+   * Iterative (graphs are thousands of ops deep); `memo` is shared within one flush step.
+   */
+  private blocked(root: TraceValue, memo: Map<TraceValue, boolean>): boolean {
+    const hostOps = new Set(this.hostOps.map((h) => h.op));
+    const stack = [root];
+    while (stack.length > 0) {
+      const v = stack[stack.length - 1];
+      const src = v.source;
+      if (memo.has(v) || src.kind !== 'op') {
+        if (!memo.has(v)) memo.set(v, false);
+        stack.pop();
+        continue;
+      }
+      if (hostOps.has(src.op)) {
+        memo.set(v, true);
+        stack.pop();
+        continue;
+      }
+      const unknown = src.op.inputs.filter((x) => !memo.has(x));
+      if (unknown.length > 0) {
+        stack.push(...unknown);
+        continue;
+      }
+      memo.set(
+        v,
+        src.op.inputs.some((x) => memo.get(x)),
+      );
+      stack.pop();
+    }
+    return memo.get(root) as boolean;
   }
 
   /** Materialises `targets`: executes pending host ops (graph runs for their inputs first), then one run for the rest. */

@@ -73,4 +73,16 @@ describe('ort backend tracing', () => {
     expect(t1.bytesDown - t0.bytesDown).toBe(16);
     await be.destroy();
   });
+
+  it('lowers a 20 000-op chain (real backward graphs are thousands of ops deep)', async () => {
+    const be = await createOrtBackend({ device: testDevice() });
+    let x = be.upload(new Float32Array([1.5]), [1]);
+    for (let i = 0; i < 20000; i++) {
+      const y = be.scale(x, i % 2 === 0 ? 2 : 0.5);
+      be.dispose(x);
+      x = y;
+    }
+    expect(Array.from(await be.read(x))).toEqual([1.5]);
+    await be.destroy();
+  });
 });

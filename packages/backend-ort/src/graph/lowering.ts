@@ -24,35 +24,48 @@ export class Lowering {
     this.names.set(v, name);
   }
 
-  lower(v: TraceValue): string {
-    const known = this.names.get(v);
-    if (known !== undefined) return known;
-    if (this.outer && (v.scope < this.scope || v.source.kind === 'data'))
-      return this.outer.lower(v);
-    const src = v.source;
-    let name: string;
-    if (src.kind === 'data') {
-      name = `in${this.feeds.length}`;
-      // No static shape on inputs: graphs that differ only in input sizes the emitters do not
-      // bake in (a decode step's cache length) share one compiled session.
-      this.b.addInput(name, v.dtype, null);
-      this.feeds.push({ name, value: v });
-    } else if (src.kind === 'op') {
-      let outs = this.opOutputs.get(src.op);
-      if (!outs) {
-        const inputs = src.op.inputs.map((x) => ({
-          name: this.lower(x),
-          shape: x.shape,
-          dtype: x.dtype,
-        }));
-        outs = src.op.emit(this.b, inputs, this);
-        this.opOutputs.set(src.op, outs);
+  /** The ONNX name of v, emitting whatever it needs first (iterative: graphs are deep). */
+  lower(root: TraceValue): string {
+    const stack = [root];
+    while (stack.length > 0) {
+      const v = stack[stack.length - 1];
+      if (this.names.has(v)) {
+        stack.pop();
+        continue;
       }
-      name = outs[src.index];
-    } else {
-      throw new Error('ort backend: a Loop-body placeholder was used outside its Loop');
+      const src = v.source;
+      if (this.outer && (v.scope < this.scope || src.kind === 'data')) {
+        this.names.set(v, this.outer.lower(v));
+      } else if (src.kind === 'data') {
+        const name = `in${this.feeds.length}`;
+        // No static shape on inputs: graphs that differ only in input sizes the emitters do not
+        // bake in (a decode step's cache length) share one compiled session.
+        this.b.addInput(name, v.dtype, null);
+        this.feeds.push({ name, value: v });
+        this.names.set(v, name);
+      } else if (src.kind === 'placeholder') {
+        throw new Error('ort backend: a Loop-body placeholder was used outside its Loop');
+      } else {
+        let outs = this.opOutputs.get(src.op);
+        if (!outs) {
+          const missing = src.op.inputs.filter((x) => !this.names.has(x));
+          if (missing.length > 0) {
+            // inputs first, lowered in input order (the deterministic graph order)
+            for (let i = missing.length - 1; i >= 0; i--) stack.push(missing[i]);
+            continue;
+          }
+          const inputs = src.op.inputs.map((x) => ({
+            name: this.names.get(x) as string,
+            shape: x.shape,
+            dtype: x.dtype,
+          }));
+          outs = src.op.emit(this.b, inputs, this);
+          this.opOutputs.set(src.op, outs);
+        }
+        this.names.set(v, outs[src.index]);
+      }
+      stack.pop();
     }
-    this.names.set(v, name);
-    return name;
+    return this.names.get(root) as string;
   }
 }
