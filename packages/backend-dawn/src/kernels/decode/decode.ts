@@ -1,4 +1,8 @@
+import type { Tensor } from '@oneshot-em/core';
+import type { DecodeLoopOps } from '../../generate.js';
+import { buf, ceilDiv, type KernelContext, numel } from '../../runtime/context.js';
 import { family, wgsl } from '../kernel.js';
+import { copyRows } from '../kv-cache/kv-cache.js';
 
 export const decode = family(
   'decode',
@@ -11,3 +15,39 @@ export const decode = family(
   ],
   { advance: { bindings: { next: 1, eos: 2, current: 3, positions: 4, done_at: 5, history: 6 } } },
 );
+
+/** The GPU side of generate.ts's loop. */
+export function decodeLoopOps(ctx: KernelContext): DecodeLoopOps {
+  return {
+    maskPrefix(mask: Tensor, length: number): Tensor {
+      const [B, Smax] = mask.shape;
+      const out = ctx.alloc([B, length], 'i32');
+      copyRows(ctx, buf(mask, 'mask'), buf(out, ''), {
+        b: B,
+        rows: length,
+        x: 1,
+        src_len: Smax,
+        src_start: 0,
+        dst_len: length,
+        dst_start: 0,
+      });
+      return out;
+    },
+    advance(t, p) {
+      const B = numel(t.next.shape);
+      ctx.queue.dispatch(
+        decode.advance,
+        { b: B, step: p.step, pad: p.pad, n_eos: p.eosCount },
+        {
+          next: buf(t.next, 'next'),
+          eos: buf(t.eos, 'eos'),
+          current: buf(t.current, 'current'),
+          positions: buf(t.positions, 'positions'),
+          done_at: buf(t.doneAt, 'doneAt'),
+          history: buf(t.history, 'history'),
+        },
+        ceilDiv(B, 64),
+      );
+    },
+  };
+}

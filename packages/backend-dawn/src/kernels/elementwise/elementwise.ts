@@ -1,3 +1,5 @@
+import type { Tensor } from '@oneshot-em/core';
+import { buf, ceilDiv, type KernelContext, numel, sameSize } from '../../runtime/context.js';
 import { family, wgsl } from '../kernel.js';
 
 const source = wgsl(import.meta.url, './elementwise.wgsl');
@@ -12,3 +14,43 @@ export const elementwise = family('elementwise', source, params, {
   scale: { bindings: { a: 1, out: 3 } },
   add_bias: { bindings: { a: 1, b: 2, out: 3 } },
 });
+
+export function add(ctx: KernelContext, x: Tensor, y: Tensor): Tensor {
+  sameSize(x, y, 'add');
+  const n = numel(x.shape);
+  const out = ctx.alloc(x.shape);
+  ctx.queue.dispatch(
+    elementwise.add,
+    { n, c: 1, s: 0 },
+    { a: buf(x, 'add a'), b: buf(y, 'add b'), out: buf(out, '') },
+    ceilDiv(n, 64),
+  );
+  return out;
+}
+
+export function scale(ctx: KernelContext, x: Tensor, s: number): Tensor {
+  const n = numel(x.shape);
+  const out = ctx.alloc(x.shape);
+  ctx.queue.dispatch(
+    elementwise.scale,
+    { n, c: 1, s },
+    { a: buf(x, 'scale x'), out: buf(out, '') },
+    ceilDiv(n, 64),
+  );
+  return out;
+}
+
+export function addBias(ctx: KernelContext, x: Tensor, bias: Tensor): Tensor {
+  const c = bias.shape[0];
+  if (x.shape[x.shape.length - 1] !== c)
+    throw new Error(`addBias: x [${x.shape}] vs bias [${bias.shape}]`);
+  const n = numel(x.shape);
+  const out = ctx.alloc(x.shape);
+  ctx.queue.dispatch(
+    elementwise.add_bias,
+    { n, c, s: 0 },
+    { a: buf(x, 'addBias x'), b: buf(bias, 'bias'), out: buf(out, '') },
+    ceilDiv(n, 64),
+  );
+  return out;
+}

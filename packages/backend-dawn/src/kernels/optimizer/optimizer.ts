@@ -1,3 +1,5 @@
+import type { AdamWParams, SgdParams, Tensor } from '@oneshot-em/core';
+import { buf, ceilDiv, type KernelContext, numel, sameSize } from '../../runtime/context.js';
 import { family, wgsl } from '../kernel.js';
 
 export const optimizer = family(
@@ -19,3 +21,60 @@ export const optimizer = family(
     sgd: { bindings: { param: 1, grad: 2 } },
   },
 );
+
+/** In place on param, m, v (torch.optim.AdamW); bias corrections in f64 on the host. */
+export function adamwUpdate(
+  ctx: KernelContext,
+  param: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  p: AdamWParams,
+): void {
+  for (const [t, what] of [
+    [grad, 'grad'],
+    [m, 'm'],
+    [v, 'v'],
+  ] as const) {
+    sameSize(param, t, `adamwUpdate ${what}`);
+  }
+  const n = numel(param.shape);
+  ctx.queue.dispatch(
+    optimizer.adamw,
+    {
+      n,
+      lr: p.lr,
+      beta1: p.beta1,
+      beta2: p.beta2,
+      eps: p.eps,
+      weight_decay: p.weightDecay,
+      step_size: p.lr / (1 - p.beta1 ** p.step),
+      sqrt_bc2: Math.sqrt(1 - p.beta2 ** p.step),
+      grad_scale: p.gradScale,
+    },
+    { param: buf(param, 'param'), grad: buf(grad, 'grad'), m: buf(m, 'm'), v: buf(v, 'v') },
+    ceilDiv(n, 64),
+  );
+}
+
+/** In place: p ← p − lr · (gradScale·g + wd·p) */
+export function sgdUpdate(ctx: KernelContext, param: Tensor, grad: Tensor, p: SgdParams): void {
+  sameSize(param, grad, 'sgdUpdate grad');
+  const n = numel(param.shape);
+  ctx.queue.dispatch(
+    optimizer.sgd,
+    {
+      n,
+      lr: p.lr,
+      beta1: 0,
+      beta2: 0,
+      eps: 0,
+      weight_decay: p.weightDecay,
+      step_size: 0,
+      sqrt_bc2: 1,
+      grad_scale: p.gradScale,
+    },
+    { param: buf(param, 'param'), grad: buf(grad, 'grad') },
+    ceilDiv(n, 64),
+  );
+}

@@ -1,10 +1,10 @@
+import type { Tensor } from '@oneshot-em/core';
+import { buf, ceilDiv, type KernelContext, numel, sameSize } from '../../runtime/context.js';
 import { family, wgsl } from '../kernel.js';
-
-const source = wgsl(import.meta.url, './rmsnorm.wgsl');
 
 export const rmsnorm = family(
   'rmsnorm',
-  source,
+  wgsl(import.meta.url, './rmsnorm.wgsl'),
   [
     ['n', 'u32'],
     ['c', 'u32'],
@@ -16,3 +16,59 @@ export const rmsnorm = family(
     backward_weight: { bindings: { x: 1, out: 3, rstd: 5, d_out: 6 } },
   },
 );
+
+/** x [N, C], weight [C] → out [N, C], rstd [N] */
+export function rmsnormForward(
+  ctx: KernelContext,
+  x: Tensor,
+  weight: Tensor,
+  eps: number,
+): { out: Tensor; rstd: Tensor } {
+  const c = weight.shape[0];
+  const n = numel(x.shape) / c;
+  if (!Number.isInteger(n))
+    throw new Error(`rmsnormForward: x [${x.shape}] vs weight [${weight.shape}]`);
+  const out = ctx.alloc(x.shape);
+  const rstd = ctx.alloc([n]);
+  ctx.queue.dispatch(
+    rmsnorm.forward,
+    { n, c, eps },
+    {
+      x: buf(x, 'rmsnorm x'),
+      w: buf(weight, 'rmsnorm weight'),
+      out: buf(out, ''),
+      rstd_out: buf(rstd, ''),
+    },
+    n,
+  );
+  return { out, rstd };
+}
+
+/** → dInput [N, C], dWeight [C] (new tensors) */
+export function rmsnormBackward(
+  ctx: KernelContext,
+  x: Tensor,
+  weight: Tensor,
+  rstd: Tensor,
+  dOut: Tensor,
+): { dInput: Tensor; dWeight: Tensor } {
+  const c = weight.shape[0];
+  const n = numel(x.shape) / c;
+  sameSize(x, dOut, 'rmsnormBackward');
+  const dInput = ctx.alloc(x.shape);
+  const dWeight = ctx.alloc(weight.shape);
+  const common = { x: buf(x, 'x'), rstd: buf(rstd, 'rstd'), d_out: buf(dOut, 'dOut') };
+  ctx.queue.dispatch(
+    rmsnorm.backward_input,
+    { n, c, eps: 0 },
+    { ...common, w: buf(weight, 'weight'), out: buf(dInput, '') },
+    n,
+  );
+  ctx.queue.dispatch(
+    rmsnorm.backward_weight,
+    { n, c, eps: 0 },
+    { ...common, out: buf(dWeight, '') },
+    ceilDiv(c, 64),
+  );
+  return { dInput, dWeight };
+}

@@ -1,4 +1,5 @@
-import type { VocabStatName } from '@oneshot-em/core';
+import type { Tensor, VocabStatName } from '@oneshot-em/core';
+import { buf, expectDtype, type KernelContext, numel } from '../../runtime/context.js';
 import { family, wgsl } from '../kernel.js';
 
 export const vocab = family(
@@ -40,4 +41,93 @@ export function statCodes(stats: readonly VocabStatName[]): Record<string, numbe
     out[`code${i}`] = name === undefined ? 0 : CODES[name];
   }
   return out;
+}
+
+function checkTemperature(t: number): void {
+  if (!(t > 0) || !Number.isFinite(t))
+    throw new Error(`vocab statistics: temperature = ${t}; expected a finite number > 0`);
+}
+
+export interface VocabOptions {
+  temperature: number;
+  stats: readonly VocabStatName[];
+}
+
+/** logits [N, V], targets [N] i32 → [N, S] */
+export function vocabStats(
+  ctx: KernelContext,
+  logits: Tensor,
+  targets: Tensor,
+  opts: VocabOptions,
+): Tensor {
+  const [N, V] = logits.shape;
+  expectDtype(targets, 'i32', 'vocabStats targets');
+  checkTemperature(opts.temperature);
+  const out = ctx.alloc([N, opts.stats.length]);
+  ctx.queue.dispatch(
+    vocab.stats,
+    {
+      n: N,
+      v: V,
+      inv_t: 1 / opts.temperature,
+      ...statCodes(opts.stats),
+      lse_col: 0,
+      lse_stride: 0,
+    },
+    { logits: buf(logits, 'logits'), targets: buf(targets, 'targets'), stats_out: buf(out, '') },
+    N,
+  );
+  return out;
+}
+
+/** dL/dz [N, V] from statValues and coeffs [N, S] */
+export function vocabGrad(
+  ctx: KernelContext,
+  logits: Tensor,
+  targets: Tensor,
+  statValues: Tensor,
+  coeffs: Tensor,
+  opts: VocabOptions,
+): Tensor {
+  const [N, V] = logits.shape;
+  const S = opts.stats.length;
+  expectDtype(targets, 'i32', 'vocabGrad targets');
+  checkTemperature(opts.temperature);
+  if (numel(statValues.shape) !== N * S || numel(coeffs.shape) !== N * S) {
+    throw new Error(
+      `vocabGrad: statValues [${statValues.shape}] and coeffs [${coeffs.shape}] must be [${N}, ${S}]`,
+    );
+  }
+  // p_j needs lse; when the caller did not ask for it, compute it here.
+  let lseSource = statValues;
+  let lseCol = opts.stats.indexOf('lse');
+  let lseStride = S;
+  if (lseCol < 0 && opts.stats.some((s) => s === 'ez' || s === 's2')) {
+    lseSource = vocabStats(ctx, logits, targets, { temperature: opts.temperature, stats: ['lse'] });
+    lseCol = 0;
+    lseStride = 1;
+  }
+  const dz = ctx.alloc([N, V]);
+  ctx.queue.dispatch(
+    vocab.grad_logits,
+    {
+      n: N,
+      v: V,
+      inv_t: 1 / opts.temperature,
+      ...statCodes(opts.stats),
+      lse_col: Math.max(0, lseCol),
+      lse_stride: lseStride,
+    },
+    {
+      logits: buf(logits, 'logits'),
+      targets: buf(targets, 'targets'),
+      stat_values: buf(statValues, 'statValues'),
+      coeffs: buf(coeffs, 'coeffs'),
+      lse_source: buf(lseSource, 'lse'),
+      grad: buf(dz, ''),
+    },
+    N,
+  );
+  if (lseSource !== statValues) ctx.dispose(lseSource);
+  return dz;
 }

@@ -1,0 +1,35 @@
+import type { DType, Tensor } from '@oneshot-em/core';
+import type { MatmulVariant } from '../kernels/matmul/matmul.js';
+import type { CommandQueue } from './commands.js';
+import { DawnTensor } from './tensor.js';
+
+/**
+ * What a kernel family's launchers (kernels/<family>/<family>.ts) need from the backend:
+ * the command queue, tensor allocation, and per-backend constants.
+ */
+export interface KernelContext {
+  readonly queue: CommandQueue;
+  readonly matmul: MatmulVariant;
+  /** A new tensor (contents undefined) from the buffer pool. */
+  alloc(shape: readonly number[], dtype?: DType): DawnTensor;
+  upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor;
+  dispose(t: Tensor): void;
+  /** A tensor built once per backend and kept until `destroy` (e.g. rope's cos/sin table). */
+  constant(key: string, make: () => { data: Float32Array; shape: number[] }): Tensor;
+}
+
+export const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+export const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** The GPU buffer of a dense Dawn tensor; `what` names it in errors. */
+export const buf = (t: Tensor, what: string) => DawnTensor.buffer(t, what);
+
+export function expectDtype(t: Tensor, dtype: DType, what: string): void {
+  if (t.dtype !== dtype)
+    throw new Error(`${what}: expected a ${dtype} tensor, got ${t.dtype} [${t.shape}]`);
+}
+
+export function sameSize(a: Tensor, b: Tensor, what: string): void {
+  if (numel(a.shape) !== numel(b.shape))
+    throw new Error(`${what}: shapes [${a.shape}] and [${b.shape}] differ`);
+}
