@@ -92,7 +92,13 @@ export async function fusedGenerate(
     [{ shape: [], dtype: 'i32' }],
     (b, [i]) => [b.op('Add', [i.name, b.constant('i32', [P - 1], [])])],
   );
-  be.loopBody = { scope, staticStart: Smax - 1, cursor, positionsLimit: Smax };
+  be.loopBody = {
+    scope,
+    staticStart: Smax - 1,
+    cursor,
+    positionsLimit: Smax,
+    ropeTables: new Map(),
+  };
   let bodyOut: TraceValue[];
   let scan: TraceValue;
   try {

@@ -74,6 +74,8 @@ export interface LoopBodyContext {
   cursor: TraceValue;
   /** positions in the body are < this (rope tables cover [0, positionsLimit)) */
   positionsLimit: number;
+  /** the host cos/sin tables per (theta, D), shared by every rope call of the body */
+  ropeTables: Map<string, [OrtTensor, OrtTensor]>;
 }
 /**
  * ONNX Runtime backend of core's `TensorOps`, by tracing: every op below appends nodes (the
@@ -362,11 +364,19 @@ export class OrtBackendImpl implements OrtBackend {
       );
     if (pv.source.kind !== 'data' && this.loopBody) {
       // Inside the decode Loop: gather rows of f64 host tables covering every position < Smax.
-      const limit = this.loopBody.positionsLimit;
-      const all = Int32Array.from({ length: limit }, (_, i) => i);
-      const { cos, sin } = ropeTables(all, opts.theta, opts.headDim);
-      const c = this.handle(this.data(cos, [limit, opts.headDim / 2]));
-      const s = this.handle(this.data(sin, [limit, opts.headDim / 2]));
+      const { positionsLimit: limit, ropeTables: shared } = this.loopBody;
+      const key = `${opts.theta}|${opts.headDim}`;
+      let tables = shared.get(key);
+      if (!tables) {
+        const all = Int32Array.from({ length: limit }, (_, i) => i);
+        const { cos, sin } = ropeTables(all, opts.theta, opts.headDim);
+        tables = [
+          this.handle(this.data(cos, [limit, opts.headDim / 2])),
+          this.handle(this.data(sin, [limit, opts.headDim / 2])),
+        ];
+        shared.set(key, tables);
+      }
+      const [c, s] = tables;
       return this.trace1([x, positions, c, s], x.shape, (b, xs) => {
         const gather = (table: string) => b.op('Gather', [table, xs[1].name], { axis: int(0) });
         return [emit(b, xs, gather(xs[2].name), gather(xs[3].name))];
