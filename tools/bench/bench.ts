@@ -205,6 +205,12 @@ async function main(): Promise<void> {
     if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
   };
   for (const spec of specs) {
+    // kernels first: they are short, and a run cut off by a time limit keeps them
+    if (parts.has('kernels')) {
+      console.error(`[bench] ${spec.label} · kernels`);
+      report.kernels.push(await runKernels(spec, gpu, repeats, bandwidth));
+      save();
+    }
     for (const m of models) {
       const d = defaultWorkload(m, gpu);
       const wl: Workload = {
@@ -221,11 +227,6 @@ async function main(): Promise<void> {
       console.error(`[bench] ${spec.label} · ${m} · ${JSON.stringify(wl)}`);
       const python = values.torch ? (values.python ?? DEFAULT_PYTHON) : null;
       report.runs.push(await runModel(spec, m, wl, { parts, python, bandwidth }));
-      save();
-    }
-    if (parts.has('kernels')) {
-      console.error(`[bench] ${spec.label} · kernels`);
-      report.kernels.push(await runKernels(spec, gpu, repeats, bandwidth));
       save();
     }
   }

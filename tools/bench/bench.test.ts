@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createReferenceBackend } from '@oneshot-em/core';
+import { benchMatmul, benchVocabStats } from './kernels.js';
+import type { BenchReport } from './report.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+describe('bench.ts end to end (reference backend, stories260K, tiny workload)', () => {
+  it('writes a JSON report with positive rates and the trainer phases, and prints the table', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
+    try {
+      const json = join(dir, 'out.json');
+      const r = spawnSync(
+        process.execPath,
+        [
+          join(root, 'node_modules/tsx/dist/cli.mjs'),
+          join(root, 'tools/bench/bench.ts'),
+          ...['--backend', 'reference', '--model', 'stories260K', '--json', json],
+          ...['--gen-batch', '1', '--effective-batch', '2', '--micro-batch', '2'],
+          ...['--prompt-tokens', '3', '--new-tokens', '3', '--only', 'generation,training,em-step'],
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('reference(f32)');
+      const report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
+      const [run] = report.runs;
+      expect(run.error).toBeUndefined();
+      expect(run.params).toBeGreaterThan(200_000);
+      for (const x of [
+        run.generation?.prefill_tokens_per_s,
+        run.generation?.decode_tokens_per_s,
+        run.training?.train_tokens_per_s,
+        run.em_step?.update_seconds,
+      ]) {
+        expect(x).toBeGreaterThan(0);
+        expect(Number.isFinite(x)).toBe(true);
+      }
+      expect(run.training?.tokens).toBe(2 * 6);
+      expect(run.em_step?.metrics.tokens).toBe(2 * 3);
+      expect(run.transfers.uploads).toBeGreaterThan(0);
+      expect(report.kernels).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('kernel benchmarks: FLOPs and bytes over the measured seconds', async () => {
+    const ref = createReferenceBackend({ precision: 'f32' });
+    const [mm] = await benchMatmul(ref, [{ m: 8, k: 16, n: 12 }], 2);
+    expect(mm.gflops).toBeCloseTo((2 * 8 * 16 * 12) / mm.seconds / 1e9, 6);
+    const [vs] = await benchVocabStats(ref, [{ n: 4, v: 100 }], 2, 10);
+    expect(vs.gbps).toBeCloseTo((4 * 100 * 4) / vs.seconds / 1e9, 6);
+    expect(vs.bandwidth_fraction).toBeCloseTo(vs.gbps / 10, 9);
+  });
+
+  it('rejects a GPU-only shape without --gpu', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules/tsx/dist/cli.mjs'),
+        join(root, 'tools/bench/bench.ts'),
+        '--model',
+        'qwen2.5-0.5b',
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('GPU-only shape: add --gpu');
+  });
+});
