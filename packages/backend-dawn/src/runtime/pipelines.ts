@@ -35,8 +35,4 @@ export class PipelineCache {
     this.#pipelines.set(key, pipeline);
     return pipeline;
   }
-
-  get size(): number {
-    return this.#pipelines.size;
-  }
 }
