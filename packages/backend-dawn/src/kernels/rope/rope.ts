@@ -17,8 +17,11 @@ export const rope = family(
   { rope: { bindings: { x: 1, positions: 2, table: 3, out: 4 } } },
 );
 
-/** Rows of the cos/sin table; positions past it fall back to f32 angles on the GPU. */
-export const ROPE_TABLE_ROWS = 8192;
+/**
+ * Rows of the cos/sin table (Qwen2.5 contexts are 32k). Positions past it fall back to f32
+ * angles on the GPU, whose cos/sin of large arguments is only as good as the driver makes it.
+ */
+export const ROPE_TABLE_ROWS = 32768;
 
 /** cos/sin of pos · theta^(−2i/D) in f64, stored [P, D/2, 2] as f32. */
 export function ropeTable(theta: number, headDim: number, rows = ROPE_TABLE_ROWS): Float32Array {
