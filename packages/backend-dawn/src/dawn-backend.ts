@@ -37,6 +37,8 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
    * only when M ≥ 64, else tile16). A variant, until tools/bench shows which is better.
    */
   matmul?: MatmulVariant;
+  /** Bytes of disposed buffers kept for reuse (default 2 GiB); beyond it they are destroyed. */
+  poolBytes?: number;
 }
 
 export interface DawnBackend extends Backend {
@@ -57,7 +59,11 @@ export interface DawnBackend extends Backend {
 export async function createDawnBackend(options: DawnBackendOptions = {}): Promise<DawnBackend> {
   const dev = await openDawnDevice(options);
   const { device } = dev;
-  const pool = new BufferPool(device, dev.usage.storage | dev.usage.copySrc | dev.usage.copyDst);
+  const pool = new BufferPool(
+    device,
+    dev.usage.storage | dev.usage.copySrc | dev.usage.copyDst,
+    options.poolBytes ?? 2 ** 31,
+  );
   const queue = new CommandQueue(dev, new PipelineCache(device), pool, options.debug);
   const counter: TransferCounter = { uploads: 0, reads: 0, bytesUp: 0, bytesDown: 0 };
   const constants = new Map<string, Tensor>();
