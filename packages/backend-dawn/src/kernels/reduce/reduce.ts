@@ -16,18 +16,42 @@ export const reduce = family('reduce', source, params, {
   sum_partials: { bindings: { x: 1, out: 2 }, workgroupSize: 256 },
 });
 
+/** Rows per chunk of a column sum: more rows are split into chunks summed in a second pass. */
+const ROWS_PER_CHUNK = 128;
+
 /** x [N, C] → [C] */
 export function sumRows(ctx: KernelContext, x: Tensor): Tensor {
   const cols = x.shape[x.shape.length - 1];
-  const rows = numel(x.shape) / cols;
-  const out = ctx.alloc([cols]);
-  ctx.queue.dispatch(
-    reduce.sum_rows,
-    { rows, cols, n: 0, groups: 0 },
-    { x: buf(x, 'sumRows x'), out: buf(out, '') },
-    ceilDiv(cols, 64),
-  );
+  return sumColumns(ctx, buf(x, 'sumRows x'), numel(x.shape) / cols, cols);
+}
+
+/**
+ * Column sums of a [rows, cols] buffer → a new [cols] tensor. Past ROWS_PER_CHUNK rows the
+ * rows are split into chunks (one thread per column and chunk), then the partials are summed:
+ * a thread per column alone would walk all N rows serially.
+ */
+export function sumColumns(ctx: KernelContext, x: GPUBuffer, rows: number, cols: number): Tensor {
+  const groups = columnChunks(rows);
+  const pass = (src: GPUBuffer, r: number, g: number) => {
+    const out = ctx.alloc(g === 1 ? [cols] : [g, cols]);
+    ctx.queue.dispatch(
+      reduce.sum_rows,
+      { rows: r, cols, n: 0, groups: g },
+      { x: src, out: buf(out, '') },
+      [ceilDiv(cols, 64), g],
+    );
+    return out;
+  };
+  if (groups <= 1) return pass(x, rows, 1);
+  const partial = pass(x, rows, groups);
+  const out = pass(buf(partial, ''), groups, 1);
+  ctx.dispose(partial);
   return out;
+}
+
+/** How many row chunks a column sum over `rows` rows uses (for callers writing their own partials). */
+export function columnChunks(rows: number): number {
+  return Math.max(1, Math.min(1024, ceilDiv(rows, ROWS_PER_CHUNK)));
 }
 
 /** Σ x² → [1], in two stages: at most 1024 workgroup partials, then one workgroup. */

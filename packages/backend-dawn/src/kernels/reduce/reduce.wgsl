@@ -28,14 +28,18 @@ fn workgroup_sum(lid: u32, value: f32) -> f32 {
   return total;
 }
 
-// One thread per column: out[c] = Σ_r x[r, c].
+// Column sums over `groups` chunks of rows: thread (c, g) writes out[g, c] = Σ x[r, c] over
+// chunk g's rows (groups = 1: the plain column sums; more: partials summed by a second pass).
 @compute @workgroup_size(WG)
 fn sum_rows(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
-  if (c >= p.cols) { return; }
+  let g = gid.y;
+  if (c >= p.cols || g >= p.groups) { return; }
+  let per = (p.rows + p.groups - 1u) / p.groups;
+  let end = min(p.rows, (g + 1u) * per);
   var acc = 0.0;
-  for (var r = 0u; r < p.rows; r++) { acc += x[r * p.cols + c]; }
-  out[c] = acc;
+  for (var r = g * per; r < end; r++) { acc += x[r * p.cols + c]; }
+  out[g * p.cols + c] = acc;
 }
 
 // Stage 1: workgroup g sums x² over a grid-stride loop into out[g].

@@ -34,6 +34,33 @@ describe('rmsnorm forward/backward vs the CPU reference and finite differences',
     );
   });
 
+  it('backward over 1000 rows (dWeight from chunked column partials)', async (ctx) => {
+    const d = h.dawn(ctx);
+    const n = 1000;
+    const xs = randomFloats(n * C, 34);
+    const dy = randomFloats(n * C, 35);
+    const fw = d.rmsnormForward(d.upload(xs, [n, C]), d.upload(w, [C]), eps);
+    const got = d.rmsnormBackward(
+      d.upload(xs, [n, C]),
+      d.upload(w, [C]),
+      fw.rstd,
+      d.upload(dy, [n, C]),
+    );
+    const rf = h.ref.rmsnormForward(h.ref.upload(xs, [n, C]), h.ref.upload(w, [C]), eps);
+    const want = h.ref.rmsnormBackward(
+      h.ref.upload(xs, [n, C]),
+      h.ref.upload(w, [C]),
+      rf.rstd,
+      h.ref.upload(dy, [n, C]),
+    );
+    expectClose(
+      await readF(d, got.dWeight),
+      await readF(h.ref, want.dWeight),
+      { abs: 1e-4, rel: 1e-4 },
+      'dWeight, 1000 rows',
+    );
+  });
+
   it('backward: dInput and dWeight vs the reference and finite differences', async (ctx) => {
     const d = h.dawn(ctx);
     const fw = d.rmsnormForward(d.upload(x, [N, C]), d.upload(w, [C]), eps);

@@ -1,6 +1,7 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext, numel, sameSize } from '../../runtime/context.js';
 import { family, wgsl } from '../kernel.js';
+import { columnChunks, sumColumns } from '../reduce/reduce.js';
 
 export const rmsnorm = family(
   'rmsnorm',
@@ -9,6 +10,7 @@ export const rmsnorm = family(
     ['n', 'u32'],
     ['c', 'u32'],
     ['eps', 'f32'],
+    ['chunks', 'u32'],
   ],
   {
     forward: { bindings: { x: 1, w: 2, out: 3, rstd_out: 4 } },
@@ -32,7 +34,7 @@ export function rmsnormForward(
   const rstd = ctx.alloc([n]);
   ctx.queue.dispatch(
     rmsnorm.forward,
-    { n, c, eps },
+    { n, c, eps, chunks: 1 },
     {
       x: buf(x, 'rmsnorm x'),
       w: buf(weight, 'rmsnorm weight'),
@@ -56,19 +58,23 @@ export function rmsnormBackward(
   const n = numel(x.shape) / c;
   sameSize(x, dOut, 'rmsnormBackward');
   const dInput = ctx.alloc(x.shape);
-  const dWeight = ctx.alloc(weight.shape);
   const common = { x: buf(x, 'x'), rstd: buf(rstd, 'rstd'), d_out: buf(dOut, 'dOut') };
   ctx.queue.dispatch(
     rmsnorm.backward_input,
-    { n, c, eps: 0 },
+    { n, c, eps: 0, chunks: 1 },
     { ...common, w: buf(weight, 'weight'), out: buf(dInput, '') },
     n,
   );
+  // dWeight: per-chunk column partials [chunks, C], then their column sums
+  const chunks = columnChunks(n);
+  const partial = ctx.alloc([chunks, c]);
   ctx.queue.dispatch(
     rmsnorm.backward_weight,
-    { n, c, eps: 0 },
-    { ...common, out: buf(dWeight, '') },
-    ceilDiv(c, 64),
+    { n, c, eps: 0, chunks },
+    { ...common, out: buf(partial, '') },
+    [ceilDiv(c, 64), chunks],
   );
+  const dWeight = sumColumns(ctx, buf(partial, ''), chunks, c);
+  ctx.dispose(partial);
   return { dInput, dWeight };
 }

@@ -1,11 +1,13 @@
 // RMSNorm over rows of x [N, C]: out = x · rstd · w, rstd = 1 / sqrt(mean(x²) + eps).
-// forward and backward_input: one workgroup per row; backward_weight: one thread per column.
+// forward and backward_input: one workgroup per row; backward_weight: one thread per column
+// and chunk of rows, writing [chunks, C] partials that reduce.wgsl sums.
 // WG must be a power of two.
 
 struct Params {
   n: u32,
   c: u32,
   eps: f32,
+  chunks: u32,  // backward_weight: row chunks
 }
 
 override WG: u32 = 64;
@@ -62,12 +64,15 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   for (var i = lid; i < p.c; i += WG) { out[base + i] = r * w[i] * d_out[base + i] - x[base + i] * k; }
 }
 
-// dw_c = Σ_n dy[n, c] · x[n, c] · rstd[n]
+// partial[g, c] = Σ_{n in chunk g} dy[n, c] · x[n, c] · rstd[n]
 @compute @workgroup_size(WG)
 fn backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   let col = gid.x;
-  if (col >= p.c) { return; }
+  let g = gid.y;
+  if (col >= p.c || g >= p.chunks) { return; }
+  let per = (p.n + p.chunks - 1u) / p.chunks;
+  let end = min(p.n, (g + 1u) * per);
   var acc = 0.0;
-  for (var row = 0u; row < p.n; row++) { acc += d_out[row * p.c + col] * x[row * p.c + col] * rstd[row]; }
-  out[col] = acc;
+  for (var row = g * per; row < end; row++) { acc += d_out[row * p.c + col] * x[row * p.c + col] * rstd[row]; }
+  out[g * p.c + col] = acc;
 }
