@@ -9,12 +9,16 @@ export const embedding = family(
     ['n', 'u32'],
     ['c', 'u32'],
     ['v', 'u32'],
+    ['buckets', 'u32'],
   ],
   {
     gather: { bindings: { ids: 1, src: 2, out: 3 } },
     scatter_add: { bindings: { ids: 1, src: 2, out: 3 } },
   },
 );
+
+/** Id buckets of the scatter-add (threads = C × buckets). */
+const SCATTER_BUCKETS = 64;
 
 /** ids [N] i32, table [V, C] → [N, C] */
 export function embeddingForward(ctx: KernelContext, ids: Tensor, table: Tensor): Tensor {
@@ -24,7 +28,7 @@ export function embeddingForward(ctx: KernelContext, ids: Tensor, table: Tensor)
   const out = ctx.alloc([n, C]);
   ctx.queue.dispatch(
     embedding.gather,
-    { n, c: C, v: V },
+    { n, c: C, v: V, buckets: 1 },
     { ids: buf(ids, 'ids'), src: buf(table, 'table'), out: buf(out, '') },
     ceilDiv(n * C, 64),
   );
@@ -43,11 +47,13 @@ export function embeddingBackward(
   const n = numel(ids.shape);
   const dTable = ctx.alloc([vocabSize, C]);
   ctx.queue.clear(buf(dTable, ''), vocabSize * C * 4);
+  // more buckets: more threads, each still reading every id (cheap: the same ids for all)
+  const buckets = Math.max(1, Math.min(SCATTER_BUCKETS, vocabSize));
   ctx.queue.dispatch(
     embedding.scatter_add,
-    { n, c: C, v: vocabSize },
+    { n, c: C, v: vocabSize, buckets },
     { ids: buf(ids, 'ids'), src: buf(dOut, 'dOut'), out: buf(dTable, '') },
-    ceilDiv(C, 64),
+    [ceilDiv(C, 64), buckets],
   );
   return dTable;
 }

@@ -5,6 +5,7 @@ struct Params {
   n: u32,  // tokens
   c: u32,  // row width
   v: u32,  // table rows
+  buckets: u32,  // scatter_add: table rows are split by id % buckets
 }
 
 override WG: u32 = 64;
@@ -24,15 +25,17 @@ fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   out[i] = src[u32(id) * p.c + i % p.c];
 }
 
-// out [V, C] (zeroed beforehand) += src [N, C] rows at ids. One thread per column walks the
-// tokens in order, so repeated ids add without atomics and the sum order is deterministic.
+// out [V, C] (zeroed beforehand) += src [N, C] rows at ids. Thread (column, bucket) walks
+// the tokens in order and adds those whose id % buckets is its bucket: each output element has
+// one writer, so repeated ids add without atomics and the sum order is deterministic.
 @compute @workgroup_size(WG)
 fn scatter_add(@builtin(global_invocation_id) gid: vec3u) {
   let col = gid.x;
-  if (col >= p.c) { return; }
+  let bucket = gid.y;
+  if (col >= p.c || bucket >= p.buckets) { return; }
   for (var t = 0u; t < p.n; t++) {
     let id = ids[t];
-    if (id < 0 || u32(id) >= p.v) { continue; }
+    if (id < 0 || u32(id) >= p.v || u32(id) % p.buckets != bucket) { continue; }
     let o = u32(id) * p.c + col;
     out[o] = out[o] + src[t * p.c + col];
   }
