@@ -7,7 +7,7 @@
  *     [--repeats R] [--bandwidth GB/s]
  */
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { uploadWeights } from '@oneshot-em/core';
 import { type BackendSpec, createBenchBackend, gpuBuffers, parseBackendSpec } from './backends.js';
@@ -196,6 +196,7 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model ?? 'unknown',
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
+      load_average: loadavg()[0],
     },
     argv: process.argv.slice(2),
     runs: [],

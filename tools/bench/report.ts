@@ -35,7 +35,8 @@ export interface KernelRun {
 
 export interface BenchReport {
   date: string;
-  host: { cpus: number; cpu: string; node: string; platform: string };
+  /** load_average: the 1-minute load when the run started (a shared machine skews timings) */
+  host: { cpus: number; cpu: string; node: string; platform: string; load_average: number };
   argv: string[];
   runs: ModelRun[];
   kernels: KernelRun[];
@@ -52,7 +53,10 @@ function table(head: string[], rows: string[][]): string {
 }
 
 export function formatReport(r: BenchReport): string {
-  const out: string[] = [`${r.date} · ${r.host.cpu} × ${r.host.cpus} · node ${r.host.node}`, ''];
+  const out: string[] = [
+    `${r.date} · ${r.host.cpu} × ${r.host.cpus} (load ${r.host.load_average.toFixed(1)}) · node ${r.host.node}`,
+    '',
+  ];
   out.push(
     table(
       [

@@ -40,11 +40,11 @@ if [ ! -f "$parts/SHA256SUMS" ]; then
   log "no SHA256SUMS yet: carry .carry/gpu-check/SHA256SUMS with the first part"
   exit 0
 fi
-# complete <prefix>: every part of it named in SHA256SUMS is here and intact
+# complete <prefix>: SHA256SUMS names parts of it, and every one is here and intact
 complete() {
-  local ok=0 name sum
+  local ok=0 listed=0 name sum
   while read -r sum name; do
-    case "$name" in "$1".*) ;; *) continue ;; esac
+    case "$name" in "$1".*) listed=$((listed + 1)) ;; *) continue ;; esac
     if [ ! -f "$parts/$name" ]; then
       log "missing $name"
       ok=1
@@ -58,6 +58,7 @@ complete() {
       fi
     fi
   done <"$parts/SHA256SUMS"
+  [ "$listed" -gt 0 ] || { log "SHA256SUMS names no $1 part"; return 1; }
   return $ok
 }
 complete runtime.tar.xz || { log "waiting for the runtime parts"; exit 0; }
@@ -121,7 +122,7 @@ case "$gpu_name" in
 esac
 {
   echo "date: $(date -u +%FT%TZ)"
-  echo "node: $(node --version 2>&1)"
+  echo "node: $(command -v node) $(node --version 2>&1)"
   echo "gpu: ${gpu_name:-none} (bandwidth GB/s: ${bandwidth:-unknown})"
   nvidia-smi 2>&1 | head -15
   echo "vulkan loader: $(ldconfig -p | grep 'libvulkan.so.1' | head -1)"
@@ -159,8 +160,9 @@ if [ "$device" = gpu ]; then
   gpu_flag=(--gpu)
   models=qwen2-25m,qwen2.5-0.5b
 else
+  # the rehearsal: small and quick (the CPU-sized kernels take minutes on lavapipe)
   ort_device=cpu
-  gpu_flag=()
+  gpu_flag=(--only generation,training,em-step)
   models=stories260K
 fi
 
