@@ -1,4 +1,4 @@
-import type { Backend } from '@oneshot-em/core';
+import type { Backend, ModelConfig } from '@oneshot-em/core';
 import { UserError } from './errors.js';
 
 export type BackendName = 'ort' | 'dawn' | 'reference';
@@ -7,7 +7,21 @@ export type BackendName = 'ort' | 'dawn' | 'reference';
  * The only place that turns a backend name into a running backend. Backends load lazily, so a
  * machine without one native library still runs the other.
  */
-export async function createBackend(name: BackendName, device?: string): Promise<Backend> {
+/**
+ * The largest single buffer a run of this model allocates: the embedding/head table, an MLP
+ * matrix, or a chunk of logits (core's head works on 256 tokens at a time). Dawn checks it
+ * against the adapter's limits at start-up, so a model that does not fit fails at once.
+ */
+export function largestBufferBytes(config: ModelConfig): number {
+  const { vocabSize: V, hiddenSize: C, intermediateSize: F } = config;
+  return 4 * Math.max(V * C, F * C, 256 * V);
+}
+
+export async function createBackend(
+  name: BackendName,
+  device?: string,
+  config?: ModelConfig,
+): Promise<Backend> {
   switch (name) {
     case 'ort': {
       const mod = await importBackend('@oneshot-em/backend-ort', 'onnxruntime-node');
@@ -16,7 +30,10 @@ export async function createBackend(name: BackendName, device?: string): Promise
     case 'dawn': {
       const mod = await importBackend('@oneshot-em/backend-dawn', 'webgpu');
       const d = device === undefined ? undefined : /^\d+$/.test(device) ? Number(device) : device;
-      return mod.createDawnBackend({ device: d });
+      return mod.createDawnBackend({
+        device: d,
+        requiredBufferBytes: config ? largestBufferBytes(config) : undefined,
+      });
     }
     case 'reference': {
       const core = await import('@oneshot-em/core');

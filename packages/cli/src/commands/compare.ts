@@ -145,7 +145,7 @@ export function registerCompare(program: Command): void {
           ? STORY_HELDOUT_PROMPTS
           : MATH_HELDOUT_PROMPTS);
     const prompts = texts.map((t) => encodePrompt(base, t, o.chatTemplate));
-    const backend = await createBackend(o.backend, o.device);
+    const backend = await createBackend(o.backend, o.device, base.config);
     try {
       const w = uploadWeights(backend, base.config, base.weights);
       const r = await rollout(backend, base.config, w, {

@@ -56,7 +56,7 @@ export function registerEntropy(program: Command): void {
       if (texts.length === 0) throw new UserError('give --prompt, --data or --rollouts');
       prompts = texts.map((t) => encodePrompt(model, t, o.chatTemplate));
     }
-    const backend = await createBackend(o.backend, o.device);
+    const backend = await createBackend(o.backend, o.device, model.config);
     try {
       const w = uploadWeights(backend, model.config, model.weights);
       if (!completions) {

@@ -52,7 +52,7 @@ export function registerEval(program: Command): void {
     const { dir } = modelDir(o.model);
     const model = loadModel(dir);
     const temperature = o.temperature ?? (o.n > 1 ? 0.6 : 0);
-    const backend = await createBackend(o.backend, o.device);
+    const backend = await createBackend(o.backend, o.device, model.config);
     const w = uploadWeights(backend, model.config, model.weights);
     const useTemplate = model.tokenizer.hasChatTemplate;
     let batchNo = 0;

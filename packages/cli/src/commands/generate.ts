@@ -87,7 +87,7 @@ export function registerGenerate(program: Command): void {
         which.push(i);
       }
     });
-    const backend = await createBackend(o.backend, o.device);
+    const backend = await createBackend(o.backend, o.device, model.config);
     try {
       const w = uploadWeights(backend, model.config, model.weights);
       const r = await rollout(backend, model.config, w, {
