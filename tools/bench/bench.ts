@@ -37,6 +37,7 @@ const USAGE = `usage: npx tsx tools/bench/bench.ts [options]
   --json FILE           write the JSON report there
   --gen-batch B --effective-batch N --micro-batch M --prompt-tokens P --new-tokens G
   --repeats R           ops per kernel timing (default 4 on CPU, 20 with --gpu)
+  --steps S             measured EM steps after the warm-up one (default 3 on CPU, 1 with --gpu)
   --bandwidth GB/s      device memory bandwidth, for the kernel and decode fractions`;
 
 function defaultWorkload(model: string, gpu: boolean): Workload {
@@ -66,6 +67,8 @@ const rssMiB = () => process.resourceUsage().maxRSS / 1024;
 
 interface RunOptions {
   parts: Set<Part>;
+  /** measured EM steps */
+  steps: number;
   /** the interpreter of the PyTorch baseline, or null to skip it */
   python: string | null;
   bandwidth: number | null;
@@ -106,9 +109,9 @@ async function runModel(
       for (const t of w.values()) backend.dispose(t);
     }
     if (parts.has('em-step')) {
-      run.em_step = await measureEmStep(backend, model, wl);
+      run.em_step = await measureEmStep(backend, model, wl, o.steps);
       if (o.python) {
-        run.torch = runTorchStep(model, wl, o.python);
+        run.torch = runTorchStep(model, wl, o.steps, o.python);
         run.ratio_vs_torch = run.em_step.update_seconds / run.torch.update_s;
       }
     }
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
       repeats: { type: 'string' },
       bandwidth: { type: 'string' },
       python: { type: 'string' },
+      steps: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -189,6 +193,7 @@ async function main(): Promise<void> {
   const gpu = values.gpu ?? false;
   const repeats = positive(values.repeats, 'repeats') ?? (gpu ? 20 : 4);
   const bandwidth = positive(values.bandwidth, 'bandwidth') ?? null;
+  const steps = positive(values.steps, 'steps') ?? (gpu ? 1 : 3);
   const report: BenchReport = {
     date: new Date().toISOString(),
     host: {
@@ -227,7 +232,7 @@ async function main(): Promise<void> {
         );
       console.error(`[bench] ${spec.label} · ${m} · ${JSON.stringify(wl)}`);
       const python = values.torch ? (values.python ?? DEFAULT_PYTHON) : null;
-      report.runs.push(await runModel(spec, m, wl, { parts, python, bandwidth }));
+      report.runs.push(await runModel(spec, m, wl, { parts, steps, python, bandwidth }));
       save();
     }
   }

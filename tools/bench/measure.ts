@@ -161,26 +161,32 @@ export async function measureTraining(
 }
 
 export interface EmStepResult {
-  /** the trainer's metrics of the measured step (given completions: its rollout phase is ~0) */
+  /** the trainer's metrics of the fastest measured step (given completions: rollout ~0) */
   metrics: StepMetrics;
-  /** the measured step minus its checkpoint: what the PyTorch baseline does */
+  /** loss/grad + optimizer of that step: what the PyTorch baseline times */
   update_seconds: number;
+  /** loss/grad + optimizer of every measured step (the spread shows the machine's noise) */
+  update_seconds_all: number[];
+  /** the final step's checkpoint (weights + AdamW state) */
+  checkpoint_seconds: number;
 }
 
 /**
- * The trainer on given completions (effectiveBatch rows in micro-batches, AdamW, clip 1): two steps where the
- * backend compiles (the second is measured; it also writes the final checkpoint), one on the
- * reference.
+ * The trainer on given completions (effectiveBatch rows in micro-batches, AdamW, clip 1): one
+ * warm-up step where the backend compiles, then `measured` steps; the fastest is reported
+ * (the least disturbed by other processes on a shared machine). The last step writes the final
+ * checkpoint.
  */
 export async function measureEmStep(
   backend: Backend,
   model: BenchModel,
   wl: Workload,
+  measured: number,
 ): Promise<EmStepResult> {
   const objective = await resolveObjective('token-entropy');
   const out = mkdtempSync(join(tmpdir(), 'oneshot-em-bench-'));
   try {
-    const steps = backend.kind === 'reference' ? 1 : 2;
+    const steps = measured + (backend.kind === 'reference' ? 0 : 1);
     const { metrics } = await train(
       backend,
       {
@@ -205,8 +211,15 @@ export async function measureEmStep(
         out: join(out, 'run'),
       },
     );
-    const m = metrics[metrics.length - 1];
-    return { metrics: m, update_seconds: m.seconds.loss_grad + m.seconds.optimizer };
+    const timed = metrics.slice(steps - measured);
+    const update = (m: StepMetrics) => m.seconds.loss_grad + m.seconds.optimizer;
+    const best = timed.reduce((a, b) => (update(b) < update(a) ? b : a));
+    return {
+      metrics: best,
+      update_seconds: update(best),
+      update_seconds_all: timed.map(update),
+      checkpoint_seconds: metrics[metrics.length - 1].seconds.checkpoint,
+    };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -85,7 +85,7 @@ export function formatReport(r: BenchReport): string {
           ms(m.em_step?.update_seconds),
           ms(s?.loss_grad),
           ms(s?.optimizer),
-          ms(s?.checkpoint),
+          ms(m.em_step?.checkpoint_seconds),
           ms(m.torch?.update_s),
           m.ratio_vs_torch === undefined ? '—' : m.ratio_vs_torch.toFixed(2),
           f(m.max_rss_mib, 0),
@@ -128,8 +128,8 @@ export function formatReport(r: BenchReport): string {
   }
   out.push(
     '',
-    'step ms = loss/grad + optimizer of the trainer on given completions (the measured step also wrote a checkpoint: ckpt);',
-    'ratio = step ms / the PyTorch CPU step on the same shape and completions (torch ms).',
+    'step ms = loss/grad + optimizer of the fastest measured trainer step on given completions (ckpt: the final',
+    'checkpoint); ratio = step ms / the fastest PyTorch CPU step on the same shape and completions (torch ms).',
   );
   return out.join('\n');
 }

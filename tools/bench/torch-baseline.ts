@@ -28,7 +28,13 @@ const SCRIPT = join(import.meta.dirname, 'torch_em_step.py');
 /** Debian's interpreter, where python3-torch installs (a pyenv shim on PATH would not see it). */
 export const DEFAULT_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-export function runTorchStep(model: BenchModel, wl: Workload, python = DEFAULT_PYTHON): TorchStep {
+/** One warm-up step and `measured` timed ones; the script reports the fastest. */
+export function runTorchStep(
+  model: BenchModel,
+  wl: Workload,
+  measured: number,
+  python = DEFAULT_PYTHON,
+): TorchStep {
   const dir = mkdtempSync(join(tmpdir(), 'oneshot-em-torch-'));
   try {
     const request = join(dir, 'request.json');
@@ -41,7 +47,7 @@ export function runTorchStep(model: BenchModel, wl: Workload, python = DEFAULT_P
         temperature: 0.5,
         optimizer: BENCH_OPTIMIZER,
         clip: BENCH_CLIP,
-        steps: 2,
+        steps: 1 + measured,
         seed: 1,
       }),
     );

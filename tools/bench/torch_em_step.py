@@ -9,7 +9,8 @@ RMSNorm, rotate-half RoPE, GQA attention with optional q/k/v and o biases, SwiGL
 untied head), and runs `steps` EM steps on the given completions exactly as the trainer does:
 left-padded prompts + right-padded completions, attention mask = ids != pad, HF positions,
 token entropy of softmax(logits / T) averaged over positions t >= P whose id != pad,
-backward, clip_grad_norm_, AdamW. Prints one JSON line with the last step's phase seconds.
+backward, clip_grad_norm_, AdamW. The first step warms up; prints one JSON line with the phase
+seconds of the fastest later step (the least disturbed on a shared machine).
 """
 import argparse
 import json
@@ -128,7 +129,7 @@ def main():
     loss_mask = (ids != req["pad_id"]).float()
     loss_mask[:, :P] = 0
     T_loss = req["temperature"]
-    out = {}
+    best = None
     for step in range(1, req["steps"] + 1):
         t0 = time.perf_counter()
         logits = model(ids, mask, positions) / T_loss
@@ -143,6 +144,7 @@ def main():
         t2 = time.perf_counter()
         out = {
             "step": step,
+            "steps": req["steps"],
             "loss": loss.item(),
             "grad_norm": norm.item(),
             "loss_grad_s": t1 - t0,
@@ -154,7 +156,10 @@ def main():
             "params": sum(p.numel() for p in model.parameters()),
             "cpus": os.cpu_count(),
         }
-    print(json.dumps(out))
+        if step > 1 or req["steps"] == 1:
+            if best is None or out["update_s"] < best["update_s"]:
+                best = out
+    print(json.dumps(best))
 
 
 if __name__ == "__main__":
