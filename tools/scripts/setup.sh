@@ -21,8 +21,10 @@ fi
 
 # ---- Vulkan for Dawn ------------------------------------------------------------------
 have_vulkan_driver() {
-  ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | grep -q . &&
-    ldconfig -p | grep -q 'libvulkan.so.1'
+  # (no `grep -q` after a pipe: under pipefail the writer's SIGPIPE would fail the test)
+  local icds
+  icds="$(ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null || true)"
+  [ -n "$icds" ] && [ -n "$(ldconfig -p | grep 'libvulkan.so.1' || true)" ]
 }
 lavapipe_ok() {
   # Dawn needs Mesa >= 23; the backports build is 25.x.
@@ -30,7 +32,8 @@ lavapipe_ok() {
   v="$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)"
   [ -n "$v" ] && dpkg --compare-versions "$v" ge 23
 }
-if [ "${ONESHOT_EM_SKIP_SYSTEM:-0}" != 1 ] && ! { have_vulkan_driver && { lavapipe_ok || ls /usr/share/vulkan/icd.d/ 2>/dev/null | grep -qv lvp; }; }; then
+gpu_icd() { [ -n "$(ls /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ 2>/dev/null | grep -v lvp || true)" ]; }
+if [ "${ONESHOT_EM_SKIP_SYSTEM:-0}" != 1 ] && ! { have_vulkan_driver && { lavapipe_ok || gpu_icd; }; }; then
   if [ "$(id -u)" != 0 ]; then
     log "Dawn needs libvulkan1 and mesa-vulkan-drivers (>= 23, bookworm-backports); run this script as root"
     exit 1
