@@ -37,7 +37,8 @@ const USAGE = `usage: npx tsx tools/bench/bench.ts [options]
   --json FILE           write the JSON report there
   --gen-batch B --effective-batch N --micro-batch M --prompt-tokens P --new-tokens G
   --repeats R           ops per kernel timing (default 4 on CPU, 20 with --gpu)
-  --steps S             measured EM steps after the warm-up one (default 3 on CPU, 1 with --gpu)
+  --steps S             measured EM steps (default 3 on CPU, 1 with --gpu)
+  --warmup W            EM steps before them, untimed (default 1; 0 times compilation too)
   --bandwidth GB/s      device memory bandwidth, for the kernel and decode fractions`;
 
 function defaultWorkload(model: string, gpu: boolean): Workload {
@@ -67,8 +68,9 @@ const rssMiB = () => process.resourceUsage().maxRSS / 1024;
 
 interface RunOptions {
   parts: Set<Part>;
-  /** measured EM steps */
+  /** measured EM steps, and untimed ones before them */
   steps: number;
+  warmup: number;
   /** the interpreter of the PyTorch baseline, or null to skip it */
   python: string | null;
   bandwidth: number | null;
@@ -109,7 +111,7 @@ async function runModel(
       for (const t of w.values()) backend.dispose(t);
     }
     if (parts.has('em-step')) {
-      run.em_step = await measureEmStep(backend, model, wl, o.steps);
+      run.em_step = await measureEmStep(backend, model, wl, o.steps, o.warmup);
       if (o.python) {
         run.torch = runTorchStep(model, wl, o.steps, o.python);
         run.ratio_vs_torch = run.em_step.update_seconds / run.torch.update_s;
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
       bandwidth: { type: 'string' },
       python: { type: 'string' },
       steps: { type: 'string' },
+      warmup: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -194,6 +197,9 @@ async function main(): Promise<void> {
   const repeats = positive(values.repeats, 'repeats') ?? (gpu ? 20 : 4);
   const bandwidth = positive(values.bandwidth, 'bandwidth') ?? null;
   const steps = positive(values.steps, 'steps') ?? (gpu ? 1 : 3);
+  const warmup = values.warmup === undefined ? 1 : Number(values.warmup);
+  if (!Number.isInteger(warmup) || warmup < 0)
+    throw new Error(`--warmup ${values.warmup}: expected 0, 1, 2, …`);
   const report: BenchReport = {
     date: new Date().toISOString(),
     host: {
@@ -232,7 +238,7 @@ async function main(): Promise<void> {
         );
       console.error(`[bench] ${spec.label} · ${m} · ${JSON.stringify(wl)}`);
       const python = values.torch ? (values.python ?? DEFAULT_PYTHON) : null;
-      report.runs.push(await runModel(spec, m, wl, { parts, steps, python, bandwidth }));
+      report.runs.push(await runModel(spec, m, wl, { parts, steps, warmup, python, bandwidth }));
       save();
     }
   }

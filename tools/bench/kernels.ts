@@ -22,19 +22,23 @@ export const CPU_MATMUL_SHAPES: MatmulShape[] = [
   { m: 256, k: 1408, n: 512 },
   { m: 256, k: 512, n: 32000 },
 ];
-/** GPU shapes: Qwen2.5-0.5B / 1.5B projections at 4096 tokens, and batch-1 decode of the head. */
+/**
+ * GPU shapes: Qwen2.5-0.5B / 1.5B projections at 4096 tokens, the vocabulary head at 1024 tokens
+ * (a [1024, 151936] f32 result is 622 MB: larger ones pass WebGPU's 1-2 GB binding limits) and
+ * batch-1 decode of the head.
+ */
 export const GPU_MATMUL_SHAPES: MatmulShape[] = [
   { m: 4096, k: 896, n: 4864 },
   { m: 4096, k: 1536, n: 8960 },
   { m: 4096, k: 8960, n: 1536 },
-  { m: 4096, k: 896, n: 151936 },
+  { m: 1024, k: 896, n: 151936 },
   { m: 1, k: 896, n: 151936 },
 ];
 
 export const CPU_VOCAB_SHAPES = [{ n: 256, v: 32000 }];
 export const GPU_VOCAB_SHAPES = [
-  { n: 4096, v: 151936 },
   { n: 1024, v: 151936 },
+  { n: 256, v: 151936 },
 ];
 
 function randomTensor(backend: Backend, shape: number[], seed: number): Tensor {

@@ -172,8 +172,9 @@ export interface EmStepResult {
 }
 
 /**
- * The trainer on given completions (effectiveBatch rows in micro-batches, AdamW, clip 1): one
- * warm-up step where the backend compiles, then `measured` steps; the fastest is reported
+ * The trainer on given completions (effectiveBatch rows in micro-batches, AdamW, clip 1):
+ * `warmup` steps where the backend compiles (none on the reference), then `measured` steps;
+ * the fastest is reported
  * (the least disturbed by other processes on a shared machine). The last step writes the final
  * checkpoint.
  */
@@ -182,11 +183,12 @@ export async function measureEmStep(
   model: BenchModel,
   wl: Workload,
   measured: number,
+  warmup = 1,
 ): Promise<EmStepResult> {
   const objective = await resolveObjective('token-entropy');
   const out = mkdtempSync(join(tmpdir(), 'oneshot-em-bench-'));
   try {
-    const steps = measured + (backend.kind === 'reference' ? 0 : 1);
+    const steps = measured + (backend.kind === 'reference' ? 0 : warmup);
     const { metrics } = await train(
       backend,
       {

@@ -184,6 +184,6 @@ if [ "$device" = gpu ]; then
   backends=dawn
   [ "$have_ep" = 1 ] && backends=dawn,ort:cuda
   stage bench-1.5b 240 node "$root/node_modules/tsx/dist/cli.mjs" tools/bench/bench.ts --backend "$backends" --gpu \
-    --model qwen2.5-1.5b --only em-step "${bw[@]}" --json "$OUT/bench-1.5b.json"
+    --model qwen2.5-1.5b --only em-step --warmup 0 --steps 1 "${bw[@]}" --json "$OUT/bench-1.5b.json"
 fi
 log "done; results in $OUT"
