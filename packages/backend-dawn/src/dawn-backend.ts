@@ -44,6 +44,8 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
 export interface DawnBackend extends Backend {
   readonly kind: 'dawn';
   readonly adapter: DawnAdapterInfo;
+  /** Optional features enabled on the device (present on the adapter and not disabled). */
+  readonly features: { subgroups: boolean; f16: boolean };
   /** Storage buffers handed out and not yet disposed (leak checks). */
   liveBuffers(): number;
   /** Generation with the decode loop on the GPU (generate.ts). */
@@ -88,6 +90,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
   const ctx: KernelContext = {
     queue,
     matmul: options.matmul ?? 'tile16',
+    reduction: dev.hasSubgroups ? 'subgroup' : 'workgroup',
     alloc,
     upload,
     dispose,
@@ -107,6 +110,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     name: `dawn(${dev.adapter.description} · ${dev.adapter.api})`,
     kind: 'dawn',
     adapter: dev.adapter,
+    features: { subgroups: dev.hasSubgroups, f16: dev.hasF16 },
     liveBuffers: () => pool.live,
     transfers: () => ({ ...counter }),
     async sync() {

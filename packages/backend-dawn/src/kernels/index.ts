@@ -1,4 +1,7 @@
-/** The explicit kernel registry: every WGSL entry point the backend dispatches, by family. */
+/**
+ * The explicit kernel registry: every WGSL entry point the backend dispatches, by family
+ * (the *Subgroups families need the `subgroups` feature).
+ */
 import { attention } from './attention/attention.js';
 import { decode } from './decode/decode.js';
 import { elementwise } from './elementwise/elementwise.js';
@@ -22,12 +25,15 @@ export const kernels = {
   matmulTile16,
   matmulTile64,
   optimizer,
-  reduce,
-  rmsnorm,
+  reduce: reduce.workgroup,
+  reduceSubgroups: reduce.subgroup,
+  rmsnorm: rmsnorm.workgroup,
+  rmsnormSubgroups: rmsnorm.subgroup,
   rope,
   sample: sampleKernels,
   swiglu,
-  vocab,
+  vocab: vocab.workgroup,
+  vocabSubgroups: vocab.subgroup,
 } as const;
 
 export type { KernelDescriptor } from './kernel.js';

@@ -16,6 +16,8 @@ export interface KernelDescriptor {
   /** Storage binding name → @binding index, for the bindings this entry point uses. */
   bindings: Readonly<Record<string, number>>;
   workgroupSize: number;
+  /** A device feature the source enables (its module does not compile without it). */
+  requires?: 'subgroups';
 }
 
 /** Reads a .wgsl file that sits next to the descriptor module. */
@@ -42,6 +44,35 @@ export function family(
     };
   }
   return out;
+}
+
+/**
+ * How a family reduces within a workgroup: 'workgroup' (shared-memory trees; every device) or
+ * 'subgroup' (subgroupAdd/subgroupMax; only on devices with the `subgroups` feature).
+ */
+export type Reduction = 'workgroup' | 'subgroup';
+
+/**
+ * A family built twice, once per reduction. Each variant's fragment (`enable subgroups;` for
+ * 'subgroup', which must precede every declaration) declares the `Lane` struct of builtins
+ * the entry points take and the reduction functions the family source calls; it is put in
+ * front of that source (WGSL module-scope declarations may come in any order). The variants
+ * are separate modules under separate family names, so the choice is made when the pipeline
+ * is created and a device without subgroups never compiles the subgroup source.
+ */
+export function reductionFamilies(
+  name: string,
+  source: string,
+  fragments: Record<Reduction, string>,
+  params: readonly (readonly [string, ParamType])[],
+  entries: Record<string, { bindings: Record<string, number>; workgroupSize?: number }>,
+): Record<Reduction, Record<string, KernelDescriptor>> {
+  const sub = family(`${name}+subgroups`, `${fragments.subgroup}\n${source}`, params, entries);
+  for (const k of Object.values(sub)) k.requires = 'subgroups';
+  return {
+    workgroup: family(name, `${fragments.workgroup}\n${source}`, params, entries),
+    subgroup: sub,
+  };
 }
 
 /** Workgroups beyond 65,535 spill into y; kernels linearise with `wid.y * nwg.x + wid.x`. */

@@ -1,4 +1,5 @@
 import type { DType, Tensor } from '@oneshot-em/core';
+import type { Reduction } from '../kernels/kernel.js';
 import type { MatmulVariant } from '../kernels/matmul/matmul.js';
 import type { CommandQueue } from './commands.js';
 import { DawnTensor } from './tensor.js';
@@ -10,6 +11,8 @@ import { DawnTensor } from './tensor.js';
 export interface KernelContext {
   readonly queue: CommandQueue;
   readonly matmul: MatmulVariant;
+  /** 'subgroup' when the device has the `subgroups` feature (and it is not disabled). */
+  readonly reduction: Reduction;
   /** A new tensor (contents undefined) from the buffer pool. */
   alloc(shape: readonly number[], dtype?: DType): DawnTensor;
   upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor;

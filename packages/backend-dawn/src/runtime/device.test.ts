@@ -37,6 +37,18 @@ describe('Dawn adapter selection and limits', () => {
     );
   });
 
+  it('enables subgroups and shader-f16 when the adapter has them, unless disabled', async (ctx) => {
+    const d = h.dawn(ctx);
+    const [first] = await describeDawnAdapters();
+    expect(d.features).toEqual({
+      subgroups: first.features.includes('subgroups'),
+      f16: first.features.includes('shader-f16'),
+    });
+    const without = await createDawnBackend({ disableSubgroups: true, disableF16: true });
+    expect(without.features).toEqual({ subgroups: false, f16: false });
+    await without.destroy();
+  });
+
   it('the missing-driver message says which library is missing and how to install it', () => {
     const message = missingDriverMessage('requestAdapter() returned no adapter');
     expect(message).toMatch(/no usable GPU adapter: requestAdapter\(\) returned no adapter/);

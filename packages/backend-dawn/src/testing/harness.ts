@@ -8,6 +8,7 @@
 import { createReferenceBackend, type ReferenceBackend, type Tensor } from '@oneshot-em/core';
 import { afterAll, beforeAll, type TestContext } from 'vitest';
 import { createDawnBackend, type DawnBackend, type DawnBackendOptions } from '../dawn-backend.js';
+import type { Reduction } from '../kernels/kernel.js';
 
 export interface DawnHarness {
   /** The backend, or skip (locally) / throw (CI) when no adapter is available. */
@@ -20,8 +21,20 @@ export function isCi(): boolean {
   return /^(true|1)$/i.test(process.env.CI ?? '');
 }
 
-/** Call at the top of a describe block. */
-export function useDawn(options: DawnBackendOptions = {}): DawnHarness {
+/**
+ * The two workgroup-reduction paths the reduction kernels (vocab, rmsnorm, reduce) are tested
+ * on, with the same tolerances: subgroups, and the shared-memory fallback.
+ */
+export const reductionPaths = [
+  { reduction: 'subgroup', options: {} },
+  { reduction: 'workgroup', options: { disableSubgroups: true } },
+] as const satisfies readonly { reduction: Reduction; options: DawnBackendOptions }[];
+
+/**
+ * Call at the top of a describe block. With `reduction`, the backend must take that path: the
+ * subgroup path skips (with the reason) on an adapter without the `subgroups` feature.
+ */
+export function useDawn(options: DawnBackendOptions = {}, reduction?: Reduction): DawnHarness {
   let backend: DawnBackend | undefined;
   let failure: Error | undefined;
   beforeAll(async () => {
@@ -37,7 +50,14 @@ export function useDawn(options: DawnBackendOptions = {}): DawnHarness {
   return {
     ref: createReferenceBackend({ precision: 'f64' }),
     dawn(ctx) {
-      if (backend) return backend;
+      if (backend) {
+        const taken: Reduction = backend.features.subgroups ? 'subgroup' : 'workgroup';
+        if (reduction === 'subgroup' && taken !== reduction)
+          ctx.skip(`adapter "${backend.adapter.description}" has no subgroups feature`);
+        if (reduction !== undefined && taken !== reduction)
+          throw new Error(`expected the ${reduction} reduction path, the backend takes ${taken}`);
+        return backend;
+      }
       const message = failure?.message ?? 'the Dawn backend was not created';
       if (isCi()) throw new Error(message);
       ctx.skip(`no Dawn adapter: ${message}`);

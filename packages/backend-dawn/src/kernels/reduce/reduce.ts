@@ -1,6 +1,12 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext, numel } from '../../runtime/context.js';
-import { family, wgsl } from '../kernel.js';
+import { type Reduction, reductionFamilies, wgsl } from '../kernel.js';
+
+/** The `workgroup_sum` fragments (see reductionFamilies), shared with rmsnorm. */
+export const sumFragments: Record<Reduction, string> = {
+  workgroup: wgsl(import.meta.url, './sum-workgroup.wgsl'),
+  subgroup: wgsl(import.meta.url, './sum-subgroup.wgsl'),
+};
 
 const source = wgsl(import.meta.url, './reduce.wgsl');
 const params = [
@@ -10,7 +16,7 @@ const params = [
   ['groups', 'u32'],
 ] as const;
 
-export const reduce = family('reduce', source, params, {
+export const reduce = reductionFamilies('reduce', source, sumFragments, params, {
   sum_rows: { bindings: { x: 1, out: 2 }, workgroupSize: 64 },
   sum_squares: { bindings: { x: 1, out: 2 }, workgroupSize: 256 },
   sum_partials: { bindings: { x: 1, out: 2 }, workgroupSize: 256 },
@@ -35,7 +41,7 @@ export function sumColumns(ctx: KernelContext, x: GPUBuffer, rows: number, cols:
   const pass = (src: GPUBuffer, r: number, g: number) => {
     const out = ctx.alloc(g === 1 ? [cols] : [g, cols]);
     ctx.queue.dispatch(
-      reduce.sum_rows,
+      reduce[ctx.reduction].sum_rows,
       { rows: r, cols, n: 0, groups: g },
       { x: src, out: buf(out, '') },
       [ceilDiv(cols, 64), g],
@@ -61,13 +67,13 @@ export function sumSquares(ctx: KernelContext, x: Tensor): Tensor {
   const partial = ctx.alloc([groups]);
   const out = ctx.alloc([1]);
   ctx.queue.dispatch(
-    reduce.sum_squares,
+    reduce[ctx.reduction].sum_squares,
     { rows: 0, cols: 0, n, groups },
     { x: buf(x, 'sumSquares x'), out: buf(partial, '') },
     [groups, 1],
   );
   ctx.queue.dispatch(
-    reduce.sum_partials,
+    reduce[ctx.reduction].sum_partials,
     { rows: 0, cols: 0, n: groups, groups: 1 },
     { x: buf(partial, ''), out: buf(out, '') },
     [1, 1],

@@ -1,5 +1,6 @@
 // Reductions: column sums of a [rows, cols] matrix, and Σx² in two stages (per-workgroup
 // partial sums, then one workgroup adds the partials). WG must be a power of two.
+// `Lane` and `workgroup_sum` come from sum-workgroup.wgsl or sum-subgroup.wgsl, put in front.
 
 struct Params {
   rows: u32,
@@ -13,20 +14,6 @@ override WG: u32 = 256;
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
-var<workgroup> sh: array<f32, WG>;
-
-fn workgroup_sum(lid: u32, value: f32) -> f32 {
-  sh[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { sh[lid] = sh[lid] + sh[lid + stride]; }
-    workgroupBarrier();
-  }
-  let total = sh[0];
-  workgroupBarrier();
-  return total;
-}
 
 // Column sums over `groups` chunks of rows: thread (c, g) writes out[g, c] = Σ x[r, c] over
 // chunk g's rows (groups = 1: the plain column sums; more: partials summed by a second pass).
@@ -44,21 +31,21 @@ fn sum_rows(@builtin(global_invocation_id) gid: vec3u) {
 
 // Stage 1: workgroup g sums x² over a grid-stride loop into out[g].
 @compute @workgroup_size(WG)
-fn sum_squares(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn sum_squares(@builtin(workgroup_id) wid: vec3u, lane: Lane) {
   var acc = 0.0;
-  for (var i = wid.x * WG + lid; i < p.n; i += p.groups * WG) {
+  for (var i = wid.x * WG + lane.lid; i < p.n; i += p.groups * WG) {
     let v = x[i];
     acc += v * v;
   }
-  let total = workgroup_sum(lid, acc);
-  if (lid == 0u) { out[wid.x] = total; }
+  let total = workgroup_sum(lane, acc);
+  if (lane.lid == 0u) { out[wid.x] = total; }
 }
 
 // Stage 2: one workgroup: out[0] = Σ x[0..n).
 @compute @workgroup_size(WG)
-fn sum_partials(@builtin(local_invocation_index) lid: u32) {
+fn sum_partials(lane: Lane) {
   var acc = 0.0;
-  for (var i = lid; i < p.n; i += WG) { acc += x[i]; }
-  let total = workgroup_sum(lid, acc);
-  if (lid == 0u) { out[0] = total; }
+  for (var i = lane.lid; i < p.n; i += WG) { acc += x[i]; }
+  let total = workgroup_sum(lane, acc);
+  if (lane.lid == 0u) { out[0] = total; }
 }

@@ -1,11 +1,12 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext, numel, sameSize } from '../../runtime/context.js';
-import { family, wgsl } from '../kernel.js';
-import { columnChunks, sumColumns } from '../reduce/reduce.js';
+import { reductionFamilies, wgsl } from '../kernel.js';
+import { columnChunks, sumColumns, sumFragments } from '../reduce/reduce.js';
 
-export const rmsnorm = family(
+export const rmsnorm = reductionFamilies(
   'rmsnorm',
   wgsl(import.meta.url, './rmsnorm.wgsl'),
+  sumFragments,
   [
     ['n', 'u32'],
     ['c', 'u32'],
@@ -33,7 +34,7 @@ export function rmsnormForward(
   const out = ctx.alloc(x.shape);
   const rstd = ctx.alloc([n]);
   ctx.queue.dispatch(
-    rmsnorm.forward,
+    rmsnorm[ctx.reduction].forward,
     { n, c, eps, chunks: 1 },
     {
       x: buf(x, 'rmsnorm x'),
@@ -60,7 +61,7 @@ export function rmsnormBackward(
   const dInput = ctx.alloc(x.shape);
   const common = { x: buf(x, 'x'), rstd: buf(rstd, 'rstd'), d_out: buf(dOut, 'dOut') };
   ctx.queue.dispatch(
-    rmsnorm.backward_input,
+    rmsnorm[ctx.reduction].backward_input,
     { n, c, eps: 0, chunks: 1 },
     { ...common, w: buf(weight, 'weight'), out: buf(dInput, '') },
     n,
@@ -69,7 +70,7 @@ export function rmsnormBackward(
   const chunks = columnChunks(n);
   const partial = ctx.alloc([chunks, c]);
   ctx.queue.dispatch(
-    rmsnorm.backward_weight,
+    rmsnorm[ctx.reduction].backward_weight,
     { n, c, eps: 0, chunks },
     { ...common, out: buf(partial, '') },
     [ceilDiv(c, 64), chunks],

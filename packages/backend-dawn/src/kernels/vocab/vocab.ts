@@ -1,10 +1,14 @@
 import type { Tensor, VocabStatName } from '@oneshot-em/core';
 import { buf, expectDtype, type KernelContext, numel } from '../../runtime/context.js';
-import { family, wgsl } from '../kernel.js';
+import { reductionFamilies, wgsl } from '../kernel.js';
 
-export const vocab = family(
+export const vocab = reductionFamilies(
   'vocab',
   wgsl(import.meta.url, './vocab.wgsl'),
+  {
+    workgroup: wgsl(import.meta.url, './merge-workgroup.wgsl'),
+    subgroup: wgsl(import.meta.url, './merge-subgroup.wgsl'),
+  },
   [
     ['n', 'u32'],
     ['v', 'u32'],
@@ -65,7 +69,7 @@ export function vocabStats(
   checkTemperature(opts.temperature);
   const out = ctx.alloc([N, opts.stats.length]);
   ctx.queue.dispatch(
-    vocab.stats,
+    vocab[ctx.reduction].stats,
     {
       n: N,
       v: V,
@@ -109,7 +113,7 @@ export function vocabGrad(
   }
   const dz = ctx.alloc([N, V]);
   ctx.queue.dispatch(
-    vocab.grad_logits,
+    vocab[ctx.reduction].grad_logits,
     {
       n: N,
       v: V,

@@ -3,7 +3,8 @@
 //   lse = log Σ exp(u)   ez = Σ p u   zy = u[target]   mz = Σ u / V   s2 = Σ p²
 // Codes in the uniform: lse 0, ez 1, zy 2, mz 3, s2 4.
 // stats: one workgroup per token row; each thread keeps an online (max, Σe, Σe·u, Σe², Σu)
-//   over a strided slice of the row in fp32, then the workgroup merges them.
+//   over a strided slice of the row in fp32, then the workgroup merges them with `row_merge`
+//   from merge-workgroup.wgsl or merge-subgroup.wgsl, put in front (with `Lane`).
 // grad: one workgroup per token row too: dL/dz_j = Σ_s coeff_s · d stat_s / dz_j.
 // Entries equal to −∞ (a masked vocabulary) have p = 0 and no gradient, and mz averages over
 // the finite entries only (as the CPU reference). A target outside [0, V) gives zy = 0 and no
@@ -35,12 +36,33 @@ const NEG: f32 = -3.0e38;
 @group(0) @binding(6) var<storage, read> lse_source: array<f32>;
 @group(0) @binding(7) var<storage, read_write> grad: array<f32>;
 
-var<workgroup> sh_m: array<f32, WG>;
-var<workgroup> sh_e: array<f32, WG>;
-var<workgroup> sh_eu: array<f32, WG>;
-var<workgroup> sh_e2: array<f32, WG>;
-var<workgroup> sh_u: array<f32, WG>;
-var<workgroup> sh_count: array<u32, WG>;
+// One thread's (or a merged group's) share of a row: e = Σ exp(u − m) over its finite
+// entries, eu = Σ exp(u − m)·u, e2 = Σ exp(u − m)², su = Σ u, count = finite entries.
+struct Partial {
+  m: f32,
+  e: f32,
+  eu: f32,
+  e2: f32,
+  su: f32,
+  count: u32,
+}
+
+const EMPTY = Partial(NEG, 0.0, 0.0, 0.0, 0.0, 0u);
+
+// Two shares of a row as one: rescale both to the larger max.
+fn combine(a: Partial, b: Partial) -> Partial {
+  let m = max(a.m, b.m);
+  let ka = exp(a.m - m);
+  let kb = exp(b.m - m);
+  return Partial(
+    m,
+    a.e * ka + b.e * kb,
+    a.eu * ka + b.eu * kb,
+    a.e2 * ka * ka + b.e2 * kb * kb,
+    a.su + b.su,
+    a.count + b.count,
+  );
+}
 
 fn code(i: u32) -> u32 {
   switch (i) {
@@ -59,7 +81,7 @@ fn target_of(row: u32) -> i32 {
 }
 
 @compute @workgroup_size(WG)
-fn stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let row = wid.y * nwg.x + wid.x;
   if (row >= p.n) { return; }
   let base = row * p.v;
@@ -69,7 +91,7 @@ fn stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var e2 = 0.0;
   var su = 0.0;
   var finite = 0u;
-  for (var j = lid; j < p.v; j += WG) {
+  for (var j = lane.lid; j < p.v; j += WG) {
     let u = logits[base + j] * p.inv_t;
     if (u < NEG) { continue; }  // −∞: masked out
     su += u;
@@ -87,69 +109,43 @@ fn stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       e2 += x * x;
     }
   }
-  sh_m[lid] = m;
-  sh_e[lid] = e;
-  sh_eu[lid] = eu;
-  sh_e2[lid] = e2;
-  sh_u[lid] = su;
-  sh_count[lid] = finite;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      let m1 = sh_m[lid];
-      let m2 = sh_m[lid + stride];
-      let mm = max(m1, m2);
-      let a1 = exp(m1 - mm);
-      let a2 = exp(m2 - mm);
-      sh_m[lid] = mm;
-      sh_e[lid] = sh_e[lid] * a1 + sh_e[lid + stride] * a2;
-      sh_eu[lid] = sh_eu[lid] * a1 + sh_eu[lid + stride] * a2;
-      sh_e2[lid] = sh_e2[lid] * a1 * a1 + sh_e2[lid + stride] * a2 * a2;
-      sh_u[lid] = sh_u[lid] + sh_u[lid + stride];
-      sh_count[lid] = sh_count[lid] + sh_count[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  if (lid < p.n_stats) {
-    let total = sh_e[0];
+  let t = row_merge(lane, Partial(m, e, eu, e2, su, finite));
+  if (lane.lid < p.n_stats) {
     var value = 0.0;
-    switch (code(lid)) {
-      case 0u: { value = sh_m[0] + log(total); }
-      case 1u: { value = sh_eu[0] / total; }
+    switch (code(lane.lid)) {
+      case 0u: { value = t.m + log(t.e); }
+      case 1u: { value = t.eu / t.e; }
       case 2u: {
         let y = target_of(row);
         if (y >= 0) { value = logits[base + u32(y)] * p.inv_t; }
       }
-      case 3u: { value = sh_u[0] / f32(sh_count[0]); }
-      default: { value = sh_e2[0] / (total * total); }
+      case 3u: { value = t.su / f32(t.count); }
+      default: { value = t.e2 / (t.e * t.e); }
     }
-    stats_out[row * p.n_stats + lid] = value;
+    stats_out[row * p.n_stats + lane.lid] = value;
   }
 }
 
-fn finite_count(lid: u32, base: u32) -> u32 {
+// The row's finite entries, through the same merge as stats (the other fields stay empty).
+fn finite_count(lane: Lane, base: u32) -> u32 {
   var count = 0u;
-  for (var j = lid; j < p.v; j += WG) {
+  for (var j = lane.lid; j < p.v; j += WG) {
     if (logits[base + j] * p.inv_t >= NEG) { count += 1u; }
   }
-  sh_count[lid] = count;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { sh_count[lid] = sh_count[lid] + sh_count[lid + stride]; }
-    workgroupBarrier();
-  }
-  return sh_count[0];
+  var share = EMPTY;
+  share.count = count;
+  return row_merge(lane, share).count;
 }
 
 @compute @workgroup_size(WG)
-fn grad_logits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn grad_logits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let row = wid.y * nwg.x + wid.x;
   if (row >= p.n) { return; }
   let base = row * p.v;
-  let finite = f32(finite_count(lid, base));
+  let finite = f32(finite_count(lane, base));
   let row_lse = lse_source[row * p.lse_stride + p.lse_col];
   let y = target_of(row);
-  for (var j = lid; j < p.v; j += WG) {
+  for (var j = lane.lid; j < p.v; j += WG) {
     let u = logits[base + j] * p.inv_t;
     var g = 0.0;
     if (u >= NEG) {
