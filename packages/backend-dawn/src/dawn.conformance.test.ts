@@ -16,4 +16,8 @@ if (missing && !isCi()) {
   });
 } else {
   describeBackendConformance('dawn', () => createDawnBackend());
+  // The fallbacks (shared-memory reductions, no f16) must pass the same suite.
+  describeBackendConformance('dawn without subgroups and shader-f16', () =>
+    createDawnBackend({ disableSubgroups: true, disableF16: true }),
+  );
 }
