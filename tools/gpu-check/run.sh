@@ -129,6 +129,11 @@ esac
   echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
   echo "cuda ep: $([ "$have_ep" = 1 ] && echo "$binding_dir" || echo 'not carried')"
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+  if [ "$have_ep" = 1 ]; then
+    # libcudnn.so.9 and libcufft are opened at run time, so ldd cannot vouch for them
+    echo "unresolved libraries of the CUDA EP: $(ldd "$binding_dir/libonnxruntime_providers_cuda.so" | grep -c 'not found')"
+    ldd "$binding_dir/libonnxruntime_providers_cuda.so" | grep 'not found'
+  fi
 } >"$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 
