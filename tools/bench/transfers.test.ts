@@ -122,10 +122,7 @@ describe('host↔device transfers of a decode of N vs 2N tokens', () => {
     });
   }
 
-  // Known (reported to backend-ort): createKvCache's zeros are host arrays fed to the Loop graph,
-  // so ORT uploads B·Smax·K·D·2·L floats of zeros per generate (O(N) bytes). This test fails once
-  // the caches are made on the device; then make it a plain `it` like the two above.
-  it.fails('ort: N more tokens upload no logits or KV caches (known failure: zero caches from the host)', async (ctx) => {
+  it('ort: N more tokens upload no logits or KV caches (the Loop makes its zero caches on the device)', async (ctx) => {
     const { n, n2, what } = await measured('ort', ctx);
     expect(n2.bytesUp - n.bytesUp, what).toBeLessThanOrEqual(N * smallPerToken);
   });

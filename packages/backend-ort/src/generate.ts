@@ -1,5 +1,4 @@
 import {
-  createKvCache,
   decodeStep,
   disposeKvCache,
   type GenerateOptions,
@@ -57,7 +56,21 @@ export async function fusedGenerate(
     uploads.push(t);
     return t;
   };
-  const cache = createKvCache(be, config, B, Smax);
+  // Zero caches made on the device (ConstantOfShape): `createKvCache`'s host zeros would be
+  // uploaded, B·Smax·K·D·2·L floats per call.
+  const kvShape = [B, Smax, config.numKvHeads * config.headDim];
+  const zeroCache = () =>
+    be.handle(
+      be.traceValues([], [{ shape: kvShape, dtype: 'f32' }], (b) => [
+        b.op('ConstantOfShape', [b.constant('i64', kvShape, [kvShape.length])]),
+      ])[0],
+    );
+  const cache: KvCache = {
+    layers: Array.from({ length: config.numLayers }, () => ({ k: zeroCache(), v: zeroCache() })),
+    B,
+    maxLength: Smax,
+    length: 0,
+  };
   if (P > 1) {
     const n = P - 1;
     prefill(
