@@ -37,6 +37,12 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
    * only when M ≥ 64, else tile16). A variant, until tools/bench shows which is better.
    */
   matmul?: MatmulVariant;
+  /**
+   * Matmuls with f16 tiles and products and f32 sums (kernels/matmul/matmul-f16.wgsl): a
+   * performance option for forward passes and generation, off by default (fp32). Needs the
+   * adapter's shader-f16 feature, and only the 16×16-tile kernel exists in f16.
+   */
+  f16?: boolean;
   /** Bytes of disposed buffers kept for reuse (default 2 GiB); beyond it they are destroyed. */
   poolBytes?: number;
 }
@@ -59,8 +65,16 @@ export interface DawnBackend extends Backend {
  * pool; `dispose` returns them.
  */
 export async function createDawnBackend(options: DawnBackendOptions = {}): Promise<DawnBackend> {
+  if (options.f16 && options.matmul === 'tile64')
+    throw new Error("Dawn backend: f16 has only a 16×16-tile matmul; drop matmul: 'tile64'");
   const dev = await openDawnDevice(options);
   const { device } = dev;
+  if (options.f16 && !dev.hasF16) {
+    device.destroy();
+    throw new Error(
+      `Dawn backend: f16 needs the shader-f16 feature, which ${options.disableF16 ? 'disableF16 turns off' : `adapter "${dev.adapter.description}" lacks`}`,
+    );
+  }
   const pool = new BufferPool(
     device,
     dev.usage.storage | dev.usage.copySrc | dev.usage.copyDst,
@@ -91,6 +105,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     queue,
     matmul: options.matmul ?? 'tile16',
     reduction: dev.hasSubgroups ? 'subgroup' : 'workgroup',
+    f16: options.f16 ?? false,
     alloc,
     upload,
     dispose,

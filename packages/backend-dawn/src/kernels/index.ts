@@ -1,13 +1,13 @@
 /**
  * The explicit kernel registry: every WGSL entry point the backend dispatches, by family
- * (the *Subgroups families need the `subgroups` feature).
+ * (the *Subgroups families need the `subgroups` feature, matmulF16 `shader-f16`).
  */
 import { attention } from './attention/attention.js';
 import { decode } from './decode/decode.js';
 import { elementwise } from './elementwise/elementwise.js';
 import { embedding } from './embedding/embedding.js';
 import { kvCache } from './kv-cache/kv-cache.js';
-import { matmulTile16, matmulTile64 } from './matmul/matmul.js';
+import { matmulF16, matmulTile16, matmulTile64 } from './matmul/matmul.js';
 import { optimizer } from './optimizer/optimizer.js';
 import { reduce } from './reduce/reduce.js';
 import { rmsnorm } from './rmsnorm/rmsnorm.js';
@@ -22,6 +22,7 @@ export const kernels = {
   elementwise,
   embedding,
   kvCache,
+  matmulF16,
   matmulTile16,
   matmulTile64,
   optimizer,

@@ -17,8 +17,11 @@ export interface KernelDescriptor {
   bindings: Readonly<Record<string, number>>;
   workgroupSize: number;
   /** A device feature the source enables (its module does not compile without it). */
-  requires?: 'subgroups';
+  requires?: 'subgroups' | 'shader-f16';
 }
+
+/** One entry point of a family: its storage bindings, workgroup size and needed feature. */
+type EntrySpec = Pick<KernelDescriptor, 'bindings' | 'requires'> & { workgroupSize?: number };
 
 /** Reads a .wgsl file that sits next to the descriptor module. */
 export function wgsl(moduleUrl: string, file: string): string {
@@ -30,7 +33,7 @@ export function family(
   name: string,
   source: string,
   params: readonly (readonly [string, ParamType])[],
-  entries: Record<string, { bindings: Record<string, number>; workgroupSize?: number }>,
+  entries: Record<string, EntrySpec>,
 ): Record<string, KernelDescriptor> {
   const out: Record<string, KernelDescriptor> = {};
   for (const [entry, e] of Object.entries(entries)) {
@@ -41,6 +44,7 @@ export function family(
       params,
       bindings: e.bindings,
       workgroupSize: e.workgroupSize ?? 64,
+      ...(e.requires && { requires: e.requires }),
     };
   }
   return out;
@@ -65,7 +69,7 @@ export function reductionFamilies(
   source: string,
   fragments: Record<Reduction, string>,
   params: readonly (readonly [string, ParamType])[],
-  entries: Record<string, { bindings: Record<string, number>; workgroupSize?: number }>,
+  entries: Record<string, EntrySpec>,
 ): Record<Reduction, Record<string, KernelDescriptor>> {
   const sub = family(`${name}+subgroups`, `${fragments.subgroup}\n${source}`, params, entries);
   for (const k of Object.values(sub)) k.requires = 'subgroups';

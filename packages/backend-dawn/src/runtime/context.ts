@@ -13,6 +13,8 @@ export interface KernelContext {
   readonly matmul: MatmulVariant;
   /** 'subgroup' when the device has the `subgroups` feature (and it is not disabled). */
   readonly reduction: Reduction;
+  /** Matmuls in the f16 kernel (the opt-in `f16` option; the device has shader-f16). */
+  readonly f16: boolean;
   /** A new tensor (contents undefined) from the buffer pool. */
   alloc(shape: readonly number[], dtype?: DType): DawnTensor;
   upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor;

@@ -23,9 +23,17 @@ export const matmulTile64 = family(
   },
 );
 
+/** 16×16 tiles staged in f16, f16 products, f32 sums (the opt-in `f16` option; shader-f16). */
+export const matmulF16 = family('matmul-f16', wgsl(import.meta.url, './matmul-f16.wgsl'), params, {
+  matmul: { bindings: { a: 1, b: 2, out: 3 }, workgroupSize: 16, requires: 'shader-f16' },
+});
+
 export type MatmulVariant = 'tile16' | 'tile64';
 
-/** op(a) [M, K] · op(b) [K, N] → [M, N]; tile64 only for M ≥ 64 (decode rows use tile16). */
+/**
+ * op(a) [M, K] · op(b) [K, N] → [M, N]; with `ctx.f16` every matmul takes the f16 kernel,
+ * else tile64 only for M ≥ 64 (decode rows use tile16).
+ */
 export function matmul(
   ctx: KernelContext,
   a: Tensor,
@@ -44,10 +52,10 @@ export function matmul(
     );
   }
   const out = ctx.alloc([M, N]);
-  const wide = ctx.matmul === 'tile64' && M >= 64;
+  const wide = !ctx.f16 && ctx.matmul === 'tile64' && M >= 64;
   const tile = wide ? 64 : 16;
   ctx.queue.dispatch(
-    wide ? matmulTile64.matmul : matmulTile16.matmul,
+    ctx.f16 ? matmulF16.matmul : wide ? matmulTile64.matmul : matmulTile16.matmul,
     { m: M, n: N, k: K },
     { a: buf(a, 'matmul a'), b: buf(b, 'matmul b'), out: buf(out, '') },
     [ceilDiv(N, tile), ceilDiv(M, tile)],
