@@ -171,11 +171,11 @@ else
   models=stories260K
 fi
 
-(cd packages/backend-dawn && stage dawn-tests 150 node "$root/node_modules/vitest/vitest.mjs" run \
-  --reporter=dot --reporter=json --outputFile.json="$OUT/dawn-tests.json")
+stage dawn-tests 150 node "$root/node_modules/vitest/vitest.mjs" run --root packages/backend-dawn \
+  --reporter=dot --reporter=json --outputFile.json="$OUT/dawn-tests.json"
 if [ "$have_ep" = 1 ] || [ "$device" != gpu ]; then
-  (cd packages/backend-ort && export ORT_TEST_DEVICE=$ort_device && stage ort-tests 150 node "$root/node_modules/vitest/vitest.mjs" run \
-    src/ort.conformance.test.ts --reporter=dot --reporter=json --outputFile.json="$OUT/ort-tests.json")
+  stage ort-tests 150 env ORT_TEST_DEVICE=$ort_device node "$root/node_modules/vitest/vitest.mjs" run --root packages/backend-ort \
+    src/ort.conformance.test.ts --reporter=dot --reporter=json --outputFile.json="$OUT/ort-tests.json"
 else
   log "skip ort-tests: no CUDA EP carried"
 fi
