@@ -3,6 +3,7 @@
  * (CI logs, pipes). Never writes to stdout, which belongs to results (`--json`).
  */
 export interface Progress {
+  /** `step` (1-based) is in progress; `tokensPerS` is the last finished step's. */
   update(phase: string, step: number, total: number, tokensPerS?: number): void;
   line(text: string): void;
   done(): void;
@@ -14,7 +15,8 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   return {
     update(phase, step, total, tokensPerS) {
       const width = 24;
-      const filled = Math.round((width * Math.min(step, total)) / Math.max(1, total));
+      // `step` is the one in progress: the bar shows the finished ones
+      const filled = Math.round((width * Math.min(step - 1, total)) / Math.max(1, total));
       const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
       const rate = tokensPerS !== undefined ? ` ${tokensPerS.toFixed(0)} tok/s` : '';
       const text = `${bar} step ${step}/${total} · ${phase}${rate}`;

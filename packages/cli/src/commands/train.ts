@@ -164,6 +164,7 @@ export async function runTrain(
   log(`held-out mean token entropy before: ${before.toFixed(4)} nats`);
 
   const progress = createProgress();
+  let lastRate: number | undefined;
   const resume = opts.resume ? loadCheckpointState(opts.resume, model.config) : undefined;
   try {
     const { finalDir } = await train(
@@ -203,11 +204,14 @@ export async function runTrain(
         resume,
       },
       {
-        phase: (phase, step) => progress.update(phase, step, opts.steps),
-        step: (m) =>
+        // the bar shows the phase, the step, and the tokens/s of the last finished step
+        phase: (phase, step) => progress.update(phase, step, opts.steps, lastRate),
+        step: (m) => {
+          lastRate = m.tokens_per_s;
           progress.line(
             `step ${m.step}/${opts.steps} loss ${m.loss.toFixed(4)} entropy ${m.entropy.toFixed(4)} grad_norm ${m.grad_norm.toFixed(3)} ${m.tokens_per_s.toFixed(0)} tok/s ${m.seconds.total.toFixed(2)} s`,
-          ),
+          );
+        },
       },
     );
     progress.done();
