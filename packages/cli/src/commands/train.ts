@@ -94,6 +94,12 @@ export async function runTrain(
       ),
     };
     for (const [i, r] of source.rows.entries()) {
+      const length = r.promptIds.length + r.completionIds.length;
+      if (length > model.config.maxPositionEmbeddings) {
+        throw new UserError(
+          `${opts.rollouts}:${i + 1}: prompt + completion is ${length} tokens; the model's context (max_position_embeddings) is ${model.config.maxPositionEmbeddings}`,
+        );
+      }
       for (const id of [...r.promptIds, ...r.completionIds]) {
         if (id >= model.config.vocabSize) {
           throw new UserError(

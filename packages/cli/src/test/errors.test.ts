@@ -48,6 +48,19 @@ describe('oneshot-em errors', () => {
     expect(r.stderr).toMatch(/max_position_embeddings|context/);
   });
 
+  it('a --rollouts line that is not one of the two forms, or longer than the context, names the line', () => {
+    const dir = tmp();
+    const file = join(dir, 'r.jsonl');
+    writeFileSync(file, `{"prompt_ids":[1],"completion_ids":[5]}\n{"text":"x"}\n`);
+    const r = runCli(['train', '--backend', 'reference', '--rollouts', file, '--steps', '1']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`${file}:2: expected`);
+    writeFileSync(file, `{"prompt_ids":[1],"completion_ids":[${Array(600).fill(5).join(',')}]}\n`);
+    const r2 = runCli(['train', '--backend', 'reference', '--rollouts', file, '--steps', '1']);
+    expect(r2.status).not.toBe(0);
+    expect(r2.stderr).toMatch(/r\.jsonl:1: prompt \+ completion is 601 tokens/);
+  });
+
   it('a bad config-file value names the file and key', () => {
     const dir = tmp();
     const file = join(dir, 'run.yaml');
