@@ -13,10 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { saveHfModel } from '../../packages/core/src/io/hf-model.js';
-import { llama2cToModel, parseLlama2c, toHalfRope } from '../../packages/core/src/io/llama2c.js';
-import { createLlama2cTokenizer } from '../../packages/core/src/tokenizer/llama2c.js';
-import { llama2cTokenizerToHfJson } from '../../packages/core/src/tokenizer/llama2c-to-hf.js';
+import { convertLlama2c } from '../../packages/core/src/io/llama2c-convert.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -55,12 +52,6 @@ for (const name of ['stories260K.bin', 'tok512.bin']) {
   digests[name] = digest;
 }
 
-const checkpoint = new Uint8Array(originalBytes.get('stories260K.bin') as Buffer);
-const { config, weights } = toHalfRope(llama2cToModel(parseLlama2c(checkpoint, 'stories260K.bin')));
-const tokenizerBytes = originalBytes.get('tok512.bin') as Buffer;
-const hf = llama2cTokenizerToHfJson(createLlama2cTokenizer(tokenizerBytes, 'tok512.bin'));
-const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
-
 const provenance = `# stories260K — provenance
 
 A 260K-parameter Llama-architecture model trained on TinyStories, published by Andrej Karpathy
@@ -74,14 +65,15 @@ licence: MIT, see LICENSE). Copied into this repository from the project's share
 | llama2c/tok512.bin | its 512-token llama2.c tokenizer (BOS=1, EOS=2), unchanged | ${digests['tok512.bin']} |
 
 Everything else in this directory is derived from those two files by
-\`npx tsx tools/scripts/embed-stories260k.ts\`:
+\`npx tsx tools/scripts/embed-stories260k.ts\`, which runs the conversion of
+\`oneshot-em convert llama2c\` (\`convertLlama2c\`, packages/core/src/io/llama2c-convert.ts):
 
 - \`config.json\`, \`model.safetensors\` (float32), \`generation_config.json\`: \`parseLlama2c\`,
   \`llama2cToModel\` and \`toHalfRope\` (packages/core/src/io/llama2c.ts), which permutes the rows
   of wq/wk per head so that Hugging Face's rotate-half RoPE reproduces the original interleaved
   model's logits, then \`saveHfModel\` (packages/core/src/io/hf-model.ts).
 - \`tokenizer.json\`, \`tokenizer_config.json\`: \`llama2cTokenizerToHfJson\`
-  (packages/core/src/tokenizer/llama2c-to-hf.ts).
+  (packages/core/src/tokenizer/llama2c-to-hf.ts); \`tokenizer.bin\` is the original tokenizer.
 
 Architecture: dim 64, hidden 172, 5 layers, 8 heads, 4 kv heads, vocab 512 (tied classifier),
 context 512, RMSNorm eps 1e-5, RoPE theta 10000.
@@ -113,18 +105,15 @@ OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 SOFTWARE.
 `;
 
-// One atomic save: the directory is replaced whole, never left half-converted.
-saveHfModel(target, config, weights, {
-  dtype: 'f32',
+// The same conversion as `oneshot-em convert llama2c`, plus the originals and their
+// provenance, in one atomic save: the directory is replaced whole, never left half-converted.
+convertLlama2c({
+  checkpoint: path.join(source, 'stories260K.bin'),
+  tokenizer: path.join(source, 'tok512.bin'),
+  out: target,
   extraFiles: {
-    'llama2c/stories260K.bin': checkpoint,
-    'llama2c/tok512.bin': tokenizerBytes,
-    'tokenizer.json': json(hf.tokenizerJson),
-    'tokenizer_config.json': json(hf.tokenizerConfigJson),
-    'generation_config.json': json({
-      bos_token_id: config.bosTokenId,
-      eos_token_id: config.eosTokenIds[0],
-    }),
+    'llama2c/stories260K.bin': originalBytes.get('stories260K.bin') as Buffer,
+    'llama2c/tok512.bin': originalBytes.get('tok512.bin') as Buffer,
     'PROVENANCE.md': provenance,
     LICENSE: license,
   },

@@ -15,6 +15,8 @@ export interface ConvertLlama2cOptions {
   out: string;
   /** storage type of model.safetensors (default f32) */
   dtype?: 'f32' | 'bf16';
+  /** more files for the directory, written in the same atomic save (provenance, licence …) */
+  extraFiles?: Record<string, string | Uint8Array>;
 }
 
 /**
@@ -47,6 +49,7 @@ export function convertLlama2c(opts: ConvertLlama2cOptions): {
         eos_token_id: config.eosTokenIds[0],
       }),
       'tokenizer.bin': tokenizerBytes,
+      ...opts.extraFiles,
     },
   });
   return { config, files };
