@@ -1,7 +1,7 @@
 // Public API of @oneshot-em/core: curated named exports, grouped by concern.
 
 // backend contract
-export type { Backend, TransferCounter } from './backend/backend.js';
+export type { Backend, DeviceMemory, TransferCounter } from './backend/backend.js';
 export type {
   AdamWParams,
   AttentionOptions,

@@ -12,6 +12,17 @@ export interface TransferCounter {
 }
 
 /**
+ * Memory a backend holds for tensors and workspaces, in bytes. "Device" is wherever the backend
+ * keeps its tensors: GPU buffers on Dawn, host arrays on ORT (whose binding keeps nothing on
+ * the GPU between runs) and on the reference. `peakBytes` is the high-water mark since the
+ * backend was created or since the last `resetPeakMemory()`.
+ */
+export interface DeviceMemory {
+  liveBytes: number;
+  peakBytes: number;
+}
+
+/**
  * An executor of the primitive interface. Factories are `create<Name>Backend(options)`.
  * `name` describes itself, e.g. `dawn(NVIDIA H100 · vulkan)`, `ort(cuda:0)`, `reference(f64)`.
  */
@@ -23,6 +34,13 @@ export interface Backend extends TensorOps {
   /** Frees every resource; the backend is unusable afterwards. */
   destroy(): Promise<void>;
   transfers(): TransferCounter;
+  /**
+   * Live and peak bytes of this backend's tensors (tools/bench and the micro-batch memory tests
+   * read it). Optional while the backends adopt it.
+   */
+  memory?(): DeviceMemory;
+  /** Starts a new peak window for `memory().peakBytes`. */
+  resetPeakMemory?(): void;
   /**
    * Optional fused generation (e.g. ORT's one-graph decode Loop). Same request and result as
    * core's generic `generate` over the primitives, which the conformance suite checks it against.
