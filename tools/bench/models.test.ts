@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { QWEN2_SHAPES, qwen2Config, randomBenchWeights } from './models.js';
 
 describe('bench models', () => {
-  // Published totals (Hugging Face model cards / safetensors metadata of the tied-embedding
-  // checkpoints) and, for the 25M shape, PyTorch's count of the same architecture.
+  // Published totals (Hugging Face model cards / safetensors metadata: 0.5B and 1.5B tied, 7B
+  // untied) and, for the 25M shape, PyTorch's count of the same architecture.
   it.each([
     ['qwen2.5-0.5b', 494_032_768],
     ['qwen2.5-1.5b', 1_543_714_304],
+    ['qwen2.5-7b', 7_615_616_512],
     ['qwen2-25m', 39_993_856],
   ])('%s has the parameter count of the real architecture', (name, count) => {
     expect(paramCount(qwen2Config(QWEN2_SHAPES[name]))).toBe(count);

@@ -31,9 +31,11 @@ export interface Qwen2Shape {
   numHeads: number;
   numKvHeads: number;
   vocabSize: number;
+  /** tie_word_embeddings (default true: the small Qwen2.5 models; 7B has its own lm_head) */
+  tied?: boolean;
 }
 
-/** Shapes by bench name. The Qwen2.5 ones copy the published config.json (tied embeddings). */
+/** Shapes by bench name. The Qwen2.5 ones copy the published config.json. */
 export const QWEN2_SHAPES: Record<string, Qwen2Shape & { gpuOnly: boolean }> = {
   'qwen2-25m': {
     hiddenSize: 512,
@@ -62,6 +64,18 @@ export const QWEN2_SHAPES: Record<string, Qwen2Shape & { gpuOnly: boolean }> = {
     vocabSize: 151936,
     gpuOnly: true,
   },
+  // Qwen2.5-7B / Qwen2.5-Math-7B: untied; its embedding and lm_head (152064 × 3584 f32,
+  // 2.18 GB each) exceed a 2 GiB binding
+  'qwen2.5-7b': {
+    hiddenSize: 3584,
+    intermediateSize: 18944,
+    numLayers: 28,
+    numHeads: 28,
+    numKvHeads: 4,
+    vocabSize: 152064,
+    tied: false,
+    gpuOnly: true,
+  },
 };
 
 export const MODEL_NAMES = ['stories260K', ...Object.keys(QWEN2_SHAPES)];
@@ -80,7 +94,7 @@ export function qwen2Config(shape: Qwen2Shape): ModelConfig {
     ropeStyle: 'half',
     maxPositionEmbeddings: 32768,
     vocabSize: shape.vocabSize,
-    tieWordEmbeddings: true,
+    tieWordEmbeddings: shape.tied ?? true,
     qkvBias: true,
     oBias: false,
     bosTokenId: null,
