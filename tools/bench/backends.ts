@@ -26,6 +26,8 @@ export function parseBackendSpec(label: string): BackendSpec {
 /** Options a caller may pass through to the backend (Dawn's largest single buffer). */
 export interface CreateOptions {
   requiredBufferBytes?: number;
+  /** more createDawnBackend options, as given (`--dawn-options`: a binding cap, poolBytes …) */
+  dawn?: Record<string, unknown>;
 }
 
 export async function createBenchBackend(
@@ -45,6 +47,8 @@ export async function createBenchBackend(
       return createDawnBackend({
         device: d === undefined ? undefined : /^\d+$/.test(d) ? Number(d) : d,
         requiredBufferBytes: opts.requiredBufferBytes,
+        // unchecked here: the factory validates its own options
+        ...(opts.dawn as Parameters<typeof createDawnBackend>[0]),
       });
     }
   }

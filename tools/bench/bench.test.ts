@@ -59,6 +59,60 @@ describe('bench.ts end to end (reference backend, stories260K, tiny workload)', 
     expect(vs.bandwidth_fraction).toBeCloseTo(vs.gbps / 10, 9);
   });
 
+  it('--only scale on ORT: every phase in the JSON, bytes/param, the table', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
+    try {
+      const json = join(dir, 'out.json');
+      const r = spawnSync(
+        process.execPath,
+        [
+          join(root, 'node_modules/tsx/dist/cli.mjs'),
+          join(root, 'tools/bench/bench.ts'),
+          ...['--backend', 'ort', '--model', 'stories260K', '--only', 'scale', '--json', json],
+          ...['--prompt-tokens', '4', '--new-tokens', '8'],
+        ],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('scale stage');
+      const report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
+      expect(report.runs).toHaveLength(1);
+      const [run] = report.runs;
+      expect(run.error).toBeUndefined();
+      expect(run.workload).toMatchObject({ effectiveBatch: 2, microBatch: 2, newTokens: 8 });
+      const s = run.scale;
+      expect(Object.keys(s?.phases ?? {})).toEqual([
+        'build',
+        'loss_grad',
+        'optimizer',
+        'save',
+        'reload',
+        'reload_optimizer',
+        'entropy',
+      ]);
+      expect(s?.params).toBe(260_032);
+      expect(s?.bytes_per_param).toBeGreaterThan(16);
+      expect(Number.isFinite(s?.entropy_after)).toBe(true);
+      expect(run.transfers.uploads).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--dawn-options must be a JSON object', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules/tsx/dist/cli.mjs'),
+        join(root, 'tools/bench/bench.ts'),
+        ...['--backend', 'dawn', '--only', 'scale', '--dawn-options', '[1]'],
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('--dawn-options [1]: expected a JSON object');
+  });
+
   it('rejects a GPU-only shape without --gpu', () => {
     const r = spawnSync(
       process.execPath,
@@ -71,6 +125,6 @@ describe('bench.ts end to end (reference backend, stories260K, tiny workload)', 
       { encoding: 'utf8', timeout: 30_000 },
     );
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('GPU-only shape: add --gpu');
+    expect(r.stderr).toContain('GPU-only shape: add --gpu (or --only scale)');
   });
 });

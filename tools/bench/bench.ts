@@ -2,7 +2,7 @@
  * tools/bench: model and kernel benchmarks per backend and device (README.md in this folder).
  *
  *   npx tsx tools/bench/bench.ts [--backend ort,dawn,reference] [--model stories260K,qwen2-25m]
- *     [--gpu] [--torch] [--json FILE] [--only generation,training,em-step,kernels]
+ *     [--gpu] [--torch] [--json FILE] [--only generation,training,em-step,kernels,scale]
  *     [--gen-batch B] [--effective-batch N] [--micro-batch M] [--prompt-tokens P] [--new-tokens G]
  *     [--repeats R] [--bandwidth GB/s]
  */
@@ -22,10 +22,13 @@ import {
 import { measureEmStep, measureGeneration, measureTraining, type Workload } from './measure.js';
 import { benchModel, isGpuOnly, MODEL_NAMES } from './models.js';
 import { type BenchReport, formatReport, type KernelRun, type ModelRun } from './report.js';
+import { measureScale } from './scale.js';
 import { DEFAULT_PYTHON, runTorchStep } from './torch-baseline.js';
 
-const PARTS = ['generation', 'training', 'em-step', 'kernels'] as const;
+const PARTS = ['generation', 'training', 'em-step', 'kernels', 'scale'] as const;
 type Part = (typeof PARTS)[number];
+/** what runs without --only: `scale` saves and reloads a checkpoint, so it is asked for by name */
+const DEFAULT_PARTS: Part[] = ['generation', 'training', 'em-step', 'kernels'];
 
 const USAGE = `usage: npx tsx tools/bench/bench.ts [options]
   --backend LIST        reference, ort, ort:cuda[:N], dawn, dawn:<adapter>  (default ort)
@@ -33,7 +36,11 @@ const USAGE = `usage: npx tsx tools/bench/bench.ts [options]
   --gpu                 allow the GPU-only shapes; GPU-sized kernel shapes and workloads
   --torch               also run the PyTorch CPU step (python3-torch) on the same completions
   --python PATH         the interpreter for --torch (default /usr/bin/python3)
-  --only LIST           ${PARTS.join(', ')}  (default all)
+  --only LIST           ${PARTS.join(', ')}  (default ${DEFAULT_PARTS.join(',')};
+                        scale: build, one EM step, save, reload, entropy pass, peak memory; any
+                        shape, without --gpu too)
+  --no-save             scale: stop before the trainer's checkpoint (no save, reload or entropy)
+  --dawn-options JSON   extra createDawnBackend options, e.g. '{"poolBytes":0}'
   --json FILE           write the JSON report there
   --gen-batch B --effective-batch N --micro-batch M --prompt-tokens P --new-tokens G
   --repeats R           ops per kernel timing (default 4 on CPU, 20 with --gpu)
@@ -41,7 +48,10 @@ const USAGE = `usage: npx tsx tools/bench/bench.ts [options]
   --warmup W            EM steps before them, untimed (default 1; 0 times compilation too)
   --bandwidth GB/s      device memory bandwidth, for the kernel and decode fractions`;
 
-function defaultWorkload(model: string, gpu: boolean): Workload {
+function defaultWorkload(model: string, gpu: boolean, scale: boolean): Workload {
+  // the scale stage on a CPU: one micro-batch of 2 completions × 64 new tokens (issue 12)
+  if (scale && !gpu)
+    return { genBatch: 1, effectiveBatch: 2, microBatch: 2, promptTokens: 16, newTokens: 64 };
   if (!gpu)
     return { genBatch: 4, effectiveBatch: 4, microBatch: 4, promptTokens: 16, newTokens: 32 };
   // batch-1 decode against the bandwidth bound; the paper's step is 64 × 512 in micro-batches
@@ -74,6 +84,10 @@ interface RunOptions {
   /** the interpreter of the PyTorch baseline, or null to skip it */
   python: string | null;
   bandwidth: number | null;
+  /** scale: run the trainer's checkpoint, the reload and the entropy pass */
+  save: boolean;
+  /** --dawn-options, passed to createDawnBackend as they are */
+  dawnOptions: Record<string, unknown>;
 }
 
 async function runModel(
@@ -85,7 +99,10 @@ async function runModel(
   const { parts, bandwidth } = o;
   const model = benchModel(modelName);
   const embedBytes = model.config.vocabSize * model.config.hiddenSize * 4;
-  const backend = await createBenchBackend(spec, { requiredBufferBytes: embedBytes });
+  const backend = await createBenchBackend(spec, {
+    requiredBufferBytes: embedBytes,
+    dawn: o.dawnOptions,
+  });
   const run: ModelRun = {
     backend: spec.label,
     device: backend.name,
@@ -128,6 +145,58 @@ async function runModel(
       bytes_down: t.bytesDown,
     };
     run.max_rss_mib = rssMiB();
+    await backend.destroy();
+  }
+  return run;
+}
+
+/**
+ * The scale stage in its own backend. `onProgress` gets the run after every phase (bench.ts
+ * writes the JSON then: a stage killed by a time limit or for memory keeps its phases).
+ */
+async function runScale(
+  spec: BackendSpec,
+  modelName: string,
+  wl: Workload,
+  o: RunOptions,
+  onProgress: (run: ModelRun) => void,
+): Promise<ModelRun> {
+  // No requiredBufferBytes: at these sizes the embedding outgrows a binding, and the Dawn
+  // backend splits such tensors itself (issue 12 item 4)
+  const backend = await createBenchBackend(spec, { dawn: o.dawnOptions });
+  const run: ModelRun = {
+    backend: spec.label,
+    device: backend.name,
+    model: modelName,
+    params: 0,
+    workload: wl,
+    max_rss_mib: 0,
+    gpu_buffers: null,
+    transfers: { uploads: 0, reads: 0, bytes_up: 0, bytes_down: 0 },
+  };
+  const update = () => {
+    const t = backend.transfers();
+    run.transfers = {
+      uploads: t.uploads,
+      reads: t.reads,
+      bytes_up: t.bytesUp,
+      bytes_down: t.bytesDown,
+    };
+    run.max_rss_mib = rssMiB();
+    run.params = run.scale?.params ?? 0;
+  };
+  try {
+    run.scale = await measureScale(backend, modelName, wl, {
+      save: o.save,
+      progress: (r) => {
+        run.scale = r;
+        update();
+        onProgress(run);
+      },
+    });
+    if (run.scale.error) run.error = `${run.scale.failed_phase}: ${run.scale.error}`;
+  } finally {
+    update();
     await backend.destroy();
   }
   return run;
@@ -176,6 +245,8 @@ async function main(): Promise<void> {
       python: { type: 'string' },
       steps: { type: 'string' },
       warmup: { type: 'string' },
+      'no-save': { type: 'boolean', default: false },
+      'dawn-options': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -185,14 +256,27 @@ async function main(): Promise<void> {
   }
   const specs = list(values.backend, 'ort').map(parseBackendSpec);
   const models = list(values.model, 'stories260K,qwen2-25m');
+  const parts = new Set(list(values.only, DEFAULT_PARTS.join(',')) as Part[]);
+  for (const p of parts)
+    if (!PARTS.includes(p)) throw new Error(`--only ${p}: expected some of ${PARTS.join(', ')}`);
+  // the scale stage is for any shape (it is how the 0.5B shape is checked on a CPU)
+  const scaleOnly = parts.size === 1 && parts.has('scale');
   for (const m of models) {
     if (!MODEL_NAMES.includes(m))
       throw new Error(`--model ${m}: unknown; expected one of ${MODEL_NAMES.join(', ')}`);
-    if (isGpuOnly(m) && !values.gpu) throw new Error(`--model ${m} is a GPU-only shape: add --gpu`);
+    if (isGpuOnly(m) && !values.gpu && !scaleOnly)
+      throw new Error(`--model ${m} is a GPU-only shape: add --gpu (or --only scale)`);
   }
-  const parts = new Set(list(values.only, PARTS.join(',')) as Part[]);
-  for (const p of parts)
-    if (!PARTS.includes(p)) throw new Error(`--only ${p}: expected some of ${PARTS.join(', ')}`);
+  let dawnOptions: Record<string, unknown> = {};
+  if (values['dawn-options'] !== undefined) {
+    try {
+      dawnOptions = JSON.parse(values['dawn-options']) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`--dawn-options: expected a JSON object (${(e as Error).message})`);
+    }
+    if (typeof dawnOptions !== 'object' || dawnOptions === null || Array.isArray(dawnOptions))
+      throw new Error(`--dawn-options ${values['dawn-options']}: expected a JSON object`);
+  }
   const gpu = values.gpu ?? false;
   const repeats = positive(values.repeats, 'repeats') ?? (gpu ? 20 : 4);
   const bandwidth = positive(values.bandwidth, 'bandwidth') ?? null;
@@ -224,7 +308,7 @@ async function main(): Promise<void> {
       save();
     }
     for (const m of models) {
-      const d = defaultWorkload(m, gpu);
+      const d = defaultWorkload(m, gpu, scaleOnly);
       const wl: Workload = {
         genBatch: positive(values['gen-batch'], 'gen-batch') ?? d.genBatch,
         effectiveBatch: positive(values['effective-batch'], 'effective-batch') ?? d.effectiveBatch,
@@ -238,8 +322,27 @@ async function main(): Promise<void> {
         );
       console.error(`[bench] ${spec.label} · ${m} · ${JSON.stringify(wl)}`);
       const python = values.torch ? (values.python ?? DEFAULT_PYTHON) : null;
-      report.runs.push(await runModel(spec, m, wl, { parts, steps, warmup, python, bandwidth }));
-      save();
+      const o: RunOptions = {
+        parts,
+        steps,
+        warmup,
+        python,
+        bandwidth,
+        save: !values['no-save'],
+        dawnOptions,
+      };
+      if (!scaleOnly) {
+        report.runs.push(await runModel(spec, m, wl, o));
+        save();
+      }
+      if (parts.has('scale')) {
+        const at = report.runs.length;
+        report.runs[at] = await runScale(spec, m, wl, o, (run) => {
+          report.runs[at] = run;
+          save();
+        });
+        save();
+      }
     }
   }
   console.log(formatReport(report));

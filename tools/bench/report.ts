@@ -1,6 +1,7 @@
 /** The bench's JSON document and its readable table. */
 import type { MatmulResult, VocabStatsResult } from './kernels.js';
 import type { EmStepResult, GenerationResult, TrainingResult, Workload } from './measure.js';
+import { SCALE_PHASES, type ScaleResult } from './scale.js';
 import type { TorchStep } from './torch-baseline.js';
 
 export interface ModelRun {
@@ -13,6 +14,8 @@ export interface ModelRun {
   generation?: GenerationResult;
   training?: TrainingResult;
   em_step?: EmStepResult;
+  /** the scale stage: build, step, save, reload, entropy pass with peak memory per phase */
+  scale?: ScaleResult;
   /** the PyTorch CPU step on the same completions, and (loss/grad + optimizer) / torch */
   torch?: TorchStep;
   ratio_vs_torch?: number;
@@ -52,49 +55,85 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+const gib = (b: number | null | undefined) =>
+  b === null || b === undefined ? '—' : (b / 2 ** 30).toFixed(2);
+
+/** The scale stage: seconds per phase, then peak RSS, bytes/param, the device peak and the plan. */
+function formatScale(runs: ModelRun[]): string {
+  const head = [
+    'backend',
+    'model',
+    ...SCALE_PHASES.map((p) => `${p} s`),
+    'peak RSS GiB',
+    'B/param',
+    'device GiB',
+    'plan host GiB',
+    'RSS/plan',
+  ];
+  const rows = runs.map((m) => {
+    const s = m.scale as ScaleResult;
+    return [
+      m.device,
+      m.model,
+      ...SCALE_PHASES.map((p) => f(s.phases[p]?.seconds, 2)),
+      gib(s.max_rss_bytes),
+      f(s.bytes_per_param),
+      gib(s.device_peak_bytes),
+      gib(s.plan?.host_bytes),
+      s.rss_over_plan === null ? '—' : s.rss_over_plan.toFixed(2),
+    ];
+  });
+  return `scale stage\n${table(head, rows)}`;
+}
+
 export function formatReport(r: BenchReport): string {
   const out: string[] = [
     `${r.date} · ${r.host.cpu} × ${r.host.cpus} (load ${r.host.load_average.toFixed(1)}) · node ${r.host.node}`,
     '',
   ];
-  out.push(
-    table(
-      [
-        'backend',
-        'model',
-        'prefill tok/s',
-        'decode tok/s',
-        'train tok/s',
-        'step ms',
-        'loss/grad',
-        'optim',
-        'ckpt',
-        'torch ms',
-        'ratio',
-        'RSS MiB',
-        'bufs',
-      ],
-      r.runs.map((m) => {
-        const s = m.em_step?.metrics.seconds;
-        return [
-          m.device,
-          m.model,
-          f(m.generation?.prefill_tokens_per_s),
-          f(m.generation?.decode_tokens_per_s),
-          f(m.training?.train_tokens_per_s),
-          ms(m.em_step?.update_seconds),
-          ms(s?.loss_grad),
-          ms(s?.optimizer),
-          ms(m.em_step?.checkpoint_seconds),
-          ms(m.torch?.update_s),
-          m.ratio_vs_torch === undefined ? '—' : m.ratio_vs_torch.toFixed(2),
-          f(m.max_rss_mib, 0),
-          m.gpu_buffers === null ? '—' : String(m.gpu_buffers),
-        ];
-      }),
-    ),
-  );
+  // the scale stage's runs have their own table below
+  const measured = r.runs.filter((m) => !m.scale);
+  if (measured.length > 0 || r.runs.length === 0)
+    out.push(
+      table(
+        [
+          'backend',
+          'model',
+          'prefill tok/s',
+          'decode tok/s',
+          'train tok/s',
+          'step ms',
+          'loss/grad',
+          'optim',
+          'ckpt',
+          'torch ms',
+          'ratio',
+          'RSS MiB',
+          'bufs',
+        ],
+        measured.map((m) => {
+          const s = m.em_step?.metrics.seconds;
+          return [
+            m.device,
+            m.model,
+            f(m.generation?.prefill_tokens_per_s),
+            f(m.generation?.decode_tokens_per_s),
+            f(m.training?.train_tokens_per_s),
+            ms(m.em_step?.update_seconds),
+            ms(s?.loss_grad),
+            ms(s?.optimizer),
+            ms(m.em_step?.checkpoint_seconds),
+            ms(m.torch?.update_s),
+            m.ratio_vs_torch === undefined ? '—' : m.ratio_vs_torch.toFixed(2),
+            f(m.max_rss_mib, 0),
+            m.gpu_buffers === null ? '—' : String(m.gpu_buffers),
+          ];
+        }),
+      ),
+    );
   for (const m of r.runs) if (m.error) out.push(`${m.device} ${m.model}: ${m.error}`);
+  const scaled = r.runs.filter((m) => m.scale);
+  if (scaled.length > 0) out.push('', formatScale(scaled));
   for (const k of r.kernels) {
     out.push('', `kernels on ${k.device}${k.error ? `: ${k.error}` : ''}`);
     if (k.matmul.length > 0) {
