@@ -162,6 +162,20 @@ export function opCases(): OpCase[] {
         backward: (ops, x, _o, dOut) => [ops.ropeBackward(dOut, x.positions, rope(style))],
       }),
     ),
+    // Far positions hold the same tolerance: angles up to ~2e9 rad (pair 0 of D = 6 turns by
+    // pos radians), where an f32 angle or a GPU's f32 sin/cos would be off by far more.
+    ...(['half', 'interleaved'] as const).map(
+      (style): OpCase => ({
+        name: `rope (${style}, positions ≥ 4000)`,
+        inputs: {
+          x: randomTensor([5, 18], 51),
+          positions: intTensor([4000, 4097, 32773, 1_048_583, 2_147_483_001], [5]),
+        },
+        forward: (ops, x) => [ops.ropeForward(x.x, x.positions, rope(style))],
+        wrt: ['x'],
+        backward: (ops, x, _o, dOut) => [ops.ropeBackward(dOut, x.positions, rope(style))],
+      }),
+    ),
     attentionCase('attention (GQA 4/2, left padding, T = S = 5)', 5, 5, 0, 60),
     attentionCase('attention (decode: T 2 after 5 cached, S 7)', 2, 7, 5, 70),
     {

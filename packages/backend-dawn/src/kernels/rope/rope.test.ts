@@ -8,7 +8,7 @@ import {
   someCoords,
   useDawn,
 } from '../../testing/harness.js';
-import { ROPE_TABLE_ROWS } from './rope.js';
+import { ROPE_DIGIT } from './rope.js';
 
 describe('rope forward/backward vs the CPU reference (both styles)', () => {
   const h = useDawn();
@@ -16,17 +16,19 @@ describe('rope forward/backward vs the CPU reference (both styles)', () => {
   const headDim = 10;
   const N = 11;
   const x = randomFloats(N * heads * headDim, 41);
-  // Positions include a large one (far angles) and one past the cos/sin table (f32 fallback).
+  // Positions use every level of the tables: below 2048 (exact), 4000 and 32773 (two digits),
+  // past 2048² (three), the largest i32, and a negative one; all hold the same tolerance.
+  const far = [4000, 32773, ROPE_DIGIT ** 2 + 12345, 2 ** 31 - 1, -77];
   const positions = Int32Array.from({ length: N }, (_, i) =>
-    i === N - 2 ? 4000 : i === N - 1 ? ROPE_TABLE_ROWS + 5 : i * 3,
+    i >= N - far.length ? far[i - (N - far.length)] : i * 3,
   );
 
   it('headDim 128 (Qwen2 / Llama sizes), both styles', async (ctx) => {
     const d = h.dawn(ctx);
     const D = 128;
-    const n = 5;
+    const n = 6;
     const xx = randomFloats(n * 2 * D, 42);
-    const pos = Int32Array.from([0, 1, 17, 511, 4095]);
+    const pos = Int32Array.from([0, 1, 17, 511, 4095, 31999]);
     for (const style of ['half', 'interleaved'] as const) {
       const o: RopeOptions = { heads: 2, headDim: D, theta: 1e6, style };
       const got = await readF(d, d.ropeForward(d.upload(xx, [n, 2 * D]), d.upload(pos, [n]), o));
@@ -48,24 +50,12 @@ describe('rope forward/backward vs the CPU reference (both styles)', () => {
         h.ref,
         h.ref.ropeForward(h.ref.upload(x, shape), h.ref.upload(positions, [N]), o),
       );
-      // The last row (past the table) uses f32 angles of ~8000 rad: looser there.
-      const tableRows = (N - 1) * heads * headDim;
-      expectClose(
-        got.subarray(0, tableRows),
-        want.subarray(0, tableRows),
-        { abs: 2e-6 },
-        `rope ${style} forward`,
-      );
-      expectClose(
-        got.subarray(tableRows),
-        want.subarray(tableRows),
-        { abs: 2e-3 },
-        `rope ${style} forward (f32 angles)`,
-      );
+      expectClose(got, want, { abs: 2e-6 }, `rope ${style} forward`);
+      const elems = N * heads * headDim;
 
       const back = await readF(d, d.ropeBackward(d.upload(x, shape), d.upload(positions, [N]), o));
       const posRef = h.ref.upload(positions, [N]);
-      const coords = someCoords(tableRows);
+      const coords = someCoords(elems);
       const fd = finiteDifferences(
         (xx) =>
           h.ref.readExact(

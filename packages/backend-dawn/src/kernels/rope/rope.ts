@@ -11,28 +11,34 @@ export const rope = family(
     ['d', 'u32'],
     ['style', 'u32'],
     ['direction', 'f32'],
-    ['table_rows', 'u32'],
-    ['theta', 'f32'],
   ],
   { rope: { bindings: { x: 1, positions: 2, table: 3, out: 4 } } },
 );
 
 /**
- * Rows of the cos/sin table (Qwen2.5 contexts are 32k). Positions past it fall back to f32
- * angles on the GPU, whose cos/sin of large arguments is only as good as the driver makes it.
+ * The cos/sin tables: a position's |pos| is written in base 2048 with three digits (d0 + d1·2048
+ * + d2·2048², covering every i32), and table level L holds cos/sin of d · 2048^L · θ^(−2i/D)
+ * for d < 2048, computed in f64 and stored as f32. The kernel composes the three rotations by
+ * the angle-addition formulas: no f32 sin/cos of a large argument anywhere (a GPU's are only as
+ * good as its driver), the error a few f32 roundings at any position, exact below 2048.
  */
-export const ROPE_TABLE_ROWS = 32768;
+export const ROPE_DIGIT = 2048;
+export const ROPE_LEVELS = 3;
 
-/** cos/sin of pos · theta^(−2i/D) in f64, stored [P, D/2, 2] as f32. */
-export function ropeTable(theta: number, headDim: number, rows = ROPE_TABLE_ROWS): Float32Array {
+/** [ROPE_LEVELS, ROPE_DIGIT, D/2, 2] f32: cos/sin of d · ROPE_DIGIT^level · theta^(−2i/D). */
+export function ropeTable(theta: number, headDim: number): Float32Array {
   const half = headDim / 2;
-  const out = new Float32Array(rows * half * 2);
-  for (let i = 0; i < half; i++) {
-    const invFreq = theta ** ((-2 * i) / headDim);
-    for (let pos = 0; pos < rows; pos++) {
-      const angle = pos * invFreq;
-      out[(pos * half + i) * 2] = Math.cos(angle);
-      out[(pos * half + i) * 2 + 1] = Math.sin(angle);
+  const out = new Float32Array(ROPE_LEVELS * ROPE_DIGIT * half * 2);
+  for (let level = 0; level < ROPE_LEVELS; level++) {
+    const unit = ROPE_DIGIT ** level;
+    for (let i = 0; i < half; i++) {
+      const invFreq = theta ** ((-2 * i) / headDim);
+      for (let d = 0; d < ROPE_DIGIT; d++) {
+        const angle = d * unit * invFreq;
+        const at = ((level * ROPE_DIGIT + d) * half + i) * 2;
+        out[at] = Math.cos(angle);
+        out[at + 1] = Math.sin(angle);
+      }
     }
   }
   return out;
@@ -57,7 +63,7 @@ export function ropeRotate(
   }
   const table = ctx.constant(`rope/${o.theta}/${o.headDim}`, () => ({
     data: ropeTable(o.theta, o.headDim),
-    shape: [ROPE_TABLE_ROWS, o.headDim / 2, 2],
+    shape: [ROPE_LEVELS, ROPE_DIGIT, o.headDim / 2, 2],
   }));
   const out = ctx.alloc(x.shape);
   ctx.queue.dispatch(
@@ -68,8 +74,6 @@ export function ropeRotate(
       d: o.headDim,
       style: o.style === 'half' ? 0 : 1,
       direction,
-      table_rows: ROPE_TABLE_ROWS,
-      theta: o.theta,
     },
     {
       x: buf(x, `${what} x`),

@@ -1,8 +1,9 @@
 // Rotary position embedding on x [N, heads·D] with positions [N] i32.
 // style 0 ('half', Hugging Face): pairs (i, i + D/2); style 1 ('interleaved', llama2.c): (2i, 2i+1).
-// Pair i rotates by angle pos · theta^(−2i/D). cos/sin come from a host-computed (f64) table
-// [P, D/2, 2] for positions below P, so large angles keep full f32 accuracy; past P the
-// angle is computed here in f32. direction −1 applies the inverse rotation (the backward).
+// Pair i rotates by angle pos · theta^(−2i/D). cos/sin come from host-computed (f64) tables
+// [3, 2048, D/2, 2] (rope.ts): |pos| = d0 + d1·2048 + d2·2048², level L holding the rotation
+// by d·2048^L; the three are composed by angle addition, so no large-argument f32 sin/cos is
+// ever taken. direction −1 applies the inverse rotation (the backward).
 
 struct Params {
   n: u32,
@@ -10,9 +11,9 @@ struct Params {
   d: u32,
   style: u32,
   direction: f32,
-  table_rows: u32,
-  theta: f32,
 }
+
+const DIGIT: u32 = 2048u;
 
 override WG: u32 = 64;
 
@@ -31,17 +32,21 @@ fn rope(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let head = (idx / half) % p.heads;
   let token = idx / (half * p.heads);
   let pos = positions[token];
-  var c: f32;
-  var s: f32;
-  if (pos >= 0 && u32(pos) < p.table_rows) {
-    c = table[(u32(pos) * half + i) * 2u];
-    s = table[(u32(pos) * half + i) * 2u + 1u];
-  } else {
-    let angle = f32(pos) * pow(p.theta, -2.0 * f32(i) / f32(p.d));
-    c = cos(angle);
-    s = sin(angle);
+  // |pos| as u32 (i32's minimum wraps to 2³¹, still three digits); sin is odd, cos even
+  let a = select(u32(pos), u32(0) - u32(pos), pos < 0);
+  var c = 1.0;
+  var s = 0.0;
+  var rest = a;
+  for (var level = 0u; level < 3u; level++) {
+    let at = ((level * DIGIT + rest % DIGIT) * half + i) * 2u;
+    let cl = table[at];
+    let sl = table[at + 1u];
+    let c2 = c * cl - s * sl;
+    s = s * cl + c * sl;
+    c = c2;
+    rest = rest / DIGIT;
   }
-  s = s * p.direction;
+  s = s * select(1.0, -1.0, pos < 0) * p.direction;
   let base = token * p.heads * p.d + head * p.d;
   var i0: u32;
   var i1: u32;
