@@ -34,6 +34,7 @@ import {
   STORY_TRAIN_PROMPT,
 } from '../model-source.js';
 import { createProgress } from '../progress.js';
+import { planJson, planSummary, planTable, planTrain, refusalMessage } from './train-plan.js';
 
 /** Settings that make the embedded 260K model's demo finish in seconds and visibly learn. */
 const EMBEDDED_DEFAULTS = { effectiveBatch: 16, microBatch: 8, maxNewTokens: 64, lr: 1e-3 };
@@ -297,6 +298,15 @@ Examples:
     } catch (e) {
       throw new UserError((e as Error).message);
     }
+    // the memory plan, before anything is loaded (train-plan.ts)
+    const tp = await planTrain(opts, modelDir(opts.model).dir, embedded);
+    if (opts.dryRun) {
+      process.stdout.write(`${opts.json ? JSON.stringify(planJson(tp)) : planTable(tp)}\n`);
+      if (!tp.fit.fits) process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`${planSummary(tp)}\n`);
+    if (!tp.fit.fits) throw new UserError(refusalMessage(tp));
     await runTrain(opts, (s) => process.stderr.write(`${s}\n`), embedded);
   });
 }

@@ -37,7 +37,7 @@ export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let v = bytes;
   let u = 0;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+  while (Math.abs(v) >= 1000 && u < units.length - 1) {
     v /= 1024;
     u++;
   }

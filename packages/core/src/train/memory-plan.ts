@@ -407,6 +407,8 @@ export interface SuggestOptions {
   /** the knobs this run can change (a --dtype flag, Dawn's optimizer on the host) */
   dtype?: boolean;
   optimizerOnHost?: boolean;
+  /** other backends the run could use on this machine (e.g. ort-cuda instead of dawn) */
+  backends?: PlanBackend[];
 }
 
 /** Candidate micro-batches below `current` that divide the effective batch, largest first. */
@@ -427,7 +429,7 @@ function smallerMicroBatches(current: number, effectiveBatch: number): number[] 
 
 /**
  * The knobs that would make a plan fit, each computed: the largest micro-batch that divides
- * the effective batch, the largest halving of max_new_tokens, a 16-bit compute dtype, the
+ * the effective batch, the largest power of two below max_new_tokens that fits, a 16-bit compute dtype, the
  * optimizer on the host; then micro-batch 1 with the largest fitting max_new_tokens. Empty when
  * nothing fits (the persistent state alone is too big) or when the plan fits already.
  */
@@ -464,8 +466,10 @@ export function suggestFits(
     if (attempt('micro_batch', input.microBatch, m, { microBatch: m })) break;
   }
   const G = input.maxNewTokens;
+  // round numbers: the largest power of two below G, then halvings
+  const firstG = 2 ** Math.floor(Math.log2(Math.max(1, G - 1)));
   if (input.sampling ?? true) {
-    for (let g = Math.floor(G / 2); g >= 1; g = Math.floor(g / 2)) {
+    for (let g = firstG; g >= 1 && g < G; g = Math.floor(g / 2)) {
       if (attempt('max_new_tokens', G, g, { maxNewTokens: g })) break;
     }
   }
@@ -478,8 +482,12 @@ export function suggestFits(
   ) {
     attempt('optimizer_on', 'device', 'host', { optimizerOn: 'host' });
   }
+  for (const b of options.backends ?? []) {
+    if (b !== input.backend)
+      attempt('backend', input.backend, b, { backend: b, optimizerOn: undefined });
+  }
   if (out.length === 0 && input.microBatch > 1 && (input.sampling ?? true)) {
-    for (let g = Math.floor(G / 2); g >= 1; g = Math.floor(g / 2)) {
+    for (let g = firstG; g >= 1 && g < G; g = Math.floor(g / 2)) {
       const p = planMemory({ ...input, microBatch: 1, maxNewTokens: g });
       if (!planFits(p, limits).fits) continue;
       out.push({

@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import { parseByteSize } from './byte-size.js';
+
+function isByteSize(v: string): boolean {
+  try {
+    parseByteSize(v, 'size');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Every training knob, in one schema. The same concept has one name everywhere:
@@ -91,6 +101,23 @@ export const trainOptionsSchema = z
       .string()
       .optional()
       .describe('a step_<N> checkpoint directory of this run to continue'),
+    // the memory plan (train/memory-plan.ts), checked before anything is loaded
+    dryRun: z
+      .boolean()
+      .default(false)
+      .describe(
+        'print the memory plan (host and device bytes, item by item) and exit without loading the weights; exit code 2 when it does not fit',
+      ),
+    json: z.boolean().default(false).describe('with --dry-run: the plan as one JSON object'),
+    deviceMemory: z.coerce
+      .string()
+      .optional()
+      .refine((v) => v === undefined || isByteSize(v), {
+        message: 'expected a size such as 80GB, 141GiB or 512MiB',
+      })
+      .describe(
+        "device memory to plan against, e.g. 80GB or 141GiB (dawn: WebGPU does not report it; ort cuda: default nvidia-smi's total)",
+      ),
   })
   .strict();
 

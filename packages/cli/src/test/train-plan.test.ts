@@ -1,0 +1,186 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseModelConfig, planMemory } from '@oneshot-em/core';
+import { describe, expect, it } from 'vitest';
+import { runCli, tmp } from './run-cli.js';
+
+/** The published Qwen2.5-0.5B config.json fields: a model directory with NO weights. */
+const QWEN_05B = {
+  architectures: ['Qwen2ForCausalLM'],
+  model_type: 'qwen2',
+  hidden_size: 896,
+  intermediate_size: 4864,
+  num_hidden_layers: 24,
+  num_attention_heads: 14,
+  num_key_value_heads: 2,
+  vocab_size: 151936,
+  tie_word_embeddings: true,
+  max_position_embeddings: 32768,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  eos_token_id: 151643,
+};
+
+function configOnlyDir(overrides: Record<string, unknown> = {}): string {
+  const dir = join(tmp('oneshot-plan-'), 'model');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...QWEN_05B, ...overrides }));
+  return dir;
+}
+
+const PROMPT = ['--prompt', 'What is 2+3? Think step by step.'];
+
+describe('oneshot-em train --dry-run', () => {
+  it('prints the plan from config.json alone (no safetensors) and exits 0', () => {
+    const dir = configOnlyDir();
+    const r = runCli([
+      'train',
+      '--model',
+      dir,
+      ...PROMPT,
+      '--backend',
+      'dawn',
+      '--device-memory',
+      '141GiB',
+      '--dry-run',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/memory plan · qwen2 494,032,768 params · dawn/);
+    for (const name of ['weights (f32 master)', 'optimizer state (AdamW m, v)', 'KV cache', 'peak'])
+      expect(r.stdout).toContain(name);
+    expect(r.stdout).toMatch(
+      /^fits: host [\d.]+ GiB of .* · device [\d.]+ GiB of 141 GiB \(--device-memory\)$/m,
+    );
+    expect(readdirSync(dir)).toEqual(['config.json']);
+  });
+
+  it('--json: one object with host_bytes, device_bytes, items, limits, fits and the knobs', () => {
+    const dir = configOnlyDir();
+    const r = runCli([
+      'train',
+      '--model',
+      dir,
+      ...PROMPT,
+      '--backend',
+      'dawn',
+      '--dry-run',
+      '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.params).toBe(494_032_768);
+    expect(j.fits).toBe(true);
+    expect(j.device_fits).toBeNull(); // WebGPU does not report the total: not checked
+    expect(j.limits.device_source).toMatch(/unknown/);
+    expect(j.knobs).toMatchObject({
+      backend: 'dawn',
+      micro_batch: 4,
+      effective_batch: 64,
+      max_new_tokens: 512,
+    });
+    // the same plan computed here from the config and the reported knobs
+    const plan = planMemory({
+      config: parseModelConfig(QWEN_05B, 'config.json'),
+      backend: 'dawn',
+      microBatch: 4,
+      effectiveBatch: 64,
+      promptTokens: j.knobs.prompt_tokens,
+      maxNewTokens: 512,
+      optimizer: 'adamw',
+    });
+    expect(j.host_bytes).toBe(plan.host_bytes);
+    expect(j.device_bytes).toBe(plan.device_bytes);
+    expect(j.items).toHaveLength(plan.items.length);
+  });
+});
+
+describe('oneshot-em train refuses a plan that does not fit, before loading', () => {
+  it('names the micro-batch that fits, computed, and exits 2 (no weights needed)', () => {
+    const dir = configOnlyDir();
+    const common = ['train', '--model', dir, ...PROMPT, '--backend', 'ort', '--device', 'cuda'];
+    const dry = runCli([...common, '--device-memory', '1TB', '--dry-run', '--json']);
+    expect(dry.status, dry.stderr).toBe(0);
+    const promptTokens = JSON.parse(dry.stdout).knobs.prompt_tokens;
+    const input = (microBatch: number) => ({
+      config: parseModelConfig(QWEN_05B, 'config.json'),
+      backend: 'ort-cuda' as const,
+      microBatch,
+      effectiveBatch: 64,
+      promptTokens,
+      maxNewTokens: 512,
+      optimizer: 'adamw' as const,
+    });
+    const two = planMemory(input(2));
+    const limit = String(two.device_bytes + 1);
+    const r = runCli([...common, '--micro-batch', '16', '--device-memory', limit]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /the memory plan does not fit: .* device [\d.]+ GiB of [\d.]+ GiB \(--device-memory\)/,
+    );
+    expect(r.stderr).toMatch(
+      /micro_batch 16 → 2 fits \(device [\d.]+ GiB, host [\d.]+ GiB\) \[--micro-batch 2\]/,
+    );
+    // a limit that max_new_tokens 128 meets (and 256 does not) at micro-batch 16
+    const g128 = planMemory({ ...input(16), maxNewTokens: 128 }).device_bytes + 1;
+    expect(planMemory({ ...input(16), maxNewTokens: 256 }).device_bytes).toBeGreaterThan(g128);
+    const g = runCli([...common, '--micro-batch', '16', '--device-memory', String(g128)]);
+    expect(g.status, g.stderr).toBe(2);
+    expect(g.stderr).toMatch(/max_new_tokens 512 → 128 fits .* \[--max-new-tokens 128\]/);
+    // refused before the backend or the weights: neither the CUDA EP nor model.safetensors is asked for
+    expect(r.stderr).not.toMatch(/safetensors|CUDA EP|onnxruntime/i);
+    expect(existsSync(join(dir, 'model.safetensors'))).toBe(false);
+  });
+
+  it('refuses absurd configs on paper: 1e9 layers; a 1e12-token context with 1e9 new tokens', () => {
+    const layers = runCli([
+      'train',
+      '--model',
+      configOnlyDir({ num_hidden_layers: 1e9 }),
+      ...PROMPT,
+    ]);
+    expect(layers.status, layers.stderr).toBe(2);
+    expect(layers.stderr).toMatch(/the memory plan does not fit: host [\d.]+ PiB/);
+    expect(layers.stderr).toMatch(/beyond any machine/);
+    const ctx = configOnlyDir({ max_position_embeddings: 1e12 });
+    const long = runCli(['train', '--model', ctx, ...PROMPT, '--max-new-tokens', '1000000000']);
+    expect(long.status, long.stderr).toBe(2);
+    expect(long.stderr).toMatch(/max_new_tokens 1000000000 → \d+ fits/);
+  });
+
+  it('a bad --device-memory names the flag', () => {
+    const r = runCli([
+      'train',
+      '--model',
+      configOnlyDir(),
+      ...PROMPT,
+      '--device-memory',
+      'lots',
+      '--dry-run',
+    ]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/device_memory: expected a size such as 80GB/);
+  });
+});
+
+describe('every run prints the plan in its header', () => {
+  it('the embedded model: one "memory plan:" line that fits, then the run', () => {
+    const out = tmp();
+    const r = runCli([
+      'train',
+      '--steps',
+      '1',
+      '--effective-batch',
+      '2',
+      '--micro-batch',
+      '2',
+      '--max-new-tokens',
+      '8',
+      '--out',
+      out,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /^memory plan: host [\d.]+ MiB of [\d.]+ GiB available \(the device is host memory\) · 260,032 params · micro_batch 2 × \d+ tokens · fits$/m,
+    );
+  });
+});
