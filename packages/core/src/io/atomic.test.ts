@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tinyModelConfig, tinyModelWeights } from '../testing/fixtures.js';
 import { recoverInterruptedWrite, writeDirAtomically } from './atomic.js';
-import { loadHfModel } from './hf-model.js';
+import { loadHfModel, saveHfModel } from './hf-model.js';
+import { INDEX_FILE } from './safetensors-index.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'atomic-test-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -43,6 +44,16 @@ describe('a save killed (SIGKILL) at a random moment', () => {
   const child = fileURLToPath(new URL('./atomic-crash-child.ts', import.meta.url));
   const config = tinyModelConfig('llama');
   const candidates = [tinyModelWeights(config, 1), tinyModelWeights(config, 2)];
+  /** The child's shard sizes (atomic-crash-child.ts): the two saves differ in shard count. */
+  const SHARD_SIZES = [50_000, 15_000];
+  const shardCount = (i: number) => {
+    const d = path.join(root, 'crash-shard-count');
+    const n = saveHfModel(d, config, candidates[i], { maxShardSize: SHARD_SIZES[i] }).filter((f) =>
+      /^model-\d{5}-of-\d{5}\.safetensors$/.test(f),
+    ).length;
+    fs.rmSync(d, { recursive: true });
+    return n;
+  };
 
   /** Runs the child until it has saved `saves` times, then kills it `delayMs` later. */
   function killDuringSaves(dir: string, saves: number, delayMs: number): Promise<void> {
@@ -66,6 +77,8 @@ describe('a save killed (SIGKILL) at a random moment', () => {
   }
 
   it('leaves one of the two complete checkpoints, every time', async () => {
+    const shardCounts = [shardCount(0), shardCount(1)];
+    expect(shardCounts[0]).not.toBe(shardCounts[1]);
     for (const delayMs of [0, 1, 3, 7]) {
       const dir = path.join(root, `crash-${delayMs}`);
       await killDuringSaves(dir, 2, delayMs);
@@ -77,6 +90,12 @@ describe('a save killed (SIGKILL) at a random moment', () => {
       );
       expect(match, `after a kill ${delayMs} ms into a save`).toBeGreaterThanOrEqual(0);
       for (const [n, v] of candidates[match]) expect(loaded.get(n), n).toEqual(v);
+      // exactly the shards of that save: none of the other save's (different shard count)
+      const index = JSON.parse(fs.readFileSync(path.join(dir, INDEX_FILE), 'utf8'));
+      const listed = new Set(Object.values(index.weight_map as Record<string, string>));
+      const onDisk = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
+      expect(onDisk.sort()).toEqual([...listed].sort());
+      expect(listed.size).toBe(shardCounts[match]);
     }
   });
 });

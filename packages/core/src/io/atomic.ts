@@ -64,27 +64,22 @@ export function recoverInterruptedWrite(target: string): boolean {
   return restored;
 }
 
-/**
- * Creates or replaces the directory `target` with what `write(dir)` puts into `dir`, atomically
- * (see the protocol above). If `write` throws, `target` is left as it was.
- */
-export function writeDirAtomically(target: string, write: (dir: string) => void): void {
+/** Steps 0–1 of the protocol: recover, then a fresh, empty `.incoming`. */
+function prepare(target: string): { resolved: string; incoming: string } {
   const resolved = path.resolve(target);
-  const parent = path.dirname(resolved);
-  fs.mkdirSync(parent, { recursive: true });
+  fs.mkdirSync(path.dirname(resolved), { recursive: true });
   recoverInterruptedWrite(resolved);
   if (fs.existsSync(resolved) && !fs.statSync(resolved).isDirectory()) {
     throw new Error(`${resolved}: exists and is not a directory; refusing to replace it`);
   }
   const incoming = incomingPath(resolved);
   fs.mkdirSync(incoming);
-  try {
-    write(incoming);
-    fsyncTree(incoming);
-  } catch (e) {
-    fs.rmSync(incoming, { recursive: true, force: true });
-    throw e;
-  }
+  return { resolved, incoming };
+}
+
+/** Steps 2–4: swap the complete, fsynced `.incoming` in. */
+function commit(resolved: string, incoming: string): void {
+  const parent = path.dirname(resolved);
   const previous = previousPath(resolved);
   const replacing = fs.existsSync(resolved);
   if (replacing) {
@@ -94,4 +89,64 @@ export function writeDirAtomically(target: string, write: (dir: string) => void)
   fs.renameSync(incoming, resolved);
   fsyncPath(parent);
   if (replacing) fs.rmSync(previous, { recursive: true, force: true });
+}
+
+/**
+ * A failed save, named by its target: the message says that what was there before is intact
+ * (the new files only ever lived in `.incoming`, now removed) and carries the cause's message,
+ * which names the file (ENOSPC, EACCES, a non-finite tensor …).
+ */
+export class SaveError extends Error {
+  constructor(
+    readonly target: string,
+    cause: unknown,
+  ) {
+    const had = fs.existsSync(target);
+    super(
+      `${target}: not saved (${had ? 'the previous checkpoint there is intact' : 'nothing was written there'}): ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = 'SaveError';
+  }
+}
+
+/** After a failed write: removes `.incoming` and throws the error as a SaveError. */
+function fail(target: string, incoming: string | undefined, e: unknown): never {
+  if (incoming !== undefined) fs.rmSync(incoming, { recursive: true, force: true });
+  if (e instanceof SaveError) throw e;
+  throw new SaveError(path.resolve(target), e);
+}
+
+/**
+ * Creates or replaces the directory `target` with what `write(dir)` puts into `dir`, atomically
+ * (see the protocol above): however many files `write` creates (a sharded model, optimizer
+ * shards), `target` afterwards holds exactly them — no file of the previous directory survives
+ * — or, if anything throws, exactly what it held before (the error is a SaveError).
+ */
+export function writeDirAtomically(target: string, write: (dir: string) => void): void {
+  let dirs: { resolved: string; incoming: string } | undefined;
+  try {
+    dirs = prepare(target);
+    write(dirs.incoming);
+    fsyncTree(dirs.incoming);
+  } catch (e) {
+    fail(target, dirs?.incoming, e);
+  }
+  commit(dirs.resolved, dirs.incoming);
+}
+
+/** writeDirAtomically for a writer that awaits (tensors read from a backend one at a time). */
+export async function writeDirAtomicallyAsync(
+  target: string,
+  write: (dir: string) => Promise<void>,
+): Promise<void> {
+  let dirs: { resolved: string; incoming: string } | undefined;
+  try {
+    dirs = prepare(target);
+    await write(dirs.incoming);
+    fsyncTree(dirs.incoming);
+  } catch (e) {
+    fail(target, dirs?.incoming, e);
+  }
+  commit(dirs.resolved, dirs.incoming);
 }

@@ -44,7 +44,7 @@ describe('saveHfModel', () => {
 
   it('shards past maxShardBytes with an index, and the sharded directory loads', () => {
     const dir = freshDir();
-    const files = saveHfModel(dir, config, weights, { maxShardBytes: 40_000 });
+    const files = saveHfModel(dir, config, weights, { maxShardSize: 40_000 });
     expect(files).toContain(INDEX_FILE);
     expect(
       files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)).length,

@@ -4,11 +4,18 @@ import { fileURLToPath } from 'node:url';
 import type { ModelConfig } from '../model/config.js';
 import { LM_HEAD, numel, paramSpecs, type WeightMap } from '../model/params.js';
 import { previousPath, writeDirAtomically } from './atomic.js';
+import type { FileIo } from './file-io.js';
 import { modelConfigToHfJson } from './hf-config.js';
 import { readModelConfig } from './hf-config-file.js';
-import { f32TensorToWrite } from './safetensors.js';
-import { SafetensorsError } from './safetensors-header.js';
-import { SafetensorsModel, writeSafetensorsModel } from './safetensors-index.js';
+import { type SafetensorsDtype, SafetensorsError } from './safetensors-header.js';
+import {
+  hasSafetensorsSet,
+  MODEL_PREFIX,
+  PT_METADATA,
+  SafetensorsModel,
+  writeSafetensorsSet,
+} from './safetensors-index.js';
+import type { TensorSource, TensorToWrite } from './safetensors-writer.js';
 
 /** A Hugging Face model directory in memory: f32 weights in `paramSpecs(config)` order. */
 export interface HfModel {
@@ -89,15 +96,68 @@ export function checkModelTensors(model: SafetensorsModel, config: ModelConfig):
   }
 }
 
-/** Loads config.json and the weights of an HF directory, validated against the config. */
-export function loadHfModel(dir: string): HfModel {
+/** Storage dtype of saved weights: `--save-dtype` without `auto`. */
+export type SaveDtype = 'f32' | 'bf16' | 'f16';
+
+export const SAFETENSORS_DTYPE: Record<SaveDtype, SafetensorsDtype> = {
+  f32: 'F32',
+  bf16: 'BF16',
+  f16: 'F16',
+};
+
+const TORCH_DTYPE: Record<SaveDtype, ModelConfig['torchDtype']> = {
+  f32: 'float32',
+  bf16: 'bfloat16',
+  f16: 'float16',
+};
+
+const FROM_SAFETENSORS: Record<SafetensorsDtype, SaveDtype> = {
+  F32: 'f32',
+  BF16: 'bf16',
+  F16: 'f16',
+};
+const FROM_TORCH: Record<ModelConfig['torchDtype'], SaveDtype> = {
+  float32: 'f32',
+  bfloat16: 'bf16',
+  float16: 'f16',
+};
+
+/**
+ * The dtype a model directory stores its weights in: that of its safetensors tensors when they
+ * all agree, else config.json's `torch_dtype`; f32 when the directory has neither.
+ */
+export function modelStorageDtype(dir: string): SaveDtype {
+  const hasConfig = fs.existsSync(path.join(dir, 'config.json'));
+  if (hasSafetensorsSet(dir, MODEL_PREFIX)) {
+    const model = SafetensorsModel.open(dir);
+    try {
+      const dtypes = new Set(model.names.map((n) => model.info(n).dtype));
+      const [only] = dtypes;
+      if (dtypes.size === 1 && only !== undefined) return FROM_SAFETENSORS[only];
+    } finally {
+      model.close();
+    }
+  }
+  return hasConfig ? FROM_TORCH[readModelConfig(dir).torchDtype] : 'f32';
+}
+
+/** `--save-dtype`: `auto` is the base model's storage dtype (modelStorageDtype of `baseDir`). */
+export function resolveSaveDtype(requested: SaveDtype | 'auto', baseDir: string): SaveDtype {
+  return requested === 'auto' ? modelStorageDtype(baseDir) : requested;
+}
+
+/**
+ * Loads config.json and the weights of an HF directory (single file or shards + index),
+ * validated against the config: one tensor at a time, by positioned reads of `io.chunkBytes`.
+ */
+export function loadHfModel(dir: string, io?: FileIo): HfModel {
   if (!fs.existsSync(dir) && fs.existsSync(previousPath(dir))) {
     throw new Error(
       `${dir}: missing, but a save into it was interrupted and left the previous checkpoint at ${previousPath(dir)}; recoverInterruptedWrite (or the next save) puts it back`,
     );
   }
   const config = readModelConfig(dir);
-  const model = SafetensorsModel.open(dir);
+  const model = SafetensorsModel.open(dir, MODEL_PREFIX, io);
   try {
     checkModelTensors(model, config);
     const weights: WeightMap = new Map();
@@ -109,17 +169,19 @@ export function loadHfModel(dir: string): HfModel {
 }
 
 export interface SaveHfModelOptions {
-  /** Storage type of model.safetensors (default f32). */
-  dtype?: 'f32' | 'bf16';
+  /** Storage type of the weights (default f32); config.json's torch_dtype follows it. */
+  dtype?: SaveDtype;
   /** A model directory whose tokenizer and generation files are copied along. */
   copyFrom?: string;
   /** Split into shards + index past this many bytes of tensor data (default: never). */
-  maxShardBytes?: number;
+  maxShardSize?: number;
   /**
    * More files for the directory, by name (a relative path; folders are created). Written
    * last, so they replace copied files of the same name.
    */
   extraFiles?: Record<string, string | Uint8Array>;
+  /** Chunk size and write function of every tensor file (tests inject faults through it). */
+  io?: FileIo;
 }
 
 function checkWeights(config: ModelConfig, weights: WeightMap): void {
@@ -134,12 +196,6 @@ function checkWeights(config: ModelConfig, weights: WeightMap): void {
         `saveHfModel: weight "${s.name}" has ${w.length} values, shape ${shapeText(s.shape)} needs ${numel(s.shape)}`,
       );
     }
-    for (let i = 0; i < w.length; i++) {
-      if (!Number.isFinite(w[i]))
-        throw new Error(
-          `saveHfModel: weight "${s.name}"[${i}] is ${w[i]}; refusing to save a non-finite checkpoint`,
-        );
-    }
   }
   for (const name of weights.keys()) {
     if (!names.has(name))
@@ -148,9 +204,60 @@ function checkWeights(config: ModelConfig, weights: WeightMap): void {
 }
 
 /**
+ * The model's weights in `paramSpecs` order, stored as `dtype`; `read(name)` gives a tensor's
+ * f32 values when its turn comes (the writer checks them finite and converts chunk by chunk).
+ */
+export function hfWeightTensors(
+  config: ModelConfig,
+  dtype: SaveDtype,
+  read: (name: string) => TensorSource | Promise<TensorSource>,
+): TensorToWrite[] {
+  return paramSpecs(config).map((s) => ({
+    name: s.name,
+    dtype: SAFETENSORS_DTYPE[dtype],
+    shape: s.shape,
+    read: () => read(s.name),
+  }));
+}
+
+/** config.json (torch_dtype = `dtype`) into `dir`. */
+export function writeHfConfig(dir: string, config: ModelConfig, dtype: SaveDtype): void {
+  const hfConfig = modelConfigToHfJson({ ...config, torchDtype: TORCH_DTYPE[dtype] });
+  fs.writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(hfConfig, null, 2)}\n`);
+}
+
+/** The files besides config and weights: tokenizer + generation files of `copyFrom`, extras. */
+export function writeHfSideFiles(
+  dir: string,
+  options: Pick<SaveHfModelOptions, 'copyFrom' | 'extraFiles'>,
+): string[] {
+  const written: string[] = [];
+  if (options.copyFrom !== undefined) {
+    for (const name of COPIED_FILES) {
+      const src = path.join(options.copyFrom, name);
+      if (!fs.existsSync(src)) continue;
+      fs.copyFileSync(src, path.join(dir, name));
+      written.push(name);
+    }
+  }
+  for (const [name, contents] of Object.entries(options.extraFiles ?? {})) {
+    const file = path.join(dir, name);
+    if (path.relative(dir, file).startsWith('..') || path.isAbsolute(name)) {
+      throw new Error(`saveHfModel: extra file "${name}" would lie outside the model directory`);
+    }
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, contents);
+    if (!written.includes(name)) written.push(name);
+  }
+  return written;
+}
+
+/**
  * Writes an HF directory (config.json, model.safetensors or shards + index, copied tokenizer
  * files) atomically: a crash at any point leaves either the previous directory or the new
- * one complete at `dir` (see io/atomic.ts). Returns the names of the files written.
+ * one complete at `dir` (see io/atomic.ts). Tensors are written one at a time, in chunks; a
+ * non-finite value is an error naming the tensor and index, and nothing is saved. Returns the
+ * names of the files written.
  */
 export function saveHfModel(
   dir: string,
@@ -160,39 +267,23 @@ export function saveHfModel(
 ): string[] {
   checkWeights(config, weights);
   const dtype = options.dtype ?? 'f32';
-  const hfConfig = modelConfigToHfJson({
-    ...config,
-    torchDtype: dtype === 'bf16' ? 'bfloat16' : 'float32',
-  });
-  const tensors = paramSpecs(config).map((s) =>
-    f32TensorToWrite(
-      s.name,
-      s.shape,
-      weights.get(s.name) as Float32Array,
-      dtype === 'bf16' ? 'BF16' : 'F32',
-    ),
-  );
+  const tensors = hfWeightTensors(config, dtype, (name) => ({
+    kind: 'f32',
+    values: weights.get(name) as Float32Array,
+  }));
   const written: string[] = [];
   writeDirAtomically(dir, (tmp) => {
-    fs.writeFileSync(path.join(tmp, 'config.json'), `${JSON.stringify(hfConfig, null, 2)}\n`);
-    written.push('config.json', ...writeSafetensorsModel(tmp, tensors, options.maxShardBytes));
-    if (options.copyFrom !== undefined) {
-      for (const name of COPIED_FILES) {
-        const src = path.join(options.copyFrom, name);
-        if (!fs.existsSync(src)) continue;
-        fs.copyFileSync(src, path.join(tmp, name));
-        written.push(name);
-      }
-    }
-    for (const [name, contents] of Object.entries(options.extraFiles ?? {})) {
-      const file = path.join(tmp, name);
-      if (path.relative(tmp, file).startsWith('..') || path.isAbsolute(name)) {
-        throw new Error(`saveHfModel: extra file "${name}" would lie outside the model directory`);
-      }
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, contents);
+    writeHfConfig(tmp, config, dtype);
+    written.push('config.json');
+    written.push(
+      ...writeSafetensorsSet(tmp, MODEL_PREFIX, tensors, {
+        maxShardSize: options.maxShardSize,
+        metadata: PT_METADATA,
+        io: options.io,
+      }),
+    );
+    for (const name of writeHfSideFiles(tmp, options))
       if (!written.includes(name)) written.push(name);
-    }
   });
   return written;
 }

@@ -243,30 +243,86 @@ function f16Values(): Float32Array {
 
 /** Exact: every f16 value (subnormals, ±inf, NaN) is representable in f32. */
 export function f16ToF32(bits: Uint16Array): Float32Array {
+  return f16ToF32Into(bits, new Float32Array(bits.length));
+}
+
+/** f16ToF32 into `out` (at least `bits.length` long); returns `out`. */
+export function f16ToF32Into(bits: Uint16Array, out: Float32Array): Float32Array {
   const table = f16Values();
-  const out = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
   return out;
 }
 
 /** Exact: bf16 is the top half of an f32. */
 export function bf16ToF32(bits: Uint16Array): Float32Array {
-  const out = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = bits[i] << 16;
-  return new Float32Array(out.buffer);
+  return bf16ToF32Into(bits, new Float32Array(bits.length));
+}
+
+/** bf16ToF32 into `out` (at least `bits.length` long); returns `out`. */
+export function bf16ToF32Into(bits: Uint16Array, out: Float32Array): Float32Array {
+  const u = new Uint32Array(out.buffer, out.byteOffset, bits.length);
+  for (let i = 0; i < bits.length; i++) u[i] = bits[i] << 16;
+  return out;
 }
 
 /** Round to nearest even; NaN stays NaN (quiet). Values already bf16 round-trip exactly. */
 export function f32ToBf16(values: Float32Array): Uint16Array {
-  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const out = new Uint16Array(values.length);
+  f32ToBf16Into(values, out);
+  return out;
+}
+
+/**
+ * f32ToBf16 into `out`. Returns the index of the first finite value that overflowed to ±inf
+ * (magnitudes from 2^128 − 2^119 up round past bf16's largest value), or −1.
+ */
+export function f32ToBf16Into(values: Float32Array, out: Uint16Array): number {
+  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  let overflow = -1;
   for (let i = 0; i < u.length; i++) {
     const x = u[i];
-    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) {
-      out[i] = (x >>> 16) | 0x40;
+    if ((x & 0x7f800000) === 0x7f800000) {
+      // inf stays inf; NaN keeps its top payload bits and is made quiet
+      out[i] = (x & 0x7fffff) !== 0 ? (x >>> 16) | 0x40 : x >>> 16;
       continue;
     }
-    out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+    const h = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+    if ((h & 0x7f80) === 0x7f80 && overflow < 0) overflow = i;
+    out[i] = h;
   }
-  return out;
+  return overflow;
+}
+
+/**
+ * f32 → f16, rounded to nearest even (as torch's `.half()`), into `out`. NaN → quiet NaN,
+ * ±inf → ±inf. Returns the index of the first finite value that overflowed to ±inf
+ * (|x| ≥ 65520, which rounds past f16's largest value 65504), or −1.
+ */
+export function f32ToF16Into(values: Float32Array, out: Uint16Array): number {
+  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  let overflow = -1;
+  for (let i = 0; i < u.length; i++) {
+    const x = u[i];
+    const sign = (x >>> 16) & 0x8000;
+    const abs = x & 0x7fffffff;
+    if (abs >= 0x7f800000) {
+      out[i] = sign | (abs === 0x7f800000 ? 0x7c00 : 0x7e00 | ((abs >>> 13) & 0x3ff));
+    } else if (abs >= 0x477ff000) {
+      if (overflow < 0) overflow = i;
+      out[i] = sign | 0x7c00;
+    } else if (abs >= 0x38800000) {
+      // normal: rebias the exponent (127 → 15), keep 10 fraction bits, round the other 13
+      let h = (abs - 0x38000000) >>> 13;
+      const rest = abs & 0x1fff;
+      if (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1)) h++;
+      out[i] = sign | h;
+    } else {
+      // subnormal (or zero): a multiple of 2^-24; scaling by 2^24 is exact in a double
+      const v = Math.abs(values[i]) * 16777216;
+      const q = Math.floor(v);
+      const d = v - q;
+      out[i] = sign | (d > 0.5 || (d === 0.5 && (q & 1) === 1) ? q + 1 : q);
+    }
+  }
+  return overflow;
 }

@@ -1,24 +1,38 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { FileIo } from './file-io.js';
+import { type RawTensor, SafetensorsFile } from './safetensors.js';
+import { SafetensorsError, type TensorInfo, type TensorLayout } from './safetensors-header.js';
 import {
-  type RawTensor,
-  SafetensorsFile,
+  SafetensorsWriter,
+  type TensorSource,
   type TensorToWrite,
   tensorBytes,
-  writeSafetensors,
-} from './safetensors.js';
-import { SafetensorsError, type TensorInfo } from './safetensors-header.js';
+} from './safetensors-writer.js';
 
 /**
- * A model's weights as Hugging Face stores them: one `model.safetensors`, or shards
- * `model-0000i-of-0000n.safetensors` listed by `model.safetensors.index.json`
- * (`{metadata: {total_size}, weight_map: {tensor: shard file}}`).
+ * A set of tensors as Hugging Face stores a model's weights: one `<prefix>.safetensors`, or
+ * shards `<prefix>-0000i-of-0000n.safetensors` listed by `<prefix>.safetensors.index.json`
+ * (`{metadata: {total_size}, weight_map: {tensor: shard file}}`). The model's prefix is
+ * `model`; a checkpoint's optimizer state and master weights are sets of their own.
  */
 
+export const MODEL_PREFIX = 'model';
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
 /** transformers refuses safetensors metadata whose `format` is not a known framework. */
-const METADATA = { format: 'pt' };
+export const PT_METADATA = { format: 'pt' };
+
+export const singleFileName = (prefix: string) => `${prefix}.safetensors`;
+export const indexFileName = (prefix: string) => `${prefix}.safetensors.index.json`;
+
+/** Whether `dir` holds the set `prefix` (single file or index). */
+export function hasSafetensorsSet(dir: string, prefix: string): boolean {
+  return (
+    fs.existsSync(path.join(dir, singleFileName(prefix))) ||
+    fs.existsSync(path.join(dir, indexFileName(prefix)))
+  );
+}
 
 /** The tensors of a model directory across its files, each read on demand. */
 export class SafetensorsModel {
@@ -51,19 +65,23 @@ export class SafetensorsModel {
     for (const f of this.files) f.close();
   }
 
-  /** Opens `dir/model.safetensors`, or the shards its index lists; validates every header. */
-  static open(dir: string): SafetensorsModel {
-    const single = path.join(dir, SINGLE_FILE);
+  /**
+   * Opens `dir/<prefix>.safetensors`, or the shards its index lists; validates every header.
+   * (`SafetensorsModel` names the model's set, the default; other sets open the same way.)
+   */
+  static open(dir: string, prefix = MODEL_PREFIX, io?: FileIo): SafetensorsModel {
+    const single = path.join(dir, singleFileName(prefix));
     if (fs.existsSync(single)) {
-      const f = SafetensorsFile.open(single);
+      const f = SafetensorsFile.open(single, io);
       return new SafetensorsModel(dir, [f], new Map([...f.tensors.keys()].map((n) => [n, f])));
     }
-    const indexPath = path.join(dir, INDEX_FILE);
+    const indexName = indexFileName(prefix);
+    const indexPath = path.join(dir, indexName);
     if (!fs.existsSync(indexPath)) {
       throw new SafetensorsError(
         'missing_file',
         dir,
-        `no ${SINGLE_FILE} and no ${INDEX_FILE} in this directory`,
+        `no ${singleFileName(prefix)} and no ${indexName} in this directory`,
       );
     }
     const weightMap = readWeightMap(indexPath);
@@ -82,14 +100,14 @@ export class SafetensorsModel {
               name,
             );
           }
-          f = SafetensorsFile.open(shardPath);
+          f = SafetensorsFile.open(shardPath, io);
           byFile.set(shard, f);
         }
         if (!f.tensors.has(name)) {
           throw new SafetensorsError(
             'missing_tensor',
             f.path,
-            `listed in ${INDEX_FILE} but absent from this shard`,
+            `listed in ${indexName} but absent from this shard`,
             name,
           );
         }
@@ -102,8 +120,8 @@ export class SafetensorsModel {
               where.has(name) ? 'duplicate_tensor' : 'unexpected_tensor',
               f.path,
               where.has(name)
-                ? `also stored in ${where.get(name)?.path}; ${INDEX_FILE} maps it there`
-                : `stored in this shard but not listed in ${INDEX_FILE}`,
+                ? `also stored in ${where.get(name)?.path}; ${indexName} maps it there`
+                : `stored in this shard but not listed in ${indexName}`,
               name,
             );
           }
@@ -161,29 +179,30 @@ function readWeightMap(indexPath: string): Record<string, string> {
   return map as Record<string, string>;
 }
 
-function shardName(i: number, n: number): string {
+function shardName(prefix: string, i: number, n: number): string {
   const pad = (k: number) => String(k).padStart(5, '0');
-  return `model-${pad(i + 1)}-of-${pad(n)}.safetensors`;
+  return `${prefix}-${pad(i + 1)}-of-${pad(n)}.safetensors`;
 }
 
 /**
- * Writes `tensors` into `dir` as `model.safetensors` when their data fits in `maxShardBytes`,
- * else as shards (a new shard starts where the next tensor would pass the limit; a tensor
- * larger than the limit gets a shard of its own) plus the index. Returns the files written.
+ * Splits tensors into shards as huggingface_hub's split_torch_state_dict_into_shards does:
+ * in order, a new shard starts where the next tensor would pass `maxShardSize` bytes; a
+ * tensor larger than the limit gets a shard of its own, placed when it is met.
  */
-export function writeSafetensorsModel(
-  dir: string,
-  tensors: readonly TensorToWrite[],
-  maxShardBytes = Number.POSITIVE_INFINITY,
-): string[] {
-  const shards: TensorToWrite[][] = [];
-  let current: TensorToWrite[] = [];
+export function planShards<T extends TensorLayout>(
+  tensors: readonly T[],
+  maxShardSize = Number.POSITIVE_INFINITY,
+): T[][] {
+  const shards: T[][] = [];
+  let current: T[] = [];
   let currentBytes = 0;
-  let total = 0;
   for (const t of tensors) {
     const bytes = tensorBytes(t);
-    total += bytes;
-    if (current.length > 0 && currentBytes + bytes > maxShardBytes) {
+    if (bytes > maxShardSize) {
+      shards.push([t]);
+      continue;
+    }
+    if (current.length > 0 && currentBytes + bytes > maxShardSize) {
       shards.push(current);
       current = [];
       currentBytes = 0;
@@ -191,19 +210,132 @@ export function writeSafetensorsModel(
     current.push(t);
     currentBytes += bytes;
   }
-  shards.push(current);
-  if (shards.length === 1) {
-    writeSafetensors(path.join(dir, SINGLE_FILE), tensors, METADATA);
-    return [SINGLE_FILE];
-  }
+  if (current.length > 0 || shards.length === 0) shards.push(current);
+  return shards;
+}
+
+export interface SafetensorsSetOptions {
+  /** Shard past this many bytes of tensor data (default: never; HF's `max_shard_size`). */
+  maxShardSize?: number;
+  /** `__metadata__` of every file (the model's set: `{format: 'pt'}`). */
+  metadata?: Record<string, string>;
+  io?: FileIo;
+}
+
+/**
+ * The set writer as a generator: it yields each tensor when its turn comes and is sent the
+ * tensor's data, so one body serves the synchronous and the asynchronous drivers below.
+ */
+function* setWriteSteps(
+  dir: string,
+  prefix: string,
+  tensors: readonly TensorToWrite[],
+  options: SafetensorsSetOptions,
+): Generator<TensorToWrite, string[], TensorSource> {
+  const shards = planShards(tensors, options.maxShardSize);
+  const single = shards.length === 1;
+  const files = shards.map((_, i) =>
+    single ? singleFileName(prefix) : shardName(prefix, i, shards.length),
+  );
   const weightMap: Record<string, string> = {};
-  const files = shards.map((shard, i) => {
-    const name = shardName(i, shards.length);
-    writeSafetensors(path.join(dir, name), shard, METADATA);
-    for (const t of shard) weightMap[t.name] = name;
-    return name;
+  for (const [i, shard] of shards.entries()) {
+    const w = SafetensorsWriter.create(
+      path.join(dir, files[i]),
+      shard,
+      options.metadata,
+      options.io,
+    );
+    try {
+      for (const t of shard) {
+        w.write(t.name, yield t);
+        weightMap[t.name] = files[i];
+      }
+    } catch (e) {
+      w.abandon();
+      throw e;
+    }
+    w.close();
+  }
+  if (single) return files;
+  // transformers writes the index with sorted keys, two-space indent and a final newline
+  const sorted = Object.fromEntries(
+    Object.keys(weightMap)
+      .sort()
+      .map((k) => [k, weightMap[k]]),
+  );
+  const total = tensors.reduce((n, t) => n + tensorBytes(t), 0);
+  const index = { metadata: { total_size: total }, weight_map: sorted };
+  const indexPath = path.join(dir, indexFileName(prefix));
+  const fd = fs.openSync(indexPath, 'w');
+  try {
+    fs.writeFileSync(fd, `${JSON.stringify(index, null, 2)}\n`);
+  } catch (e) {
+    throw new Error(`${indexPath}: write failed: ${(e as Error).message}`, { cause: e });
+  } finally {
+    fs.closeSync(fd);
+  }
+  return [...files, indexFileName(prefix)];
+}
+
+/**
+ * Writes `tensors` into `dir` as `<prefix>.safetensors` when their data fits in one shard,
+ * else as shards plus the index (see planShards). Every tensor's `read` must be synchronous.
+ * Returns the files written.
+ */
+export function writeSafetensorsSet(
+  dir: string,
+  prefix: string,
+  tensors: readonly TensorToWrite[],
+  options: SafetensorsSetOptions = {},
+): string[] {
+  const steps = setWriteSteps(dir, prefix, tensors, options);
+  let r = steps.next();
+  while (!r.done) {
+    const source = r.value.read();
+    if (source instanceof Promise) {
+      const e = new Error(
+        `tensor "${r.value.name}" reads asynchronously; use writeSafetensorsSetAsync`,
+      );
+      steps.throw(e); // closes the open shard file and rethrows
+      throw e;
+    }
+    r = steps.next(source);
+  }
+  return r.value;
+}
+
+/** writeSafetensorsSet for tensors read asynchronously (from a backend), one at a time. */
+export async function writeSafetensorsSetAsync(
+  dir: string,
+  prefix: string,
+  tensors: readonly TensorToWrite[],
+  options: SafetensorsSetOptions = {},
+): Promise<string[]> {
+  const steps = setWriteSteps(dir, prefix, tensors, options);
+  let r = steps.next();
+  while (!r.done) {
+    let source: TensorSource;
+    try {
+      source = await r.value.read();
+    } catch (e) {
+      steps.throw(e); // closes the open shard file and rethrows
+      throw e;
+    }
+    r = steps.next(source);
+  }
+  return r.value;
+}
+
+/** The model's weights as `model.safetensors` or shards + index (HF's names and metadata). */
+export function writeSafetensorsModel(
+  dir: string,
+  tensors: readonly TensorToWrite[],
+  maxShardSize = Number.POSITIVE_INFINITY,
+  io?: FileIo,
+): string[] {
+  return writeSafetensorsSet(dir, MODEL_PREFIX, tensors, {
+    maxShardSize,
+    metadata: PT_METADATA,
+    io,
   });
-  const index = { metadata: { total_size: total }, weight_map: weightMap };
-  fs.writeFileSync(path.join(dir, INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
-  return [...files, INDEX_FILE];
 }

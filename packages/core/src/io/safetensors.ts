@@ -1,10 +1,8 @@
 import * as fs from 'node:fs';
+import { chunkBytesOf, type FileIo, readAt } from './file-io.js';
 import {
-  bf16ToF32,
-  buildSafetensorsHeader,
-  DTYPE_BYTES,
-  f16ToF32,
-  f32ToBf16,
+  bf16ToF32Into,
+  f16ToF32Into,
   parseSafetensorsHeader,
   type SafetensorsDtype,
   SafetensorsError,
@@ -13,7 +11,8 @@ import {
 
 /**
  * One safetensors file, read on demand: opening reads only the header (positioned reads);
- * each tensor is read when asked for, so a loader holds at most the tensors it keeps plus one.
+ * each tensor is read when asked for, `chunkBytes` at a time, so a loader holds at most the
+ * tensors it keeps plus one chunk. Writing: safetensors-writer.ts.
  */
 
 /** A tensor's stored bytes, untouched: writing them back reproduces the file byte for byte. */
@@ -23,31 +22,23 @@ export interface RawTensor {
   bytes: Uint8Array;
 }
 
-/** readSync moves at most 2 GiB per call; larger tensors are read in chunks. */
-const CHUNK = 1 << 30;
-
-function readFully(fd: number, target: Uint8Array, position: number, file: string): void {
-  let done = 0;
-  while (done < target.length) {
-    const n = fs.readSync(fd, target, done, Math.min(CHUNK, target.length - done), position + done);
-    if (n === 0)
-      throw new SafetensorsError('truncated', file, `file ended at byte ${position + done}`);
-    done += n;
-  }
-}
-
 export class SafetensorsFile {
+  private scratch: Uint16Array | undefined;
+
   private constructor(
     readonly path: string,
     private fd: number | null,
     private readonly dataStart: number,
     readonly tensors: ReadonlyMap<string, TensorInfo>,
     readonly metadata: Readonly<Record<string, string>>,
+    private readonly io: FileIo | undefined,
   ) {}
 
   /** Opens `path` and validates its header against the file size (see parseSafetensorsHeader). */
-  static open(path: string): SafetensorsFile {
+  static open(path: string, io?: FileIo): SafetensorsFile {
     const fd = fs.openSync(path, 'r');
+    const short = (at: number) =>
+      new SafetensorsError('truncated', path, `file ended at byte ${at}`);
     try {
       const size = fs.fstatSync(fd).size;
       if (size < 8) {
@@ -58,7 +49,7 @@ export class SafetensorsFile {
         );
       }
       const prefix = new Uint8Array(8);
-      readFully(fd, prefix, 0, path);
+      readAt(fd, prefix, 0, io, short);
       const headerLength = new DataView(prefix.buffer).getBigUint64(0, true);
       if (headerLength > BigInt(size - 8)) {
         throw new SafetensorsError(
@@ -68,7 +59,7 @@ export class SafetensorsFile {
         );
       }
       const headerBytes = new Uint8Array(Number(headerLength));
-      readFully(fd, headerBytes, 8, path);
+      readAt(fd, headerBytes, 8, io, short);
       let text: string;
       try {
         text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
@@ -77,7 +68,7 @@ export class SafetensorsFile {
       }
       const dataStart = 8 + headerBytes.length;
       const header = parseSafetensorsHeader(text, size - dataStart, path);
-      return new SafetensorsFile(path, fd, dataStart, header.tensors, header.metadata);
+      return new SafetensorsFile(path, fd, dataStart, header.tensors, header.metadata, io);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -94,91 +85,59 @@ export class SafetensorsFile {
   readRaw(name: string): RawTensor {
     const t = this.info(name);
     const bytes = new Uint8Array(t.end - t.begin);
-    readFully(this.openFd(), bytes, this.dataStart + t.begin, this.path);
+    this.readInto(bytes, t.begin);
     return { dtype: t.dtype, shape: [...t.shape], bytes };
   }
 
-  /** The tensor as f32 (F16/BF16 upcast exactly). */
+  /**
+   * The tensor as f32 (F16/BF16 upcast exactly). F32 is read straight into the result; 16-bit
+   * data goes through one reused chunk-sized buffer, so the only allocation is the result.
+   */
   readF32(name: string): Float32Array {
     const t = this.info(name);
     if (t.dtype === 'F32') {
       const out = new Float32Array((t.end - t.begin) / 4);
-      readFully(this.openFd(), new Uint8Array(out.buffer), this.dataStart + t.begin, this.path);
+      this.readInto(new Uint8Array(out.buffer), t.begin);
       return out;
     }
-    const bits = new Uint16Array((t.end - t.begin) / 2);
-    readFully(this.openFd(), new Uint8Array(bits.buffer), this.dataStart + t.begin, this.path);
-    return t.dtype === 'F16' ? f16ToF32(bits) : bf16ToF32(bits);
+    const count = (t.end - t.begin) / 2;
+    const out = new Float32Array(count);
+    this.scratch ??= new Uint16Array(chunkBytesOf(this.io) / 2);
+    const scratch = this.scratch;
+    for (let i = 0; i < count; i += scratch.length) {
+      const bits = scratch.subarray(0, Math.min(scratch.length, count - i));
+      this.readInto(new Uint8Array(bits.buffer, 0, bits.byteLength), t.begin + 2 * i);
+      const into = out.subarray(i, i + bits.length);
+      if (t.dtype === 'F16') f16ToF32Into(bits, into);
+      else bf16ToF32Into(bits, into);
+    }
+    return out;
   }
 
   close(): void {
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
+    this.scratch = undefined;
   }
 
-  private openFd(): number {
+  private readInto(target: Uint8Array, dataOffset: number): void {
     if (this.fd === null) throw new Error(`${this.path}: safetensors file already closed`);
-    return this.fd;
+    readAt(
+      this.fd,
+      target,
+      this.dataStart + dataOffset,
+      this.io,
+      (at) => new SafetensorsError('truncated', this.path, `file ended at byte ${at}`),
+    );
   }
 }
 
-/** A tensor to write; `bytes` is called once, when its turn comes, so conversions stay one at a time. */
-export interface TensorToWrite {
-  name: string;
-  dtype: SafetensorsDtype;
-  shape: number[];
-  bytes: () => Uint8Array;
-}
-
-export function rawTensorToWrite(name: string, raw: RawTensor): TensorToWrite {
-  return { name, dtype: raw.dtype, shape: raw.shape, bytes: () => raw.bytes };
-}
-
-/** f32 values stored as F32 or (rounded to nearest even) BF16. */
-export function f32TensorToWrite(
-  name: string,
-  shape: number[],
-  values: Float32Array,
-  dtype: 'F32' | 'BF16',
-): TensorToWrite {
-  return {
-    name,
-    dtype,
-    shape,
-    bytes: () => {
-      const v = dtype === 'F32' ? values : f32ToBf16(values);
-      return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-    },
-  };
-}
-
-/** The number of data bytes `tensors` occupy in a file. */
-export function tensorBytes(t: Pick<TensorToWrite, 'dtype' | 'shape'>): number {
-  return t.shape.reduce((n, d) => n * d, 1) * DTYPE_BYTES[t.dtype];
-}
-
-/** Writes a safetensors file: header (space-padded to 8 bytes), then the tensors in order. */
-export function writeSafetensors(
-  path: string,
-  tensors: readonly TensorToWrite[],
-  metadata?: Record<string, string>,
-): void {
-  const header = buildSafetensorsHeader(tensors, metadata);
-  const fd = fs.openSync(path, 'w');
-  try {
-    fs.writeSync(fd, header.bytes);
-    for (const t of tensors) {
-      const bytes = t.bytes();
-      if (bytes.length !== tensorBytes(t)) {
-        throw new Error(
-          `${path}: tensor "${t.name}": ${bytes.length} bytes given, shape [${t.shape.join(', ')}] × ${t.dtype} needs ${tensorBytes(t)}`,
-        );
-      }
-      let done = 0;
-      while (done < bytes.length)
-        done += fs.writeSync(fd, bytes, done, Math.min(CHUNK, bytes.length - done));
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+// The writing side lives in safetensors-writer.ts; these are re-exported for one import site.
+export {
+  f32TensorToWrite,
+  rawTensorToWrite,
+  type TensorSource,
+  type TensorToWrite,
+  tensorBytes,
+  writeSafetensors,
+} from './safetensors-writer.js';

@@ -1,15 +1,44 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import { saveHfModel } from '../io/hf-model.js';
-import { SafetensorsFile } from '../io/safetensors.js';
-import { buildSafetensorsHeader } from '../io/safetensors-header.js';
+import type { Tensor } from '../backend/tensor-ops.js';
+import { writeDirAtomicallyAsync } from '../io/atomic.js';
+import type { FileIo } from '../io/file-io.js';
+import {
+  hfWeightTensors,
+  resolveSaveDtype,
+  type SaveDtype,
+  writeHfConfig,
+  writeHfSideFiles,
+} from '../io/hf-model.js';
+import type { TensorSource, TensorToWrite } from '../io/safetensors.js';
+import {
+  hasSafetensorsSet,
+  indexFileName,
+  MODEL_PREFIX,
+  PT_METADATA,
+  SafetensorsModel,
+  singleFileName,
+  writeSafetensorsSetAsync,
+} from '../io/safetensors-index.js';
 import type { ModelConfig } from '../model/config.js';
 import { paramSpecs, type WeightMap } from '../model/params.js';
 import type { ModelWeights } from '../model/weights.js';
 import type { OptimizerState } from './optimizer.js';
 
-export const OPTIMIZER_FILE = 'optimizer.safetensors';
+/**
+ * A checkpoint directory: the Hugging Face model (config.json, weights in the save dtype, single
+ * file or shards + index, tokenizer files) plus what `--resume` needs — `trainer_state.json`, the
+ * AdamW moments as the tensor set `optimizer` (`exp_avg.<param>`, `exp_avg_sq.<param>`, f32) and,
+ * when the weights are saved in bf16/f16, the f32 master weights as the set `master_weights`
+ * (resuming from rounded weights would not continue bit for bit). Each set is
+ * `<set>.safetensors`, or `<set>-0000i-of-0000n.safetensors` + `<set>.safetensors.index.json`,
+ * sharded by the same `maxShardSize`.
+ */
+
+export const OPTIMIZER_PREFIX = 'optimizer';
+export const OPTIMIZER_FILE = singleFileName(OPTIMIZER_PREFIX);
+export const MASTER_WEIGHTS_PREFIX = 'master_weights';
 export const TRAINER_STATE_FILE = 'trainer_state.json';
 
 /** What `--resume` needs besides the weights. */
@@ -22,7 +51,7 @@ export interface TrainerState {
   micro_batch: number;
 }
 
-/** The backend's weights → host f32 (the only time weights leave the device). */
+/** The backend's weights → host f32, all at once (small models; saves stream instead). */
 export async function readWeights(
   backend: Backend,
   config: ModelConfig,
@@ -37,26 +66,30 @@ export async function readWeights(
   return out;
 }
 
-function safetensorsBytes(
-  tensors: { name: string; shape: number[]; values: Float32Array }[],
-): Uint8Array {
-  const header = buildSafetensorsHeader(
-    tensors.map((t) => ({ name: t.name, dtype: 'F32' as const, shape: t.shape })),
-  );
-  const total = header.bytes.length + tensors.reduce((n, t) => n + t.values.byteLength, 0);
-  const out = new Uint8Array(total);
-  out.set(header.bytes, 0);
-  let at = header.bytes.length;
-  for (const t of tensors) {
-    out.set(new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength), at);
-    at += t.values.byteLength;
-  }
-  return out;
+export interface CheckpointOptions {
+  /** Storage dtype of the model's weights; `auto` (default): the base model's (`copyFrom`). */
+  saveDtype?: SaveDtype | 'auto';
+  /** Bytes per shard of every tensor set (default: one file per set). */
+  maxShardSize?: number;
+  io?: FileIo;
+}
+
+/** One tensor read from the backend when the writer gets to it, dropped after. */
+function fromBackend(backend: Backend, t: Tensor | undefined, what: string) {
+  return async (): Promise<TensorSource> => {
+    if (t === undefined) throw new Error(`saveCheckpoint: no tensor for ${what}`);
+    const values = await backend.read(t);
+    if (!(values instanceof Float32Array))
+      throw new Error(`saveCheckpoint: ${what} is not an f32 tensor`);
+    return { kind: 'f32', values };
+  };
 }
 
 /**
- * Writes `<dir>` atomically: an HF model directory (f32, so a resumed run continues bit for bit)
- * plus the optimizer state and trainer state `--resume` reads. Refuses non-finite weights.
+ * Writes `<dir>` atomically (see the layout above), streaming tensor by tensor from the backend:
+ * each is read, checked finite, converted and written in chunks, then dropped, so the host holds
+ * one tensor at a time. Refuses non-finite values (naming the tensor and index) and f16
+ * overflow; the previous checkpoint at `dir` is then left as it was.
  */
 export async function saveCheckpoint(
   dir: string,
@@ -66,37 +99,81 @@ export async function saveCheckpoint(
   opt: OptimizerState,
   state: TrainerState,
   copyFrom: string,
+  options: CheckpointOptions = {},
 ): Promise<void> {
-  const weights = await readWeights(backend, config, w);
-  const tensors: { name: string; shape: number[]; values: Float32Array }[] = [];
-  for (const s of paramSpecs(config)) {
+  const dtype = resolveSaveDtype(options.saveDtype ?? 'auto', copyFrom);
+  const set = { maxShardSize: options.maxShardSize, io: options.io };
+  const specs = paramSpecs(config);
+  const f32 = (name: string, shape: number[], t: Tensor | undefined): TensorToWrite => ({
+    name,
+    dtype: 'F32',
+    shape,
+    read: fromBackend(backend, t, name),
+  });
+  const moments: TensorToWrite[] = [];
+  for (const s of specs) {
     const m = opt.m.get(s.name);
     const v = opt.v.get(s.name);
     if (m && v) {
-      tensors.push({
-        name: `exp_avg.${s.name}`,
-        shape: s.shape,
-        values: Float32Array.from(await backend.read(m)),
-      });
-      tensors.push({
-        name: `exp_avg_sq.${s.name}`,
-        shape: s.shape,
-        values: Float32Array.from(await backend.read(v)),
-      });
+      moments.push(f32(`exp_avg.${s.name}`, s.shape, m));
+      moments.push(f32(`exp_avg_sq.${s.name}`, s.shape, v));
     }
   }
-  const extraFiles: Record<string, string | Uint8Array> = {
-    [TRAINER_STATE_FILE]: `${JSON.stringify(state, null, 2)}\n`,
-  };
-  if (tensors.length) extraFiles[OPTIMIZER_FILE] = safetensorsBytes(tensors);
-  saveHfModel(dir, config, weights, { dtype: 'f32', copyFrom, extraFiles });
+  await writeDirAtomicallyAsync(dir, async (tmp) => {
+    writeHfConfig(tmp, config, dtype);
+    await writeSafetensorsSetAsync(
+      tmp,
+      MODEL_PREFIX,
+      hfWeightTensors(config, dtype, (name) => fromBackend(backend, w.get(name), name)()),
+      { ...set, metadata: PT_METADATA },
+    );
+    if (dtype !== 'f32') {
+      const masters = specs.map((s) => f32(s.name, s.shape, w.get(s.name)));
+      await writeSafetensorsSetAsync(tmp, MASTER_WEIGHTS_PREFIX, masters, set);
+    }
+    if (moments.length) await writeSafetensorsSetAsync(tmp, OPTIMIZER_PREFIX, moments, set);
+    writeHfSideFiles(tmp, { copyFrom });
+    writeFileSync(join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  });
 }
 
-/** Reads a checkpoint's trainer state and optimizer tensors (host f32), validating both. */
+/** A set's tensors by name (`<prefix>.<param>` or `<param>`), shapes checked against the config. */
+function readSet(
+  dir: string,
+  prefix: string,
+  config: ModelConfig,
+  keys: { map: WeightMap; key: (param: string) => string }[],
+  io: FileIo | undefined,
+): void {
+  const st = SafetensorsModel.open(dir, prefix, io);
+  try {
+    for (const s of paramSpecs(config)) {
+      for (const { map, key } of keys) {
+        const name = key(s.name);
+        const { shape, file } = st.info(name);
+        if (shape.join(',') !== s.shape.join(',')) {
+          throw new Error(
+            `${file}: ${name} has shape [${shape.join(', ')}], expected [${s.shape.join(', ')}]`,
+          );
+        }
+        map.set(s.name, st.readF32(name));
+      }
+    }
+  } finally {
+    st.close();
+  }
+}
+
+/**
+ * Reads a checkpoint's trainer state, optimizer tensors and — when its weights were saved in
+ * bf16/f16 — the f32 master weights to resume from (host f32, one tensor at a time from
+ * positioned reads), validating all of them.
+ */
 export function loadCheckpointState(
   dir: string,
   config: ModelConfig,
-): { state: TrainerState; m: WeightMap; v: WeightMap } {
+  io?: FileIo,
+): { state: TrainerState; m: WeightMap; v: WeightMap; masterWeights?: WeightMap } {
   const stateFile = join(dir, TRAINER_STATE_FILE);
   if (!existsSync(stateFile)) {
     throw new Error(
@@ -115,27 +192,30 @@ export function loadCheckpointState(
   const m: WeightMap = new Map();
   const v: WeightMap = new Map();
   if (state.optimizer === 'adamw') {
-    const file = join(dir, OPTIMIZER_FILE);
-    if (!existsSync(file)) throw new Error(`${dir}: AdamW checkpoint without ${OPTIMIZER_FILE}`);
-    const st = SafetensorsFile.open(file);
-    try {
-      for (const s of paramSpecs(config)) {
-        for (const [map, key] of [
-          [m, `exp_avg.${s.name}`],
-          [v, `exp_avg_sq.${s.name}`],
-        ] as const) {
-          const shape = st.info(key).shape;
-          if (shape.join(',') !== s.shape.join(',')) {
-            throw new Error(
-              `${file}: ${key} has shape [${shape.join(', ')}], expected [${s.shape.join(', ')}]`,
-            );
-          }
-          map.set(s.name, st.readF32(key));
-        }
-      }
-    } finally {
-      st.close();
+    if (!hasSafetensorsSet(dir, OPTIMIZER_PREFIX)) {
+      throw new Error(
+        `${dir}: AdamW checkpoint without ${OPTIMIZER_FILE} or ${indexFileName(OPTIMIZER_PREFIX)}`,
+      );
     }
+    const keys = [
+      { map: m, key: (p: string) => `exp_avg.${p}` },
+      { map: v, key: (p: string) => `exp_avg_sq.${p}` },
+    ];
+    readSet(dir, OPTIMIZER_PREFIX, config, keys, io);
   }
-  return { state, m, v };
+  if (!hasSafetensorsSet(dir, MASTER_WEIGHTS_PREFIX)) {
+    const model = SafetensorsModel.open(dir, MODEL_PREFIX, io);
+    const rounded = model.names.find((n) => model.info(n).dtype !== 'F32');
+    const dtype = rounded === undefined ? undefined : model.info(rounded).dtype;
+    model.close();
+    if (dtype !== undefined) {
+      throw new Error(
+        `${dir}: its weights are ${dtype} and it has no ${singleFileName(MASTER_WEIGHTS_PREFIX)} (f32 master weights): --resume cannot continue the run exactly from rounded weights`,
+      );
+    }
+    return { state, m, v };
+  }
+  const masterWeights: WeightMap = new Map();
+  readSet(dir, MASTER_WEIGHTS_PREFIX, config, [{ map: masterWeights, key: (p) => p }], io);
+  return { state, m, v, masterWeights };
 }

@@ -1,0 +1,128 @@
+/**
+ * Save + reload cost of a training checkpoint at a given model shape, in a process of its own
+ * so that peak RSS is the save's or the load's:
+ *   npx tsx packages/core/src/io/checkpoint-bench.ts save qwen2-25m /tmp/ck [bf16|f32] [5GB]
+ *   npx tsx packages/core/src/io/checkpoint-bench.ts load qwen2-25m /tmp/ck [model|state|both]
+ * The weights and AdamW moments are served by a host backend that builds each tensor when it is
+ * read (a deterministic ramp), so the process holds only what the save or load itself allocates.
+ */
+import * as fs from 'node:fs';
+import type { Backend } from '../backend/backend.js';
+import type { Tensor } from '../backend/tensor-ops.js';
+import type { ModelConfig } from '../model/config.js';
+import { numel, paramCount, paramSpecs } from '../model/params.js';
+import type { ModelWeights } from '../model/weights.js';
+import { loadCheckpointState, saveCheckpoint } from '../train/checkpoint.js';
+import type { OptimizerState } from '../train/optimizer.js';
+import { loadHfModel } from './hf-model.js';
+
+const SHAPES: Record<
+  string,
+  [hidden: number, inter: number, layers: number, heads: number, kv: number, vocab: number]
+> = {
+  'qwen2-25m': [512, 1408, 8, 8, 4, 32000],
+  // ~255M: the Qwen2.5-0.5B width with 8 layers and a 64K vocabulary
+  'proxy-255m': [896, 4864, 8, 14, 2, 65536],
+  'qwen2.5-0.5b': [896, 4864, 24, 14, 2, 151936],
+};
+
+function config(name: string): ModelConfig {
+  const s = SHAPES[name];
+  if (!s) throw new Error(`shape ${name}: expected one of ${Object.keys(SHAPES).join(', ')}`);
+  const [hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, vocabSize] = s;
+  return {
+    modelType: 'qwen2',
+    hiddenSize,
+    intermediateSize,
+    numLayers,
+    numHeads,
+    numKvHeads,
+    headDim: hiddenSize / numHeads,
+    rmsNormEps: 1e-6,
+    ropeTheta: 1e6,
+    ropeStyle: 'half',
+    maxPositionEmbeddings: 32768,
+    vocabSize,
+    tieWordEmbeddings: true,
+    qkvBias: true,
+    oBias: false,
+    bosTokenId: null,
+    eosTokenIds: [2],
+    padTokenId: null,
+    torchDtype: 'float32',
+  };
+}
+
+/** A tensor whose values exist only when read. */
+interface LazyTensor extends Tensor {
+  seed: number;
+}
+
+const POOL = Float32Array.from(
+  { length: 1 << 20 },
+  (_, i) => ((((i * 2654435761) >>> 0) % 2001) - 1000) / 1e4,
+);
+
+function lazyBackend(): Backend {
+  const read = async (t: Tensor) => {
+    const n = numel(t.shape);
+    const out = new Float32Array(n);
+    const seed = (t as LazyTensor).seed;
+    // a pool tiled from a per-tensor offset: cheap next to the I/O being measured
+    for (let i = 0; i < n; i += POOL.length - 4096) {
+      const from = (seed * 7919) % 4096;
+      out.set(POOL.subarray(from, from + Math.min(n - i, POOL.length - 4096)), i);
+    }
+    return out;
+  };
+  return { read } as unknown as Backend;
+}
+
+const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+
+async function main() {
+  const [phase, shape, dir, arg3, arg4] = process.argv.slice(2);
+  const cfg = config(shape);
+  const t0 = performance.now();
+  if (phase === 'save') {
+    const tensor = (s: number[], seed: number): LazyTensor => ({ shape: s, dtype: 'f32', seed });
+    const specs = paramSpecs(cfg);
+    const w: ModelWeights = new Map(specs.map((s, k) => [s.name, tensor(s.shape, k)]));
+    const opt: OptimizerState = {
+      step: 1,
+      m: new Map(specs.map((s, k) => [s.name, tensor(s.shape, 1000 + k)])),
+      v: new Map(specs.map((s, k) => [s.name, tensor(s.shape, 2000 + k)])),
+    };
+    const empty = fs.mkdtempSync('/tmp/ckbench-src-');
+    const state = {
+      step: 1,
+      optimizer: 'adamw' as const,
+      seed: 1,
+      effective_batch: 1,
+      micro_batch: 1,
+    };
+    // the 8th argument is ignored by the single-file implementation
+    const save = saveCheckpoint as (...a: unknown[]) => Promise<void>;
+    await save(dir, lazyBackend(), cfg, w, opt, state, empty, {
+      saveDtype: arg3 ?? 'f32',
+      maxShardSize: arg4,
+    });
+  } else {
+    const what = arg3 ?? 'both';
+    if (what !== 'state') loadHfModel(dir);
+    if (what !== 'model') loadCheckpointState(dir, cfg);
+  }
+  const s = (performance.now() - t0) / 1000;
+  const rss = process.resourceUsage().maxRSS * 1024;
+  console.log(
+    JSON.stringify({
+      phase,
+      shape,
+      params: paramCount(cfg),
+      seconds: +s.toFixed(2),
+      peak_rss_mib: +mib(rss),
+    }),
+  );
+}
+
+await main();
