@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DType, Tensor, TransferCounter } from '@oneshot-em/core';
+import type { DeviceMemory, DType, Tensor, TransferCounter } from '@oneshot-em/core';
 import * as ort from 'onnxruntime-node';
 import { type OrtDeviceSpec, sessionOptions } from './device.js';
 import { GraphBuilder, serializeModel } from './graph/builder.js';
@@ -44,6 +44,9 @@ const SESSION_CACHE_SIZE = 48;
 export class Executor {
   private readonly counter: TransferCounter = { uploads: 0, reads: 0, bytesUp: 0, bytesDown: 0 };
   private runCount = 0;
+  /** Bytes of host arrays that live handles point to; the high-water mark (see `memory`). */
+  private liveBytes = 0;
+  private peakBytes = 0;
   private readonly cache = new Map<string, Promise<ort.InferenceSession>>();
   /** Live handles whose value is still symbolic, in creation order (deterministic output order). */
   private readonly pending = new Set<OrtTensor>();
@@ -58,8 +61,77 @@ export class Executor {
   /** A handle for v; main-graph symbolic values join `pending` (Loop-body values never do). */
   handle(v: TraceValue): OrtTensor {
     const t = new OrtTensor(v);
+    this.track(v, 1);
     if (v.source.kind === 'op' && v.scope === 0) this.pending.add(t);
     return t;
+  }
+
+  /** A handle more (+1) or less (−1) on v; a materialised v counts while it has one. */
+  private track(v: TraceValue, delta: 1 | -1): void {
+    v.handles += delta;
+    if (v.source.kind !== 'data') return;
+    if (delta === 1 && v.handles === 1) this.grow(v.source.data.byteLength);
+    else if (delta === -1 && v.handles === 0) this.liveBytes -= v.source.data.byteLength;
+  }
+
+  private grow(bytes: number, transient = 0): void {
+    this.liveBytes += bytes;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes + transient);
+  }
+
+  /** v's value is now on the host (a run's output, a host op's or a host evaluation's). */
+  private materialise(v: TraceValue, data: HostData): void {
+    v.source = { kind: 'data', data };
+    if (v.handles > 0) this.grow(data.byteLength);
+  }
+
+  /**
+   * Computes v on the host when it is a host-capable op (add, scale, sumSquares) whose inputs
+   * are on the host or are host-capable themselves: the gradient norm and the weight check then
+   * never feed the gradients or weights to a graph. True when v is materialised afterwards.
+   */
+  private hostEval(root: TraceValue): boolean {
+    const stack = [root];
+    while (stack.length > 0) {
+      const v = stack[stack.length - 1];
+      const src = v.source;
+      if (src.kind === 'data') {
+        stack.pop();
+        continue;
+      }
+      if (src.kind !== 'op' || !src.op.host || v.scope !== 0) return false;
+      const todo = src.op.inputs.filter((x) => x.source.kind !== 'data');
+      if (todo.length > 0) {
+        for (const x of todo) {
+          const xs = x.source;
+          if (xs.kind !== 'op' || !xs.op.host) return false;
+          stack.push(x);
+        }
+        continue;
+      }
+      // host-capable ops have one output
+      this.materialise(
+        v,
+        src.op.host(src.op.inputs.map((x) => (x.source as { data: HostData }).data))[0],
+      );
+      stack.pop();
+    }
+    return true;
+  }
+
+  /**
+   * Live bytes: the host arrays of materialised values that undisposed handles point to
+   * (uploads, weights, optimizer state, gradients and whatever a run returned). The peak also
+   * counts each run's outputs twice at its end — ORT's buffers and the copies the Node
+   * binding makes of them coexist until the run returns. Not visible: ORT's intermediate
+   * tensors inside a run (freed when it ends: the CPU arena is off, device.ts), copies that
+   * `read` hands to the caller.
+   */
+  memory(): DeviceMemory {
+    return { liveBytes: this.liveBytes, peakBytes: this.peakBytes };
+  }
+  resetPeakMemory(): void {
+    this.peakBytes = this.liveBytes;
   }
 
   /** A materialised value (a graph input wherever it is used). */
@@ -70,7 +142,9 @@ export class Executor {
 
   /** Re-points an in-place op's target handle to its new value. */
   repoint(t: Tensor, v: TraceValue): void {
-    OrtTensor.valueOf(t);
+    const old = OrtTensor.valueOf(t);
+    this.track(v, 1);
+    this.track(old, -1);
     OrtTensor.repoint(t as OrtTensor, v);
     if (v.source.kind === 'op' && v.scope === 0) this.pending.add(t as OrtTensor);
     else this.pending.delete(t as OrtTensor);
@@ -185,7 +259,7 @@ export class Executor {
       if (!progressed && wanted.size === 0)
         throw new Error('ort backend (internal): host ops cannot make progress');
     }
-    const rest = targets.filter((v) => v.source.kind === 'op');
+    const rest = targets.filter((v) => v.source.kind === 'op' && !this.hostEval(v));
     if (rest.length > 0) await this.run(rest, new Map());
     this.prunePending();
   }
@@ -198,16 +272,18 @@ export class Executor {
 
   /** One session.run computing `wanted` plus every live symbolic value that is ready. */
   private async run(wanted: readonly TraceValue[], memo: Map<TraceValue, boolean>): Promise<void> {
-    const outputs = [...wanted];
+    const outputs = wanted.filter((v) => !this.hostEval(v));
     const seen = new Set(outputs);
     for (const t of this.pending) {
       if (t.disposed) continue;
       const v = OrtTensor.valueOf(t);
-      if (v.source.kind === 'op' && v.scope === 0 && !seen.has(v) && !this.blocked(v, memo)) {
+      if (v.source.kind !== 'op' || v.scope !== 0 || seen.has(v) || this.hostEval(v)) continue;
+      if (!this.blocked(v, memo)) {
         seen.add(v);
         outputs.push(v);
       }
     }
+    if (outputs.length === 0) return;
     const b = new GraphBuilder();
     const lowering = new Lowering(b);
     const used = new Set<string>();
@@ -235,12 +311,15 @@ export class Executor {
     }
     const results = await session.run(feeds);
     this.runCount++;
+    let outBytes = 0;
     outputs.forEach((v, i) => {
       const data = results[names[i]].data as HostData;
       this.counter.reads++;
       this.counter.bytesDown += data.byteLength;
-      v.source = { kind: 'data', data };
+      outBytes += data.byteLength;
+      this.materialise(v, data);
     });
+    this.grow(0, outBytes);
   }
 
   transfers(): TransferCounter {
@@ -273,6 +352,8 @@ export class Executor {
   dispose(t: Tensor): void {
     if (!(t instanceof OrtTensor))
       throw new Error('ort backend: dispose of a tensor that another backend created');
+    if (t.disposed) return;
+    this.track(OrtTensor.valueOf(t), -1);
     t.disposed = true;
     this.pending.delete(t);
   }

@@ -33,18 +33,21 @@ describe('ort backend tracing', () => {
   it('one read computes every live value; disposed intermediates are never returned', async () => {
     const be = await createOrtBackend({ device: testDevice() });
     const x = be.upload(new Float32Array([1, 2, 3]), [3]);
-    const a = be.scale(x, 2);
+    const one = be.upload(new Float32Array([1, 1, 1]), [3]);
+    const a = be.swigluForward(x, one); // silu(x): a graph op (scale of a host value is not)
     const hidden = be.scale(a, 10);
     be.dispose(hidden);
     const b = be.add(a, x);
     const c = be.sumSquares(b);
     const before = be.transfers();
     const runs = be.runs();
-    expect(Array.from(await be.read(c))).toEqual([9 + 36 + 81]);
+    const silu = [1, 2, 3].map((v) => v / (1 + Math.exp(-v)));
+    const sum = silu.map((s, i) => s + i + 1);
+    expectClose('Σ b²', await be.read(c), [sum.reduce((t, v) => t + v * v, 0)], 1e-5);
     // a, b and c came back from the one run; `hidden` was disposed and never computed
     expect(be.transfers().reads - before.reads).toBe(3);
-    expect(Array.from(await be.read(a))).toEqual([2, 4, 6]);
-    expect(Array.from(await be.read(b))).toEqual([3, 6, 9]);
+    expectClose('a', await be.read(a), silu, 1e-6);
+    expectClose('b', await be.read(b), sum, 1e-6);
     expect(be.runs()).toBe(runs + 1);
     await be.destroy();
   });
@@ -65,12 +68,37 @@ describe('ort backend tracing', () => {
     const be = await createOrtBackend({ device: testDevice() });
     const t0 = be.transfers();
     const x = be.upload(new Float32Array(4), [4]);
-    await be.read(be.scale(x, 3));
+    await be.read(be.swigluForward(x, x));
     const t1 = be.transfers();
     expect(t1.uploads - t0.uploads).toBe(1);
     expect(t1.bytesUp - t0.bytesUp).toBe(16);
     expect(t1.reads - t0.reads).toBe(1);
     expect(t1.bytesDown - t0.bytesDown).toBe(16);
+    await be.destroy();
+  });
+
+  it('add, scale and sumSquares of host values run on the host: no run, no upload, the graph’s numbers', async () => {
+    const be = await createOrtBackend({ device: testDevice() });
+    const x = be.upload(randomFloats(1000, 3), [1000]);
+    const y = be.upload(randomFloats(1000, 4), [1000]);
+    const one = be.upload(new Float32Array(1000).fill(1), [1000]);
+    // the same ops over graph values (swiglu(·, 1)·… keeps them symbolic): the graph's numbers
+    const gx = be.swigluForward(x, one);
+    const gy = be.swigluForward(y, one);
+    const graph = [be.add(gx, gy), be.scale(gx, 0.3), be.sumSquares(gx)];
+    const inGraph = await Promise.all(graph.map((t) => be.read(t)));
+    const hx = be.upload(await be.read(gx), [1000]);
+    const hy = be.upload(await be.read(gy), [1000]);
+    const t0 = be.transfers();
+    const runs = be.runs();
+    const host = [be.add(hx, hy), be.scale(hx, 0.3), be.sumSquares(be.add(hx, be.scale(hx, 0)))];
+    const onHost = await Promise.all(host.map((t) => be.read(t)));
+    expect(be.runs(), 'no session run').toBe(runs);
+    expect(be.transfers().bytesUp - t0.bytesUp, 'nothing fed to a graph').toBe(0);
+    // add and scale round like the graph's f32 ops: bit-equal; Σx² accumulates in f64 on the host
+    expect(Array.from(onHost[0])).toEqual(Array.from(inGraph[0]));
+    expect(Array.from(onHost[1])).toEqual(Array.from(inGraph[1]));
+    expectClose('Σ x²', onHost[2], inGraph[2], 0, 1e-6);
     await be.destroy();
   });
 

@@ -2,6 +2,7 @@ import {
   type AdamWParams,
   type AttentionOptions,
   type Backend,
+  type DeviceMemory,
   type DType,
   type GenerateOptions,
   type GenerateResult,
@@ -34,7 +35,7 @@ import { emitRope, emitRopeTables, ropeTables } from './graph/ops/rope.js';
 import { emitMarkPresent, emitSample } from './graph/ops/sample.js';
 import { emitSwigluBackward, emitSwigluForward } from './graph/ops/swiglu.js';
 import { emitVocabGrad, emitVocabStats } from './graph/ops/vocab.js';
-import { type Emit, OrtTensor, TraceValue, traceOp } from './graph/trace.js';
+import { type Emit, type HostImpl, OrtTensor, TraceValue, traceOp } from './graph/trace.js';
 import { adamwHost, sgdHost } from './optimizers.js';
 
 export interface OrtBackendOptions {
@@ -136,8 +137,9 @@ export class OrtBackendImpl implements OrtBackend {
     inputs: readonly Tensor[],
     outputs: { shape: readonly number[]; dtype: DType }[],
     emit: Emit,
+    host?: HostImpl,
   ): OrtTensor[] {
-    return traceOp(inputs.map(OrtTensor.valueOf), outputs, emit).map((v) => this.handle(v));
+    return traceOp(inputs.map(OrtTensor.valueOf), outputs, emit, host).map((v) => this.handle(v));
   }
 
   private trace1(
@@ -145,8 +147,9 @@ export class OrtBackendImpl implements OrtBackend {
     shape: readonly number[],
     emit: Emit,
     dtype: DType = 'f32',
+    host?: HostImpl,
   ): OrtTensor {
-    return this.trace(inputs, [{ shape, dtype }], emit)[0];
+    return this.trace(inputs, [{ shape, dtype }], emit, host)[0];
   }
 
   private repoint(t: Tensor, v: TraceValue): void {
@@ -157,6 +160,13 @@ export class OrtBackendImpl implements OrtBackend {
 
   transfers(): TransferCounter {
     return this.exec.transfers();
+  }
+  /** Host arrays held by live handles, plus each run's outputs at its end (Executor.memory). */
+  memory(): DeviceMemory {
+    return this.exec.memory();
+  }
+  resetPeakMemory(): void {
+    this.exec.resetPeakMemory();
   }
   runs(): number {
     return this.exec.runs();
@@ -277,12 +287,23 @@ export class OrtBackendImpl implements OrtBackend {
   add(a: Tensor, c: Tensor): Tensor {
     if (numel(a.shape) !== numel(c.shape))
       throw new Error(`add: shapes [${a.shape}] and [${c.shape}] differ`);
-    return this.trace1([a, c], a.shape, (b, [x, y]) => [
-      b.op('Add', [x.name, b.reshape(y.name, a.shape)]),
-    ]);
+    return this.trace1(
+      [a, c],
+      a.shape,
+      (b, [x, y]) => [b.op('Add', [x.name, b.reshape(y.name, a.shape)])],
+      a.dtype,
+      hostAdd,
+    );
   }
   scale(x: Tensor, s: number): Tensor {
-    return this.trace1([x], x.shape, (b, [i]) => [emitScale(b, i.name, s)]);
+    const fs = Math.fround(s); // the graph multiplies by an f32 scalar
+    return this.trace1(
+      [x],
+      x.shape,
+      (b, [i]) => [emitScale(b, i.name, s)],
+      x.dtype,
+      ([d]) => [Float32Array.from(d, (e) => e * fs)],
+    );
   }
   addBias(x: Tensor, bias: Tensor): Tensor {
     if (x.shape[x.shape.length - 1] !== bias.shape[0])
@@ -294,7 +315,7 @@ export class OrtBackendImpl implements OrtBackend {
     return this.trace1([x], [C], (b, [i]) => [emitSumRows(b, b.reshape(i.name, [-1, C]))]);
   }
   sumSquares(x: Tensor): Tensor {
-    return this.trace1([x], [1], (b, [i]) => [emitSumSquares(b, i.name)]);
+    return this.trace1([x], [1], (b, [i]) => [emitSumSquares(b, i.name)], 'f32', hostSumSquares);
   }
 
   // ---- rmsnorm -----------------------------------------------------------------------
@@ -622,6 +643,20 @@ export class OrtBackendImpl implements OrtBackend {
     this.repoint(param, np);
   }
 }
+
+/** a + b on the host (f32, like the graph's Add). */
+const hostAdd: HostImpl = ([a, b]) => {
+  const out = a instanceof Int32Array ? new Int32Array(a.length) : new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
+  return [out];
+};
+
+/** Σ x² on the host, accumulated in f64. */
+const hostSumSquares: HostImpl = ([x]) => {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+  return [new Float32Array([s])];
+};
 
 function checkTemperature(t: number): void {
   if (!(t > 0) || !Number.isFinite(t))

@@ -16,9 +16,20 @@ export interface Lowered {
  */
 export type Emit = (b: GraphBuilder, inputs: readonly Lowered[], lowering: Lowering) => string[];
 
+/** A host implementation of an op over materialised inputs (see Executor.hostEval). */
+export type HostImpl = (
+  inputs: readonly (Float32Array | Int32Array)[],
+) => (Float32Array | Int32Array)[];
+
 export interface TraceOp {
   readonly inputs: readonly TraceValue[];
   readonly emit: Emit;
+  /**
+   * Set on cheap elementwise/reduction ops (add, scale, sumSquares): when every input is
+   * already on the host, computing there beats feeding the inputs to a graph (on ORT a value
+   * on the host is an upload away from the device).
+   */
+  readonly host?: HostImpl;
 }
 
 /** Where a value comes from. `data` values are graph inputs; `op` values are recomputed by each run that needs them. */
@@ -41,6 +52,8 @@ export class TraceValue {
     /** The leading dimension is only known after the run (a Loop's scan output). */
     readonly dynamicRows = false,
   ) {}
+  /** Live (undisposed) handles pointing here: the Executor's memory accounting. */
+  handles = 0;
 }
 
 /** The handle core sees. The graph value stays private; in-place ops re-point it. */
@@ -72,8 +85,9 @@ export function traceOp(
   inputs: readonly TraceValue[],
   outputs: readonly { shape: readonly number[]; dtype: DType }[],
   emit: Emit,
+  host?: HostImpl,
 ): TraceValue[] {
-  const op: TraceOp = { inputs, emit };
+  const op: TraceOp = { inputs, emit, host };
   const scope = inputs.reduce((s, v) => Math.max(s, v.scope), 0);
   return outputs.map(
     (o, index) => new TraceValue(o.shape, o.dtype, { kind: 'op', op, index }, scope),

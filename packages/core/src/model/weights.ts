@@ -5,11 +5,16 @@ import { EMBED, LM_HEAD, numel, paramSpecs, type WeightMap } from './params.js';
 /** The model's parameters on a backend, by Hugging Face name (shapes as in `paramSpecs`). */
 export type ModelWeights = Map<string, Tensor>;
 
-/** Uploads every parameter of `paramSpecs(config)`; a missing or mis-sized one is an error. */
+/**
+ * Uploads every parameter of `paramSpecs(config)`; a missing or mis-sized one is an error.
+ * `release`: delete each entry from `weights` once uploaded (the host copy can be freed
+ * tensor by tensor instead of living next to the backend's).
+ */
 export function uploadWeights(
   ops: TensorOps,
   config: ModelConfig,
   weights: WeightMap,
+  opts: { release?: boolean } = {},
 ): ModelWeights {
   const out: ModelWeights = new Map();
   for (const spec of paramSpecs(config)) {
@@ -21,6 +26,7 @@ export function uploadWeights(
       );
     }
     out.set(spec.name, ops.upload(values, spec.shape));
+    if (opts.release) weights.delete(spec.name);
   }
   return out;
 }

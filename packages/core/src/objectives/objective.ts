@@ -245,3 +245,60 @@ export function evaluateObjective<P extends object>(
     metricValues[key] = m instanceof Var ? m.scalar() : m;
   return { loss: loss.scalar(), coeffs, metrics: metricValues };
 }
+
+/** Deterministic statistics in (0.05, 1) for a probe (positive: logs and roots stay finite). */
+function probeStats(n: number, seed: number): Float64Array {
+  const out = new Float64Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = 0.05 + 0.95 * (x / 2 ** 32);
+  }
+  return out;
+}
+
+function tryCoeffs(
+  objective: Objective,
+  params: object,
+  stats: Float64Array,
+  batch: ObjectiveBatch,
+): Float64Array | null {
+  try {
+    return evaluateObjective(objective, params, stats, batch).coeffs;
+  } catch {
+    return null;
+  }
+}
+
+/** True when a and b hold the same numbers (NaN never matches). */
+export function sameCoefficients(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * dL/dstat [N, S] before the statistics exist, or null when they depend on the statistic
+ * values. An objective linear in its statistics (token-entropy, self-certainty, nll,
+ * sequence-nll) has coefficients fixed by the batch's masks alone, so a backend can run
+ * forward, statistics and backward as one program; one that selects or bends them
+ * (high-entropy-tokens' top-q, Rényi's log) needs the statistics first.
+ *
+ * Derived, not declared, so a plugin gets it for free: the objective is evaluated at two
+ * different probe arrays and must give identical coefficients. A nonlinearity the probes
+ * miss (a kink neither crosses) is caught by the caller, which compares against the
+ * coefficients of the real statistics with `sameCoefficients` and recomputes the two-run
+ * way: it costs time, never a wrong gradient.
+ */
+export function coefficientsBeforeStats<P extends object>(
+  objective: Objective<P>,
+  params: object,
+  batch: ObjectiveBatch,
+): Float64Array | null {
+  const obj = objective as unknown as Objective;
+  const n = batch.B * batch.T * objectiveStats(objective, params).stats.length;
+  const a = tryCoeffs(obj, params, probeStats(n, 1), batch);
+  const b = a && tryCoeffs(obj, params, probeStats(n, 2), batch);
+  const linear = a !== null && b !== null && sameCoefficients(a, b);
+  return linear ? a : null;
+}

@@ -31,6 +31,7 @@ describe('runSvg', () => {
       tokens: 10,
       tokens_per_s: 5,
       seconds: { rollout: 1, loss_grad: 1, optimizer: 0, checkpoint: 0, total: 2 },
+      transfers: { bytes_up: 0, bytes_down: 0 },
     }));
     const svg = runSvg(m);
     expect(svg.startsWith('<svg')).toBe(true);

@@ -17,6 +17,10 @@ export interface StepMetrics {
     checkpoint: number;
     total: number;
   };
+  /** host↔device bytes this step (Backend.transfers() before and after it) */
+  transfers: { bytes_up: number; bytes_down: number };
+  /** the backend's tensor bytes (Backend.memory()) at the step's end and its peak, when reported */
+  memory?: { live_bytes: number; peak_bytes: number };
 }
 
 /** A small self-contained SVG line plot of loss and entropy per step (`<out>/run.svg`). */

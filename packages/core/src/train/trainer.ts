@@ -32,6 +32,11 @@ export interface TrainerModel {
   dir: string;
   eosIds: number[];
   padId: number;
+  /**
+   * train() deletes each entry of `weights` once it is on the backend, so the caller's host
+   * copy can be freed (4 bytes/parameter less at the peak); the map is empty afterwards.
+   */
+  releaseWeights?: boolean;
 }
 
 export interface TrainerSettings {
@@ -96,7 +101,9 @@ export async function train(
   hooks: TrainerHooks = {},
 ): Promise<{ metrics: StepMetrics[]; finalDir: string }> {
   const { config } = model;
-  const w: ModelWeights = uploadWeights(backend, config, model.weights);
+  const w: ModelWeights = uploadWeights(backend, config, model.weights, {
+    release: model.releaseWeights ?? false,
+  });
   const opt = createOptimizerState(backend, config, s.optimizer.kind);
   let first = 1;
   if (s.resume) {
@@ -150,6 +157,8 @@ export async function train(
 
   for (let step = first; step <= s.steps; step++) {
     const t0 = performance.now();
+    const before = backend.transfers();
+    backend.resetPeakMemory?.();
     let tRollout = 0;
     let tLoss = 0;
     let tokens = 0;
@@ -227,6 +236,8 @@ export async function train(
     }
     const tSave = performance.now() - td;
     const total = (performance.now() - t0) / 1000;
+    const after = backend.transfers();
+    const memory = backend.memory?.();
     const m: StepMetrics = {
       step,
       loss,
@@ -242,6 +253,11 @@ export async function train(
         checkpoint: tSave / 1000,
         total,
       },
+      transfers: {
+        bytes_up: after.bytesUp - before.bytesUp,
+        bytes_down: after.bytesDown - before.bytesDown,
+      },
+      ...(memory && { memory: { live_bytes: memory.liveBytes, peak_bytes: memory.peakBytes } }),
     };
     all.push(m);
     appendFileSync(metricsFile, `${JSON.stringify(m)}\n`);
