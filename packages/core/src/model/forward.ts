@@ -81,7 +81,10 @@ export function attentionOptions(config: ModelConfig, queryOffset: number): Atte
 /** y [N, out] = x [N, in] · Wᵀ (+ bias) */
 export function linear(ops: TensorOps, x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   const y = ops.matmul(x, w, { transB: true });
-  return bias ? ops.addBias(y, bias) : y;
+  if (!bias) return y;
+  const out = ops.addBias(y, bias);
+  ops.dispose(y); // the product without bias is not kept (it leaked 3 tensors per layer per call)
+  return out;
 }
 
 /**
