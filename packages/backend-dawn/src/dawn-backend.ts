@@ -1,5 +1,6 @@
 import type {
   Backend,
+  DeviceMemory,
   DType,
   GenerateOptions,
   GenerateResult,
@@ -22,11 +23,12 @@ import { ropeRotate } from './kernels/rope/rope.js';
 import { markPresent, sample } from './kernels/sample/sample.js';
 import { swigluBackward, swigluForward } from './kernels/swiglu/swiglu.js';
 import { vocabGrad, vocabStats } from './kernels/vocab/vocab.js';
-import { BufferPool } from './runtime/buffers.js';
+import { BufferPool, MemoryMeter } from './runtime/buffers.js';
 import { CommandQueue } from './runtime/commands.js';
-import { buf, type KernelContext, numel } from './runtime/context.js';
+import { type KernelContext, numel } from './runtime/context.js';
 import { type DawnAdapterInfo, type DawnDeviceOptions, openDawnDevice } from './runtime/device.js';
 import { PipelineCache } from './runtime/pipelines.js';
+import { copyElements, rowsPerSegment } from './runtime/segments.js';
 import { DawnTensor } from './runtime/tensor.js';
 
 export interface DawnBackendOptions extends DawnDeviceOptions {
@@ -45,6 +47,14 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
   f16?: boolean;
   /** Bytes of disposed buffers kept for reuse (default 2 GiB); beyond it they are destroyed. */
   poolBytes?: number;
+  /**
+   * Caps the largest buffer below the adapter's maxStorageBufferBindingSize and maxBufferSize
+   * (tests use a small cap). Tensors above the limit are split into row segments
+   * (runtime/segments.ts): the embedding, the head's weight and its gradient and optimizer
+   * state, logits chunks; the ops that meet them (embedding, matmul, vocab statistics,
+   * elementwise, sumSquares, optimizers, data movement) walk the segments.
+   */
+  maxBindingBytes?: number;
 }
 
 export interface DawnBackend extends Backend {
@@ -54,6 +64,11 @@ export interface DawnBackend extends Backend {
   readonly features: { subgroups: boolean; f16: boolean };
   /** Storage buffers handed out and not yet disposed (leak checks). */
   liveBuffers(): number;
+  /** The largest buffer (binding) this backend creates; larger tensors are split. */
+  readonly bindingLimit: number;
+  /** Every GPU buffer the backend holds: tensors, the pool's free buffers, uniforms, staging. */
+  memory(): DeviceMemory;
+  resetPeakMemory(): void;
   /** Generation with the decode loop on the GPU (generate.ts). */
   generate(config: ModelConfig, w: ModelWeights, opts: GenerateOptions): Promise<GenerateResult>;
 }
@@ -75,31 +90,59 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       `Dawn backend: f16 needs the shader-f16 feature, which ${options.disableF16 ? 'disableF16 turns off' : `adapter "${dev.adapter.description}" lacks`}`,
     );
   }
+  if (options.maxBindingBytes !== undefined && !(options.maxBindingBytes >= 256)) {
+    device.destroy();
+    throw new Error(
+      `Dawn backend: maxBindingBytes = ${options.maxBindingBytes}; expected a byte count ≥ 256`,
+    );
+  }
+  const meter = new MemoryMeter();
   const pool = new BufferPool(
     device,
     dev.usage.storage | dev.usage.copySrc | dev.usage.copyDst,
     options.poolBytes ?? 2 ** 31,
+    // a multiple of 256 keeps the size classes of a full segment within the limit
+    Math.floor((options.maxBindingBytes ?? Number.POSITIVE_INFINITY) / 256) * 256,
+    meter,
   );
-  const queue = new CommandQueue(dev, new PipelineCache(device), pool, options.debug);
+  const bindingLimit = pool.maxBytes;
+  const queue = new CommandQueue(dev, new PipelineCache(device), pool, meter, options.debug);
   const counter: TransferCounter = { uploads: 0, reads: 0, bytesUp: 0, bytesDown: 0 };
   const constants = new Map<string, Tensor>();
   let destroyed = false;
 
-  const alloc = (shape: readonly number[], dtype: DType = 'f32') =>
-    new DawnTensor(pool.acquire(numel(shape) * 4), shape, dtype);
+  /** A new tensor: one buffer, or row segments when it exceeds the binding limit. */
+  function allocate(shape: readonly number[], dtype: DType, hostWrite: boolean): DawnTensor {
+    const per = rowsPerSegment(shape, bindingLimit);
+    if (per === undefined)
+      return new DawnTensor(pool.acquire(numel(shape) * 4, hostWrite), shape, dtype);
+    const width = numel(shape) / shape[0];
+    const buffers: GPUBuffer[] = [];
+    for (let row = 0; row < shape[0]; row += per)
+      buffers.push(pool.acquire(Math.min(per, shape[0] - row) * width * 4, hostWrite));
+    return new DawnTensor(buffers, shape, dtype, undefined, per);
+  }
+  const alloc = (shape: readonly number[], dtype: DType = 'f32') => allocate(shape, dtype, false);
   function upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor {
     if (data.length !== numel(shape))
       throw new Error(`upload: ${data.length} values do not fill shape [${shape}]`);
-    const t = alloc(shape, data instanceof Int32Array ? 'i32' : 'f32');
-    if (data.byteLength > 0)
-      device.queue.writeBuffer(buf(t, 'upload'), 0, data.buffer, data.byteOffset, data.byteLength);
+    const t = allocate(shape, data instanceof Int32Array ? 'i32' : 'f32', true);
+    for (const s of DawnTensor.segments(t, 'upload')) {
+      if (s.elems > 0)
+        device.queue.writeBuffer(
+          s.buffer,
+          0,
+          data.buffer,
+          data.byteOffset + s.elem0 * 4,
+          s.elems * 4,
+        );
+    }
     counter.uploads++;
     counter.bytesUp += data.byteLength;
     return t;
   }
   function dispose(t: Tensor): void {
-    const buffer = DawnTensor.detach(t);
-    if (buffer) pool.release(buffer);
+    for (const b of DawnTensor.detach(t)) pool.release(b);
   }
   const ctx: KernelContext = {
     queue,
@@ -127,6 +170,9 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     adapter: dev.adapter,
     features: { subgroups: dev.hasSubgroups, f16: dev.hasF16 },
     liveBuffers: () => pool.live,
+    bindingLimit,
+    memory: () => ({ liveBytes: meter.liveBytes, peakBytes: meter.peakBytes }),
+    resetPeakMemory: () => meter.resetPeak(),
     transfers: () => ({ ...counter }),
     async sync() {
       await queue.sync();
@@ -146,14 +192,24 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     upload,
     zeros(shape, dtype = 'f32') {
       const t = alloc(shape, dtype);
-      queue.clear(buf(t, 'zeros'), numel(shape) * 4);
+      for (const s of DawnTensor.segments(t, 'zeros'))
+        if (s.elems > 0) queue.clear(s.buffer, s.elems * 4);
       return t;
     },
     async read(t) {
       const bytes = numel(t.shape) * 4;
       // a KV-cache view is first copied out densely
       const dense = (t as DawnTensor).viewRowsPerBatch === undefined ? t : materialise(ctx, t);
-      const data = bytes === 0 ? new ArrayBuffer(0) : await queue.read(buf(dense, 'read'), bytes);
+      let data: ArrayBuffer;
+      const segments = DawnTensor.segments(dense, 'read');
+      if (segments.length === 1) {
+        data = bytes === 0 ? new ArrayBuffer(0) : await queue.read(segments[0].buffer, bytes);
+      } else {
+        const whole = new Uint8Array(bytes);
+        for (const s of segments)
+          whole.set(new Uint8Array(await queue.read(s.buffer, s.elems * 4)), s.elem0 * 4);
+        data = whole.buffer;
+      }
       if (dense !== t) dispose(dense);
       counter.reads++;
       counter.bytesDown += bytes;
@@ -169,8 +225,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       }
       const width = numel(x.shape) / rows;
       const out = alloc([count, ...x.shape.slice(1)], x.dtype);
-      if (count * width > 0)
-        queue.copy(buf(x, 'sliceRows x'), start * width * 4, buf(out, ''), 0, count * width * 4);
+      copyElements(queue, x, start * width, out, 0, count * width);
       return out;
     },
     concatRows(parts) {
@@ -185,9 +240,9 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
             `concatRows: part [${p.shape}] ${p.dtype} does not match [${first.shape}] ${first.dtype}`,
           );
         }
-        const bytes = numel(p.shape) * 4;
-        if (bytes > 0) queue.copy(buf(p, 'concatRows part'), 0, buf(out, ''), offset, bytes);
-        offset += bytes;
+        const elems = numel(p.shape);
+        copyElements(queue, p, 0, out, offset, elems);
+        offset += elems;
       }
       return out;
     },

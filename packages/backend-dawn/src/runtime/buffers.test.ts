@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useDawn } from '../testing/harness.js';
-import { BufferPool, sizeClass } from './buffers.js';
+import { BufferPool, MemoryMeter, sizeClass } from './buffers.js';
 import { openDawnDevice } from './device.js';
 
 describe('buffer pool', () => {
@@ -23,21 +23,38 @@ describe('buffer pool', () => {
     expect(classes.size).toBeLessThan(50); // vs 512 distinct sizes
   });
 
-  it('reuses released buffers only after a submit, and destroys beyond the free cap', async (ctx) => {
+  it('GPU-written tensors reuse released buffers at once, uploads only after a submit; the meter counts every byte', async (ctx) => {
     h.dawn(ctx);
     const dev = await openDawnDevice();
-    const pool = new BufferPool(dev.device, dev.usage.storage | dev.usage.copyDst, 300_000);
+    const meter = new MemoryMeter();
+    const pool = new BufferPool(
+      dev.device,
+      dev.usage.storage | dev.usage.copyDst,
+      300_000,
+      undefined,
+      meter,
+    );
+    const size = sizeClass(200_000);
     const a = pool.acquire(200_000);
+    expect(meter.liveBytes).toBe(size);
     pool.release(a);
-    expect(pool.acquire(200_000)).not.toBe(a); // not yet submitted
+    const b = pool.acquire(200_000, true); // host-written: not a buffer unsubmitted work reads
+    expect(b).not.toBe(a);
+    expect(pool.acquire(199_000)).toBe(a); // GPU-written, same class: at once
+    expect(meter.liveBytes).toBe(2 * size);
+    pool.release(a);
     pool.submitted();
-    expect(pool.freeBytes).toBe(sizeClass(200_000));
-    expect(pool.acquire(199_000)).toBe(a); // same class
-    const big = [pool.acquire(200_000), pool.acquire(200_000)];
-    for (const b of big) pool.release(b);
+    expect(pool.freeBytes).toBe(size);
+    expect(pool.acquire(200_000, true)).toBe(a); // settled: any use
+    const c = pool.acquire(200_000);
+    for (const x of [a, b, c]) pool.release(x);
     pool.submitted();
-    expect(pool.freeBytes).toBe(sizeClass(200_000)); // the second exceeded the cap
-    expect(pool.live).toBe(2);
+    expect(pool.freeBytes).toBe(size); // two exceeded the cap and were destroyed
+    expect(meter.liveBytes).toBe(size);
+    expect(meter.peakBytes).toBe(3 * size);
+    meter.resetPeak();
+    expect(meter.peakBytes).toBe(size);
+    expect(pool.live).toBe(0);
     expect(() => pool.acquire(2 ** 52)).toThrow(/exceeds this device's largest storage buffer/);
     pool.destroy();
     dev.device.destroy();

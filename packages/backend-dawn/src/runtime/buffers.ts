@@ -1,12 +1,17 @@
 /**
- * A pool of storage buffers in size classes. A disposed buffer may still be read by commands
- * that are encoded but not yet submitted, and `queue.writeBuffer` runs ahead of those
- * commands; so a released buffer only becomes reusable after the next submit.
+ * A pool of storage buffers in size classes, and the meter of every byte the device holds.
+ *
+ * A released buffer may still be read by commands that are encoded but not yet submitted.
+ * Commands of one encoder run in order, so a later kernel may overwrite it: GPU-written
+ * tensors take released buffers at once, which keeps the device's peak at the live set of a
+ * micro-batch instead of everything it allocated between two submits. `queue.writeBuffer`,
+ * however, runs ahead of those commands: a host-written tensor (`upload`) only takes buffers
+ * released before the last submit.
  *
  * Sizes are rounded to 256 bytes, and above 64 KiB to one of 8 classes per power of two
  * (≤ 12.5% slack), so that tensors whose size changes a little every step (a decode step's
- * KV-cache prefix) share buffers instead of each keeping its own. Free buffers beyond
- * `maxFreeBytes` are destroyed rather than kept.
+ * KV-cache prefix) share buffers instead of each keeping its own. At each submit, free buffers
+ * beyond `maxFreeBytes` are destroyed rather than kept.
  */
 const ALIGN = 256;
 const CLASSES_FROM = 64 * 1024;
@@ -21,61 +26,113 @@ export function sizeClass(bytes: number, maxBytes = Number.POSITIVE_INFINITY): n
   return Math.max(aligned, Math.min(Math.ceil(aligned / step) * step, maxBytes));
 }
 
+/**
+ * Bytes of GPU buffers created and not yet destroyed (tensors, the pool's free buffers, the
+ * uniform ring, read staging), and their high-water mark.
+ */
+export class MemoryMeter {
+  #live = 0;
+  #peak = 0;
+  allocated(bytes: number): void {
+    this.#live += bytes;
+    if (this.#live > this.#peak) this.#peak = this.#live;
+  }
+  freed(bytes: number): void {
+    this.#live -= bytes;
+  }
+  resetPeak(): void {
+    this.#peak = this.#live;
+  }
+  get liveBytes(): number {
+    return this.#live;
+  }
+  get peakBytes(): number {
+    return this.#peak;
+  }
+}
+
 export class BufferPool {
   readonly #device: GPUDevice;
   readonly #usage: number;
   readonly #maxFreeBytes: number;
   readonly #maxBytes: number;
-  readonly #free = new Map<number, GPUBuffer[]>();
+  readonly #meter: MemoryMeter;
+  /** Released before the last submit: any use. */
+  readonly #settled = new Map<number, GPUBuffer[]>();
+  /** Released since the last submit: only for GPU-written tensors. */
+  readonly #fresh = new Map<number, GPUBuffer[]>();
   #freeBytes = 0;
-  #pending: GPUBuffer[] = [];
   #live = 0;
 
-  constructor(device: GPUDevice, usage: number, maxFreeBytes = 2 ** 31) {
+  /** `maxBytes`: the largest buffer (the binding limit); at most the device's limits. */
+  constructor(
+    device: GPUDevice,
+    usage: number,
+    maxFreeBytes = 2 ** 31,
+    maxBytes = Number.POSITIVE_INFINITY,
+    meter = new MemoryMeter(),
+  ) {
     this.#device = device;
     this.#usage = usage;
     this.#maxFreeBytes = maxFreeBytes;
     this.#maxBytes = Math.min(
+      maxBytes,
       device.limits.maxBufferSize,
       device.limits.maxStorageBufferBindingSize,
     );
+    this.#meter = meter;
   }
 
-  /** A buffer of at least `bytes` bytes (contents undefined). */
-  acquire(bytes: number): GPUBuffer {
+  /** The largest buffer this pool hands out (tensors above it are split into segments). */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  /**
+   * A buffer of at least `bytes` bytes (contents undefined). `hostWrite`: the caller fills it
+   * with `queue.writeBuffer`, so it must not be a buffer that unsubmitted commands still read.
+   */
+  acquire(bytes: number, hostWrite = false): GPUBuffer {
     if (bytes > this.#maxBytes) {
       throw new Error(
-        `a ${bytes}-byte tensor exceeds this device's largest storage buffer (min of maxBufferSize and maxStorageBufferBindingSize: ${this.#maxBytes} bytes)`,
+        `a ${bytes}-byte buffer exceeds this device's largest storage buffer (min of maxBufferSize, maxStorageBufferBindingSize and maxBindingBytes: ${this.#maxBytes} bytes)`,
       );
     }
     const size = sizeClass(bytes, this.#maxBytes);
-    const reused = this.#free.get(size)?.pop();
+    // GPU-written tensors take fresh buffers first, leaving the settled ones to uploads
+    const reused = hostWrite
+      ? this.#settled.get(size)?.pop()
+      : (this.#fresh.get(size)?.pop() ?? this.#settled.get(size)?.pop());
     this.#live++;
     if (reused) {
       this.#freeBytes -= size;
       return reused;
     }
+    this.#meter.allocated(size);
     return this.#device.createBuffer({ size, usage: this.#usage });
   }
 
   release(buffer: GPUBuffer): void {
     this.#live--;
-    this.#pending.push(buffer);
+    this.#freeBytes += buffer.size;
+    push(this.#fresh, buffer);
   }
 
-  /** Called after every submit: released buffers may now be handed out again. */
+  /** Called after every submit: fresh buffers settle; free bytes beyond the cap are destroyed. */
   submitted(): void {
-    for (const b of this.#pending) {
-      if (this.#freeBytes + b.size > this.#maxFreeBytes) {
-        b.destroy(); // WebGPU frees it once the submitted work that uses it is done
-        continue;
+    for (const [size, list] of this.#fresh) for (const b of list) push(this.#settled, b, size);
+    this.#fresh.clear();
+    if (this.#freeBytes <= this.#maxFreeBytes) return;
+    // largest first: a few big buffers free the most with the fewest future re-creations
+    for (const size of [...this.#settled.keys()].sort((a, b) => b - a)) {
+      const list = this.#settled.get(size) ?? [];
+      while (list.length > 0 && this.#freeBytes > this.#maxFreeBytes) {
+        list.pop()?.destroy(); // WebGPU frees it once the submitted work that uses it is done
+        this.#freeBytes -= size;
+        this.#meter.freed(size);
       }
-      this.#freeBytes += b.size;
-      const list = this.#free.get(b.size);
-      if (list) list.push(b);
-      else this.#free.set(b.size, [b]);
+      if (list.length === 0) this.#settled.delete(size);
     }
-    this.#pending = [];
   }
 
   /** Buffers handed out and not yet released (tests use it to find leaks). */
@@ -89,10 +146,17 @@ export class BufferPool {
   }
 
   destroy(): void {
-    for (const list of this.#free.values()) for (const b of list) b.destroy();
-    for (const b of this.#pending) b.destroy();
-    this.#free.clear();
-    this.#pending = [];
+    for (const map of [this.#settled, this.#fresh]) {
+      for (const list of map.values()) for (const b of list) b.destroy();
+      map.clear();
+    }
+    this.#meter.freed(this.#freeBytes);
     this.#freeBytes = 0;
   }
+}
+
+function push(map: Map<number, GPUBuffer[]>, b: GPUBuffer, size = b.size): void {
+  const list = map.get(size);
+  if (list) list.push(b);
+  else map.set(size, [b]);
 }

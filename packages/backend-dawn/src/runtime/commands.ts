@@ -1,5 +1,5 @@
 import { grid, type KernelDescriptor } from '../kernels/kernel.js';
-import type { BufferPool } from './buffers.js';
+import type { BufferPool, MemoryMeter } from './buffers.js';
 import type { DawnDevice } from './device.js';
 import type { PipelineCache } from './pipelines.js';
 
@@ -17,6 +17,7 @@ export class CommandQueue {
   readonly #dev: DawnDevice;
   readonly #pipelines: PipelineCache;
   readonly #pool: BufferPool;
+  readonly #meter: MemoryMeter;
   readonly #uniforms: GPUBuffer;
   readonly #staging = new ArrayBuffer(SLOT * SLOTS);
   #slot = 0;
@@ -26,15 +27,23 @@ export class CommandQueue {
   /** Validate after every dispatch (slow; for debugging a kernel). */
   readonly debug: boolean;
 
-  constructor(dev: DawnDevice, pipelines: PipelineCache, pool: BufferPool, debug = false) {
+  constructor(
+    dev: DawnDevice,
+    pipelines: PipelineCache,
+    pool: BufferPool,
+    meter: MemoryMeter,
+    debug = false,
+  ) {
     this.#dev = dev;
     this.#pipelines = pipelines;
     this.#pool = pool;
+    this.#meter = meter;
     this.debug = debug;
     this.#uniforms = dev.device.createBuffer({
       size: SLOT * SLOTS,
       usage: dev.usage.uniform | dev.usage.copyDst,
     });
+    meter.allocated(SLOT * SLOTS);
   }
 
   #ensureEncoder(): GPUCommandEncoder {
@@ -52,12 +61,13 @@ export class CommandQueue {
 
   /**
    * Enqueues one dispatch. `workgroups` is a count (spilled into y past 65,535; the kernel
-   * linearises) or an explicit [x, y].
+   * linearises) or an explicit [x, y]. A binding is a whole buffer or a range of one (a
+   * piece of a split tensor: runtime/segments.ts).
    */
   dispatch(
     kernel: KernelDescriptor,
     params: Record<string, number>,
-    buffers: Record<string, GPUBuffer>,
+    buffers: Record<string, GPUBuffer | GPUBufferBinding>,
     workgroups: number | [number, number],
     constants: Record<string, number> = {},
   ): void {
@@ -79,7 +89,7 @@ export class CommandQueue {
     for (const [name, binding] of Object.entries(kernel.bindings)) {
       const buffer = buffers[name];
       if (!buffer) throw new Error(`${kernel.family}/${kernel.entry}: buffer ${name} missing`);
-      entries.push({ binding, resource: { buffer } });
+      entries.push({ binding, resource: 'buffer' in buffer ? buffer : { buffer } });
     }
     this.#slot++;
     const bindGroup = this.#dev.device.createBindGroup({
@@ -126,21 +136,26 @@ export class CommandQueue {
     }
   }
 
-  /** Copies `bytes` of `buffer` back to the host (submits pending work first). */
-  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  /** Copies `bytes` of `buffer` from `offset` back to the host (submits pending work first). */
+  async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.#dev.device.createBuffer({
       size,
       usage: this.#dev.usage.mapRead | this.#dev.usage.copyDst,
     });
-    this.copy(buffer, 0, staging, 0, size);
-    this.flush();
-    await this.#checkErrors();
-    await staging.mapAsync(this.#dev.mapRead);
-    const out = staging.getMappedRange().slice(0, bytes);
-    staging.unmap();
-    staging.destroy();
-    return out;
+    this.#meter.allocated(size);
+    try {
+      this.copy(buffer, offset, staging, 0, size);
+      this.flush();
+      await this.#checkErrors();
+      await staging.mapAsync(this.#dev.mapRead);
+      const out = staging.getMappedRange().slice(0, bytes);
+      staging.unmap();
+      return out;
+    } finally {
+      staging.destroy();
+      this.#meter.freed(size);
+    }
   }
 
   async sync(): Promise<void> {
@@ -153,5 +168,6 @@ export class CommandQueue {
     this.#endPass();
     this.#encoder = null;
     this.#uniforms.destroy();
+    this.#meter.freed(SLOT * SLOTS);
   }
 }

@@ -1,7 +1,21 @@
 import type { DType, Tensor } from '@oneshot-em/core';
 
+/** One row segment of a tensor: a buffer holding rows [row0, row0 + rows) = elements [elem0, elem0 + elems). */
+export interface Segment {
+  buffer: GPUBuffer;
+  row0: number;
+  rows: number;
+  elem0: number;
+  elems: number;
+}
+
 /**
- * The Dawn tensor handle: shape and dtype for core, the GPUBuffer kept private.
+ * The Dawn tensor handle: shape and dtype for core, the GPUBuffers kept private.
+ *
+ * A tensor larger than the backend's binding limit is split along dim 0 into segments of
+ * `rowsPerSegment` rows (the last may be shorter), one buffer each (runtime/segments.ts);
+ * core never sees the difference. Ops that take split tensors iterate `DawnTensor.segments`;
+ * every other op reaches the buffer through `DawnTensor.buffer`, which refuses them by name.
  *
  * A handle may be a view of the first rows of a [B, Smax, X] KV cache (`kvCachePrefix`):
  * shape [B, length, X] over the cache's buffer, batch b starting at row b·Smax. Only
@@ -15,22 +29,31 @@ export class DawnTensor implements Tensor {
   readonly size: number;
   /** For a KV-cache view: rows per batch in the underlying buffer (Smax). */
   readonly viewRowsPerBatch: number | undefined;
-  #buffer: GPUBuffer | null;
+  /** For a split tensor: rows of dim 0 per segment; undefined for one buffer. */
+  readonly rowsPerSegment: number | undefined;
+  #buffers: GPUBuffer[] | null;
 
   constructor(
-    buffer: GPUBuffer,
+    buffer: GPUBuffer | GPUBuffer[],
     shape: readonly number[],
     dtype: DType,
     viewRowsPerBatch?: number,
+    rowsPerSegment?: number,
   ) {
-    this.#buffer = buffer;
+    this.#buffers = Array.isArray(buffer) ? buffer : [buffer];
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this.size = shape.reduce((a, b) => a * b, 1);
     this.viewRowsPerBatch = viewRowsPerBatch;
+    this.rowsPerSegment = rowsPerSegment;
   }
 
-  /** The buffer behind a dense handle; throws on a foreign, disposed or view tensor. */
+  /** Whether `t` is split into segments (ops that cannot take split tensors check this). */
+  static isSplit(t: Tensor): boolean {
+    return t instanceof DawnTensor && t.rowsPerSegment !== undefined;
+  }
+
+  /** The buffer behind a dense handle; throws on a foreign, disposed, split or view tensor. */
   static buffer(t: Tensor, what = 'tensor'): GPUBuffer {
     const own = DawnTensor.#own(t, what);
     if (own.viewRowsPerBatch !== undefined) {
@@ -38,21 +61,44 @@ export class DawnTensor implements Tensor {
         `${what} is a KV-cache view (kvCachePrefix); only attentionForward reads views`,
       );
     }
-    return own.#live(what);
+    const buffers = own.#live(what);
+    if (own.rowsPerSegment !== undefined) {
+      throw new Error(
+        `${what} [${own.shape}] is split into ${buffers.length} row segments (larger than the binding limit); this op does not take split tensors`,
+      );
+    }
+    return buffers[0];
+  }
+
+  /** The row segments of a dense or split tensor (a dense one is a single segment). */
+  static segments(t: Tensor, what = 'tensor'): Segment[] {
+    const own = DawnTensor.#own(t, what);
+    if (own.viewRowsPerBatch !== undefined)
+      throw new Error(`${what} is a KV-cache view (kvCachePrefix); copy it first`);
+    const buffers = own.#live(what);
+    const rows = own.shape.length === 0 ? 1 : own.shape[0];
+    const width = rows === 0 ? 0 : own.size / rows;
+    const per = own.rowsPerSegment ?? rows;
+    return buffers.map((buffer, i) => {
+      const row0 = i * per;
+      const n = Math.min(per, rows - row0);
+      return { buffer, row0, rows: n, elem0: row0 * width, elems: n * width };
+    });
   }
 
   /** The buffer of a dense tensor or a view, with a view's rows per batch (undefined if dense). */
   static view(t: Tensor, what = 'tensor'): { buffer: GPUBuffer; rowsPerBatch: number | undefined } {
     const own = DawnTensor.#own(t, what);
-    return { buffer: own.#live(what), rowsPerBatch: own.viewRowsPerBatch };
+    if (own.rowsPerSegment !== undefined) DawnTensor.buffer(t, what); // throws, naming it
+    return { buffer: own.#live(what)[0], rowsPerBatch: own.viewRowsPerBatch };
   }
 
-  /** Detaches the handle; returns the buffer for the pool unless the handle was a view. */
-  static detach(t: Tensor): GPUBuffer | null {
+  /** Detaches the handle; returns its buffers for the pool (none for a view). */
+  static detach(t: Tensor): GPUBuffer[] {
     const own = DawnTensor.#own(t, 'dispose');
-    const b = own.#buffer;
-    own.#buffer = null;
-    return own.viewRowsPerBatch === undefined ? b : null;
+    const b = own.#buffers ?? [];
+    own.#buffers = null;
+    return own.viewRowsPerBatch === undefined ? b : [];
   }
 
   static #own(t: Tensor, what: string): DawnTensor {
@@ -61,9 +107,9 @@ export class DawnTensor implements Tensor {
     return t;
   }
 
-  #live(what: string): GPUBuffer {
-    if (!this.#buffer)
+  #live(what: string): GPUBuffer[] {
+    if (!this.#buffers)
       throw new Error(`${what} [${this.shape.join(', ')}] was used after dispose()`);
-    return this.#buffer;
+    return this.#buffers;
   }
 }

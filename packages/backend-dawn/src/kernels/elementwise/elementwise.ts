@@ -1,5 +1,7 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext, numel, sameSize } from '../../runtime/context.js';
+import { elementPieces } from '../../runtime/segments.js';
+import { DawnTensor } from '../../runtime/tensor.js';
 import { family, wgsl } from '../kernel.js';
 
 const source = wgsl(import.meta.url, './elementwise.wgsl');
@@ -19,6 +21,19 @@ export function add(ctx: KernelContext, x: Tensor, y: Tensor): Tensor {
   sameSize(x, y, 'add');
   const n = numel(x.shape);
   const out = ctx.alloc(x.shape);
+  if (DawnTensor.isSplit(x) || DawnTensor.isSplit(y) || DawnTensor.isSplit(out)) {
+    for (const {
+      elems,
+      bindings: [a, b, o],
+    } of elementPieces([x, y, out], 'add'))
+      ctx.queue.dispatch(
+        elementwise.add,
+        { n: elems, c: 1, s: 0 },
+        { a, b, out: o },
+        ceilDiv(elems, 64),
+      );
+    return out;
+  }
   ctx.queue.dispatch(
     elementwise.add,
     { n, c: 1, s: 0 },
@@ -31,6 +46,19 @@ export function add(ctx: KernelContext, x: Tensor, y: Tensor): Tensor {
 export function scale(ctx: KernelContext, x: Tensor, s: number): Tensor {
   const n = numel(x.shape);
   const out = ctx.alloc(x.shape);
+  if (DawnTensor.isSplit(x) || DawnTensor.isSplit(out)) {
+    for (const {
+      elems,
+      bindings: [a, o],
+    } of elementPieces([x, out], 'scale'))
+      ctx.queue.dispatch(
+        elementwise.scale,
+        { n: elems, c: 1, s },
+        { a, out: o },
+        ceilDiv(elems, 64),
+      );
+    return out;
+  }
   ctx.queue.dispatch(
     elementwise.scale,
     { n, c: 1, s },

@@ -1,5 +1,6 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, expectDtype, type KernelContext, numel } from '../../runtime/context.js';
+import { DawnTensor } from '../../runtime/tensor.js';
 import { family, wgsl } from '../kernel.js';
 
 export const embedding = family(
@@ -10,6 +11,8 @@ export const embedding = family(
     ['c', 'u32'],
     ['v', 'u32'],
     ['buckets', 'u32'],
+    ['row0', 'u32'],
+    ['v_total', 'u32'],
   ],
   {
     gather: { bindings: { ids: 1, src: 2, out: 3 } },
@@ -26,12 +29,15 @@ export function embeddingForward(ctx: KernelContext, ids: Tensor, table: Tensor)
   const [V, C] = table.shape;
   const n = numel(ids.shape);
   const out = ctx.alloc([n, C]);
-  ctx.queue.dispatch(
-    embedding.gather,
-    { n, c: C, v: V, buckets: 1 },
-    { ids: buf(ids, 'ids'), src: buf(table, 'table'), out: buf(out, '') },
-    ceilDiv(n * C, 64),
-  );
+  // a split table: one pass per segment, each writing the rows of the ids it holds
+  for (const s of DawnTensor.segments(table, 'table')) {
+    ctx.queue.dispatch(
+      embedding.gather,
+      { n, c: C, v: s.rows, buckets: 1, row0: s.row0, v_total: V },
+      { ids: buf(ids, 'ids'), src: s.buffer, out: buf(out, '') },
+      ceilDiv(n * C, 64),
+    );
+  }
   return out;
 }
 
@@ -46,14 +52,16 @@ export function embeddingBackward(
   const C = dOut.shape[dOut.shape.length - 1];
   const n = numel(ids.shape);
   const dTable = ctx.alloc([vocabSize, C]);
-  ctx.queue.clear(buf(dTable, ''), vocabSize * C * 4);
-  // more buckets: more threads, each still reading every id (cheap: the same ids for all)
-  const buckets = Math.max(1, Math.min(SCATTER_BUCKETS, vocabSize));
-  ctx.queue.dispatch(
-    embedding.scatter_add,
-    { n, c: C, v: vocabSize, buckets },
-    { ids: buf(ids, 'ids'), src: buf(dOut, 'dOut'), out: buf(dTable, '') },
-    [ceilDiv(C, 64), buckets],
-  );
+  for (const s of DawnTensor.segments(dTable, 'dTable')) {
+    ctx.queue.clear(s.buffer, s.elems * 4);
+    // more buckets: more threads, each still reading every id (cheap: the same ids for all)
+    const buckets = Math.max(1, Math.min(SCATTER_BUCKETS, s.rows));
+    ctx.queue.dispatch(
+      embedding.scatter_add,
+      { n, c: C, v: s.rows, buckets, row0: s.row0, v_total: vocabSize },
+      { ids: buf(ids, 'ids'), src: buf(dOut, 'dOut'), out: s.buffer },
+      [ceilDiv(C, 64), buckets],
+    );
+  }
   return dTable;
 }

@@ -1,11 +1,15 @@
 // Embedding gather (forward) and scatter-add (backward).
 // ids [N] i32, table [V, C]. An id outside [0, V) gathers zeros and scatters nothing.
+// A table split into row segments (runtime/segments.ts) runs once per segment: the segment
+// holds rows [row0, row0 + v) of the v_total; each pass touches only the ids it holds.
 
 struct Params {
   n: u32,  // tokens
   c: u32,  // row width
-  v: u32,  // table rows
+  v: u32,  // table rows in this segment
   buckets: u32,  // scatter_add: table rows are split by id % buckets
+  row0: u32,  // the segment's first row
+  v_total: u32,  // rows of the whole table
 }
 
 override WG: u32 = 64;
@@ -21,8 +25,13 @@ fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let i = (wid.y * nwg.x + wid.x) * WG + lid;
   if (i >= p.n * p.c) { return; }
   let id = ids[i / p.c];
-  if (id < 0 || u32(id) >= p.v) { out[i] = 0.0; return; }
-  out[i] = src[u32(id) * p.c + i % p.c];
+  if (id < 0 || u32(id) >= p.v_total) {
+    if (p.row0 == 0u) { out[i] = 0.0; }  // written once, by the first segment
+    return;
+  }
+  let local = u32(id) - p.row0;  // wraps past v for ids below row0
+  if (local >= p.v) { return; }
+  out[i] = src[local * p.c + i % p.c];
 }
 
 // out [V, C] (zeroed beforehand) += src [N, C] rows at ids. Thread (column, bucket) walks
@@ -35,8 +44,9 @@ fn scatter_add(@builtin(global_invocation_id) gid: vec3u) {
   if (col >= p.c || bucket >= p.buckets) { return; }
   for (var t = 0u; t < p.n; t++) {
     let id = ids[t];
-    if (id < 0 || u32(id) >= p.v || u32(id) % p.buckets != bucket) { continue; }
-    let o = u32(id) * p.c + col;
+    let local = u32(id) - p.row0;
+    if (id < 0 || local >= p.v || local % p.buckets != bucket) { continue; }
+    let o = local * p.c + col;
     out[o] = out[o] + src[t * p.c + col];
   }
 }

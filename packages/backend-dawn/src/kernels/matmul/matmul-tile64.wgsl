@@ -4,10 +4,20 @@
 // transposes and zero-padded edges as matmul.wgsl. Meant for large M and N (training,
 // prefill); with M = 1 (decode) the 16×16 kernel wastes less.
 
+// Operands and result may be blocks of larger row-major matrices (a split tensor's segments,
+// runtime/segments.ts): element (r, c) of a stored matrix is at off + r·ld + c; `accumulate`
+// adds the result to out (the later K blocks of a split contraction).
 struct Params {
   m: u32,
   n: u32,
   k: u32,
+  lda: u32,
+  ldb: u32,
+  ldc: u32,
+  off_a: u32,
+  off_b: u32,
+  off_c: u32,
+  accumulate: u32,
 }
 
 override WG: u32 = 16;  // threads per side; fixed by the 4×4-per-thread layout below
@@ -26,14 +36,19 @@ var<workgroup> tile_b: array<f32, BK * TILE>;  // [16 k][64 cols]
 
 fn load_a(row: u32, col: u32) -> f32 {
   if (row >= p.m || col >= p.k) { return 0.0; }
-  if (TRANS_A) { return a[col * p.m + row]; }
-  return a[row * p.k + col];
+  if (TRANS_A) { return a[p.off_a + col * p.lda + row]; }
+  return a[p.off_a + row * p.lda + col];
 }
 
 fn load_b(row: u32, col: u32) -> f32 {
   if (row >= p.k || col >= p.n) { return 0.0; }
-  if (TRANS_B) { return b[col * p.k + row]; }
-  return b[row * p.n + col];
+  if (TRANS_B) { return b[p.off_b + col * p.ldb + row]; }
+  return b[p.off_b + row * p.ldb + col];
+}
+
+fn write_out(row: u32, col: u32, v: f32) {
+  let o = p.off_c + row * p.ldc + col;
+  if (p.accumulate != 0u) { out[o] = out[o] + v; } else { out[o] = v; }
 }
 
 @compute @workgroup_size(WG, WG)
@@ -66,7 +81,7 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
     let row = row0 + lid.y * 4u + i;
     for (var j = 0u; j < 4u; j++) {
       let col = col0 + lid.x * 4u + j;
-      if (row < p.m && col < p.n) { out[row * p.n + col] = acc[i * 4u + j]; }
+      if (row < p.m && col < p.n) { write_out(row, col, acc[i * 4u + j]); }
     }
   }
 }

@@ -1,11 +1,19 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext } from '../../runtime/context.js';
+import { DawnTensor, type Segment } from '../../runtime/tensor.js';
 import { family, wgsl } from '../kernel.js';
 
 const params = [
   ['m', 'u32'],
   ['n', 'u32'],
   ['k', 'u32'],
+  ['lda', 'u32'],
+  ['ldb', 'u32'],
+  ['ldc', 'u32'],
+  ['off_a', 'u32'],
+  ['off_b', 'u32'],
+  ['off_c', 'u32'],
+  ['accumulate', 'u32'],
 ] as const;
 
 /** 16×16 tiles, one output per thread (the default); transposes are override constants. */
@@ -52,14 +60,96 @@ export function matmul(
     );
   }
   const out = ctx.alloc([M, N]);
-  const wide = !ctx.f16 && ctx.matmul === 'tile64' && M >= 64;
-  const tile = wide ? 64 : 16;
+  const constants = { TRANS_A: Number(transA), TRANS_B: Number(transB) };
+  if (DawnTensor.isSplit(a) || DawnTensor.isSplit(b) || DawnTensor.isSplit(out)) {
+    splitMatmul(ctx, a, b, out, transA, transB, constants);
+    return out;
+  }
+  const [kernel, tile] = pick(ctx, M);
   ctx.queue.dispatch(
-    ctx.f16 ? matmulF16.matmul : wide ? matmulTile64.matmul : matmulTile16.matmul,
-    { m: M, n: N, k: K },
+    kernel,
+    { m: M, n: N, k: K, lda: a1, ldb: b1, ldc: N, off_a: 0, off_b: 0, off_c: 0, accumulate: 0 },
     { a: buf(a, 'matmul a'), b: buf(b, 'matmul b'), out: buf(out, '') },
     [ceilDiv(N, tile), ceilDiv(M, tile)],
-    { TRANS_A: Number(transA), TRANS_B: Number(transB) },
+    constants,
   );
   return out;
+}
+
+function pick(ctx: KernelContext, m: number) {
+  const wide = !ctx.f16 && ctx.matmul === 'tile64' && m >= 64;
+  return [
+    ctx.f16 ? matmulF16.matmul : wide ? matmulTile64.matmul : matmulTile16.matmul,
+    wide ? 64 : 16,
+  ] as const;
+}
+
+/** [lo, hi) ranges of [0, n) cut at every segment start in `starts` (one empty range if n = 0). */
+function ranges(n: number, starts: number[]): Array<[number, number]> {
+  const cuts = [...new Set([0, n, ...starts.filter((s) => s > 0 && s < n)])].sort((x, y) => x - y);
+  if (n === 0) return [[0, 0]];
+  return cuts.slice(0, -1).map((lo, i) => [lo, cuts[i + 1]]);
+}
+
+function segmentOf(segs: Segment[], row: number): Segment {
+  return segs.find((s) => row < s.row0 + s.rows) ?? segs[segs.length - 1];
+}
+
+/**
+ * A matmul over split operands (row segments of the stored matrices), as blocks: M, N and K
+ * are cut wherever a segment of a, b or out starts, each (M, N) block is one dispatch per K
+ * block into the out segment holding its rows, the K blocks after the first accumulating.
+ * The K cuts change the summation order from the unsplit kernel's (a stated tolerance).
+ */
+function splitMatmul(
+  ctx: KernelContext,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  transA: boolean,
+  transB: boolean,
+  constants: Record<string, number>,
+): void {
+  const [, a1] = a.shape;
+  const [, b1] = b.shape;
+  const [M, N] = out.shape;
+  const K = transA ? a.shape[0] : a1;
+  const sa = DawnTensor.segments(a, 'matmul a');
+  const sb = DawnTensor.segments(b, 'matmul b');
+  const so = DawnTensor.segments(out, 'matmul out');
+  const starts = (segs: Segment[]) => segs.map((s) => s.row0);
+  const mCuts = ranges(M, [...(transA ? [] : starts(sa)), ...starts(so)]);
+  const nCuts = ranges(N, transB ? starts(sb) : []);
+  const kCuts = ranges(K, [...(transA ? starts(sa) : []), ...(transB ? [] : starts(sb))]);
+  for (const [m0, m1] of mCuts) {
+    const o = segmentOf(so, m0);
+    const [kernel, tile] = pick(ctx, m1 - m0);
+    for (const [n0, n1] of nCuts) {
+      kCuts.forEach(([k0, k1], ki) => {
+        // the stored row and column where each operand's block starts
+        const [ar, ac] = transA ? [k0, m0] : [m0, k0];
+        const [br, bc] = transB ? [n0, k0] : [k0, n0];
+        const sA = segmentOf(sa, ar);
+        const sB = segmentOf(sb, br);
+        ctx.queue.dispatch(
+          kernel,
+          {
+            m: m1 - m0,
+            n: n1 - n0,
+            k: k1 - k0,
+            lda: a1,
+            ldb: b1,
+            ldc: N,
+            off_a: (ar - sA.row0) * a1 + ac,
+            off_b: (br - sB.row0) * b1 + bc,
+            off_c: (m0 - o.row0) * N + n0,
+            accumulate: ki > 0 ? 1 : 0,
+          },
+          { a: sA.buffer, b: sB.buffer, out: o.buffer },
+          [ceilDiv(n1 - n0, tile), ceilDiv(m1 - m0, tile)],
+          constants,
+        );
+      });
+    }
+  }
 }

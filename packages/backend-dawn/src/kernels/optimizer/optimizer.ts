@@ -1,5 +1,7 @@
 import type { AdamWParams, SgdParams, Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext, numel, sameSize } from '../../runtime/context.js';
+import { elementPieces } from '../../runtime/segments.js';
+import { DawnTensor } from '../../runtime/tensor.js';
 import { family, wgsl } from '../kernel.js';
 
 export const optimizer = family(
@@ -39,6 +41,28 @@ export function adamwUpdate(
     sameSize(param, t, `adamwUpdate ${what}`);
   }
   const n = numel(param.shape);
+  const uniforms = {
+    lr: p.lr,
+    beta1: p.beta1,
+    beta2: p.beta2,
+    eps: p.eps,
+    weight_decay: p.weightDecay,
+    step_size: p.lr / (1 - p.beta1 ** p.step),
+    sqrt_bc2: Math.sqrt(1 - p.beta2 ** p.step),
+    grad_scale: p.gradScale,
+  };
+  if ([param, grad, m, v].some((t) => DawnTensor.isSplit(t))) {
+    for (const { elems, bindings } of elementPieces([param, grad, m, v], 'adamwUpdate')) {
+      const [pb, gb, mb, vb] = bindings;
+      ctx.queue.dispatch(
+        optimizer.adamw,
+        { n: elems, ...uniforms },
+        { param: pb, grad: gb, m: mb, v: vb },
+        ceilDiv(elems, 64),
+      );
+    }
+    return;
+  }
   ctx.queue.dispatch(
     optimizer.adamw,
     {
@@ -61,19 +85,29 @@ export function adamwUpdate(
 export function sgdUpdate(ctx: KernelContext, param: Tensor, grad: Tensor, p: SgdParams): void {
   sameSize(param, grad, 'sgdUpdate grad');
   const n = numel(param.shape);
+  const uniforms = {
+    lr: p.lr,
+    beta1: 0,
+    beta2: 0,
+    eps: 0,
+    weight_decay: p.weightDecay,
+    step_size: 0,
+    sqrt_bc2: 1,
+    grad_scale: p.gradScale,
+  };
+  if (DawnTensor.isSplit(param) || DawnTensor.isSplit(grad)) {
+    for (const { elems, bindings } of elementPieces([param, grad], 'sgdUpdate'))
+      ctx.queue.dispatch(
+        optimizer.sgd,
+        { n: elems, ...uniforms },
+        { param: bindings[0], grad: bindings[1] },
+        ceilDiv(elems, 64),
+      );
+    return;
+  }
   ctx.queue.dispatch(
     optimizer.sgd,
-    {
-      n,
-      lr: p.lr,
-      beta1: 0,
-      beta2: 0,
-      eps: 0,
-      weight_decay: p.weightDecay,
-      step_size: 0,
-      sqrt_bc2: 1,
-      grad_scale: p.gradScale,
-    },
+    { n, ...uniforms },
     { param: buf(param, 'param'), grad: buf(grad, 'grad') },
     ceilDiv(n, 64),
   );

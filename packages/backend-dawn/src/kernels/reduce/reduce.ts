@@ -1,5 +1,6 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext, numel } from '../../runtime/context.js';
+import { DawnTensor } from '../../runtime/tensor.js';
 import { type Reduction, reductionFamilies, wgsl } from '../kernel.js';
 
 /** The `workgroup_sum` fragments (see reductionFamilies), shared with rmsnorm. */
@@ -60,18 +61,33 @@ export function columnChunks(rows: number): number {
   return Math.max(1, Math.min(1024, ceilDiv(rows, ROWS_PER_CHUNK)));
 }
 
-/** Σ x² → [1], in two stages: at most 1024 workgroup partials, then one workgroup. */
+/**
+ * Σ x² → [1], in two stages: at most 1024 workgroup partials, then one workgroup. A split x
+ * writes each segment's partials after the previous one's (at most 1024 per segment) and the
+ * second stage sums them all.
+ */
 export function sumSquares(ctx: KernelContext, x: Tensor): Tensor {
-  const n = numel(x.shape);
-  const groups = Math.max(1, Math.min(1024, ceilDiv(n, 256)));
+  const pieces = DawnTensor.isSplit(x)
+    ? DawnTensor.segments(x, 'sumSquares x').map((s) => ({ buffer: s.buffer, n: s.elems }))
+    : [{ buffer: buf(x, 'sumSquares x'), n: numel(x.shape) }];
+  const counts = pieces.map(({ n }) => Math.max(1, Math.min(1024, ceilDiv(n, 256))));
+  // a split x: each segment's partials start at a 256-byte binding offset, the gaps zeroed
+  const strides = pieces.length === 1 ? counts : counts.map((g) => ceilDiv(g, 64) * 64);
+  const groups = strides.reduce((a, b) => a + b, 0);
   const partial = ctx.alloc([groups]);
+  if (pieces.length > 1) ctx.queue.clear(buf(partial, ''), groups * 4);
   const out = ctx.alloc([1]);
-  ctx.queue.dispatch(
-    reduce[ctx.reduction].sum_squares,
-    { rows: 0, cols: 0, n, groups },
-    { x: buf(x, 'sumSquares x'), out: buf(partial, '') },
-    [groups, 1],
-  );
+  let at = 0;
+  pieces.forEach(({ buffer, n }, i) => {
+    const g = counts[i];
+    ctx.queue.dispatch(
+      reduce[ctx.reduction].sum_squares,
+      { rows: 0, cols: 0, n, groups: g },
+      { x: buffer, out: { buffer: buf(partial, ''), offset: at * 4, size: g * 4 } },
+      [g, 1],
+    );
+    at += strides[i];
+  });
   ctx.queue.dispatch(
     reduce[ctx.reduction].sum_partials,
     { rows: 0, cols: 0, n: groups, groups: 1 },

@@ -1,5 +1,7 @@
 import type { Tensor, VocabStatName } from '@oneshot-em/core';
 import { buf, expectDtype, type KernelContext, numel } from '../../runtime/context.js';
+import { segmentView } from '../../runtime/segments.js';
+import { DawnTensor } from '../../runtime/tensor.js';
 import { reductionFamilies, wgsl } from '../kernel.js';
 
 export const vocab = reductionFamilies(
@@ -57,7 +59,18 @@ export interface VocabOptions {
   stats: readonly VocabStatName[];
 }
 
-/** logits [N, V], targets [N] i32 → [N, S] */
+/** Rows [row0, row0 + rows) of a dense [N, width] tensor as a new tensor (a copy). */
+function rowsOf(ctx: KernelContext, t: Tensor, row0: number, rows: number, width: number): Tensor {
+  const out = ctx.alloc([rows, width], t.dtype);
+  if (rows * width > 0)
+    ctx.queue.copy(buf(t, 'vocab rows'), row0 * width * 4, buf(out, ''), 0, rows * width * 4);
+  return out;
+}
+
+/**
+ * logits [N, V], targets [N] i32 → [N, S]. Split logits (row segments): one pass per segment
+ * on its rows; each row is whole in one segment, so the results equal the unsplit ones.
+ */
 export function vocabStats(
   ctx: KernelContext,
   logits: Tensor,
@@ -67,7 +80,32 @@ export function vocabStats(
   const [N, V] = logits.shape;
   expectDtype(targets, 'i32', 'vocabStats targets');
   checkTemperature(opts.temperature);
-  const out = ctx.alloc([N, opts.stats.length]);
+  const S = opts.stats.length;
+  const out = ctx.alloc([N, S]);
+  if (!DawnTensor.isSplit(logits)) {
+    statsPass(ctx, buf(logits, 'logits'), buf(targets, 'targets'), buf(out, ''), N, V, opts);
+    return out;
+  }
+  for (const seg of DawnTensor.segments(logits, 'logits')) {
+    const y = rowsOf(ctx, targets, seg.row0, seg.rows, 1);
+    const part = ctx.alloc([seg.rows, S]);
+    statsPass(ctx, seg.buffer, buf(y, 'targets'), buf(part, ''), seg.rows, V, opts);
+    ctx.queue.copy(buf(part, ''), 0, buf(out, ''), seg.row0 * S * 4, seg.rows * S * 4);
+    ctx.dispose(y);
+    ctx.dispose(part);
+  }
+  return out;
+}
+
+function statsPass(
+  ctx: KernelContext,
+  logits: GPUBuffer,
+  targets: GPUBuffer,
+  out: GPUBuffer,
+  N: number,
+  V: number,
+  opts: VocabOptions,
+): void {
   ctx.queue.dispatch(
     vocab[ctx.reduction].stats,
     {
@@ -78,13 +116,12 @@ export function vocabStats(
       lse_col: 0,
       lse_stride: 0,
     },
-    { logits: buf(logits, 'logits'), targets: buf(targets, 'targets'), stats_out: buf(out, '') },
+    { logits, targets, stats_out: out },
     N,
   );
-  return out;
 }
 
-/** dL/dz [N, V] from statValues and coeffs [N, S] */
+/** dL/dz [N, V] from statValues and coeffs [N, S]; split logits give a dL/dz split alike. */
 export function vocabGrad(
   ctx: KernelContext,
   logits: Tensor,
@@ -102,7 +139,6 @@ export function vocabGrad(
       `vocabGrad: statValues [${statValues.shape}] and coeffs [${coeffs.shape}] must be [${N}, ${S}]`,
     );
   }
-  // p_j needs lse; when the caller did not ask for it, compute it here.
   let lseSource = statValues;
   let lseCol = opts.stats.indexOf('lse');
   let lseStride = S;
@@ -111,7 +147,37 @@ export function vocabGrad(
     lseCol = 0;
     lseStride = 1;
   }
+  const lse = { col: Math.max(0, lseCol), stride: lseStride };
   const dz = ctx.alloc([N, V]);
+  if (!DawnTensor.isSplit(logits) && !DawnTensor.isSplit(dz)) {
+    gradPass(ctx, [logits, targets, statValues, coeffs, lseSource], buf(dz, ''), N, V, lse, opts);
+  } else {
+    const dzSegs = DawnTensor.segments(dz, 'dz');
+    DawnTensor.segments(logits, 'logits').forEach((seg, i) => {
+      const rows = [
+        rowsOf(ctx, targets, seg.row0, seg.rows, 1),
+        rowsOf(ctx, statValues, seg.row0, seg.rows, S),
+        rowsOf(ctx, coeffs, seg.row0, seg.rows, S),
+        rowsOf(ctx, lseSource, seg.row0, seg.rows, lseStride),
+      ];
+      const view = segmentView(logits, seg);
+      gradPass(ctx, [view, ...rows], dzSegs[i].buffer, seg.rows, V, lse, opts);
+      for (const t of rows) ctx.dispose(t);
+    });
+  }
+  if (lseSource !== statValues) ctx.dispose(lseSource);
+  return dz;
+}
+
+function gradPass(
+  ctx: KernelContext,
+  [logits, targets, statValues, coeffs, lseSource]: Tensor[],
+  dz: GPUBuffer,
+  N: number,
+  V: number,
+  lse: { col: number; stride: number },
+  opts: VocabOptions,
+): void {
   ctx.queue.dispatch(
     vocab[ctx.reduction].grad_logits,
     {
@@ -119,8 +185,8 @@ export function vocabGrad(
       v: V,
       inv_t: 1 / opts.temperature,
       ...statCodes(opts.stats),
-      lse_col: Math.max(0, lseCol),
-      lse_stride: lseStride,
+      lse_col: lse.col,
+      lse_stride: lse.stride,
     },
     {
       logits: buf(logits, 'logits'),
@@ -128,10 +194,8 @@ export function vocabGrad(
       stat_values: buf(statValues, 'statValues'),
       coeffs: buf(coeffs, 'coeffs'),
       lse_source: buf(lseSource, 'lse'),
-      grad: buf(dz, ''),
+      grad: dz,
     },
     N,
   );
-  if (lseSource !== statValues) ctx.dispose(lseSource);
-  return dz;
 }
