@@ -1,33 +1,72 @@
 #!/usr/bin/env bash
 # The GPU check for a lent NVIDIA H100/H200 (no internet, no Node): see README.md beside this file.
 #
-#   bash tools/gpu-check/run.sh [--skip-cuda-ep]
+#   bash tools/gpu-check/run.sh [--stages LIST] [--list]
 #
-# Every call first receives the parts carried in .carry/gpu-check/ (made by prepare.sh) into
-# .gpu/parts/, which stays on the machine between calls while it is warm. Once every runtime
-# part is there (and every CUDA EP part, unless --skip-cuda-ep) it unpacks them and runs, each
-# stage under a time cap and all within GPU_CHECK_BUDGET_S (default 540 s):
-#   1. backend-dawn's tests, conformance suite included, on the NVIDIA Vulkan driver (CI=true)
-#   2. backend-ort's conformance suite on the CUDA EP (ORT_TEST_DEVICE=cuda)
-#   3. tools/bench on dawn and ort:cuda: kernels, the 25M model and the Qwen2.5-0.5B shape
-#   4. the EM step of the Qwen2.5-1.5B shape (64 completions × 512 tokens, micro-batch 4)
-# and writes under $OUT: gpu-check.log, env.txt, stages.jsonl, dawn-tests.json, ort-tests.json,
-# bench-dawn.json, bench-ort.json, bench-1.5b.json.
-# GPU_CHECK_DEVICE=cpu rehearses the plumbing on a machine without a GPU (ORT on its CPU EP, Dawn
-# on whatever adapter there is, small models).
+# Every call receives the parts carried in .carry/gpu-check/ (made by prepare.sh) into
+# $GPU_CHECK_STAGE/parts (default /tmp/oneshot-em-gpu-check: /tmp outlives the working-tree copy
+# between calls while the machine is warm), checks them against SHA256SUMS and unpacks each
+# complete set (dawn, ort). Then it runs, in the order below and all within GPU_CHECK_BUDGET_S
+# (default 540 s), every stage whose sets are here and that has not run on this machine yet
+# (--stages LIST: exactly those, again if they ran). Each stage has its own time cap and writes
+# its JSON under $GPU_CHECK_STAGE/results, so a stage that is cut off or fails leaves the others.
+# Each call returns in $OUT: gpu-check.log, env.txt, stages.jsonl (every stage so far: rc,
+# seconds, cap) and results.tar.gz (every result so far).
+# GPU_CHECK_DEVICE=cpu rehearses it all on a machine without a GPU: Dawn on lavapipe, ORT's CPU
+# EP, stories260K / qwen2-25m and tiny workloads, nothing installed into /.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-skip_cuda_ep=0
-[ "${1:-}" = "--skip-cuda-ep" ] && skip_cuda_ep=1
+
+# name|sets it needs|cap seconds — in order of value: what the first ~10 device minutes answer
+STAGES=(
+  "dawn-adapter|dawn|30"
+  "dawn-tests|dawn|150"
+  "dawn-1.5b|dawn|300"
+  "dawn-decode-1|dawn|90"
+  "dawn-decode-64|dawn|120"
+  "torch-1.5b|dawn|180"
+  "dawn-7b|dawn|300"
+  "ort-tests|dawn,ort|150"
+  "ort-1.5b|dawn,ort|300"
+  "ort-decode-1|dawn,ort|90"
+  "ort-decode-64|dawn,ort|120"
+  "dawn-kernels|dawn|120"
+  "ort-kernels|dawn,ort|120"
+  "ort-7b|dawn,ort|300"
+)
+names() { for s in "${STAGES[@]}"; do printf '%s ' "${s%%|*}"; done; }
+
+wanted=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stages) wanted="${2:-}"; shift 2 || shift ;;
+    --stages=*) wanted="${1#--stages=}"; shift ;;
+    --list) for s in "${STAGES[@]}"; do echo "$s"; done; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (expected --stages LIST or --list)" >&2; exit 2 ;;
+  esac
+done
+for w in ${wanted//,/ }; do
+  case " $(names)" in *" $w "*) ;; *) echo "run.sh: --stages $w: unknown; stages: $(names)" >&2; exit 2 ;; esac
+done
+
 device="${GPU_CHECK_DEVICE:-gpu}"
-stage_dir="$root/.gpu"
-parts="$stage_dir/parts"
+stage_dir="${GPU_CHECK_STAGE:-/tmp/oneshot-em-gpu-check}"
+parts="$stage_dir/parts" results="$stage_dir/results" done_dir="$stage_dir/done"
 OUT="${OUT:-$stage_dir/out}"
-mkdir -p "$parts" "$OUT"
-exec > >(tee -a "$OUT/gpu-check.log") 2>&1
+mkdir -p "$parts" "$results" "$done_dir" "$OUT" "$root/.gpu"
+exec > >(tee -a "$OUT/gpu-check.log" "$stage_dir/gpu-check.log") 2>&1
 deadline=$((SECONDS + ${GPU_CHECK_BUDGET_S:-540}))
 log() { printf '[gpu-check %4ss] %s\n' "$SECONDS" "$*"; }
+
+finish() { # what comes back: this call's log, env.txt, and everything so far
+  [ -f "$stage_dir/stages.jsonl" ] && cp -f "$stage_dir/stages.jsonl" "$OUT/stages.jsonl"
+  [ -f "$stage_dir/env.txt" ] && cp -f "$stage_dir/env.txt" "$OUT/env.txt"
+  if [ -n "$(ls -A "$results" 2>/dev/null)" ]; then
+    tar -czf "$OUT/results.tar.gz" -C "$stage_dir" results
+  fi
+}
+trap finish EXIT
 
 # ---- receive --------------------------------------------------------------------------------
 if [ -d .carry/gpu-check ]; then
@@ -40,11 +79,11 @@ if [ ! -f "$parts/SHA256SUMS" ]; then
   log "no SHA256SUMS yet: carry .carry/gpu-check/SHA256SUMS with the first part"
   exit 0
 fi
-# complete <prefix>: SHA256SUMS names parts of it, and every one is here and intact
+# complete <set>: SHA256SUMS names parts of it, and every one is here and intact
 complete() {
   local ok=0 listed=0 name sum
   while read -r sum name; do
-    case "$name" in "$1".*) listed=$((listed + 1)) ;; *) continue ;; esac
+    case "$name" in "$1".tar.xz.*) listed=$((listed + 1)) ;; *) continue ;; esac
     if [ ! -f "$parts/$name" ]; then
       log "missing $name"
       ok=1
@@ -58,61 +97,65 @@ complete() {
       fi
     fi
   done <"$parts/SHA256SUMS"
-  [ "$listed" -gt 0 ] || { log "SHA256SUMS names no $1 part"; return 1; }
+  [ "$listed" -gt 0 ] || { log "SHA256SUMS names no $1 part (not packed)"; return 1; }
   return $ok
 }
-complete runtime.tar.xz || { log "waiting for the runtime parts"; exit 0; }
+# unpack <set> <a path the set brings>: into the repository, again if the tree was laid anew
+unpack() {
+  if [ -f "$root/.gpu/$1.unpacked" ] && [ -e "$root/$2" ]; then return 0; fi
+  log "unpacking the $1 set"
+  cat "$parts/$1".tar.xz.[0-9][0-9] | xz -d -T0 | tar -x -C "$root" || { log "unpacking $1 failed"; return 1; }
+  touch "$root/.gpu/$1.unpacked"
+}
+have=""
+complete dawn && unpack dawn .gpu/node/bin/node && have="$have dawn"
+complete ort && unpack ort packages/backend-ort/node_modules/onnxruntime-node && have="$have ort"
+case " $have " in *" dawn "*) ;; *) log "waiting for the dawn parts"; exit 0 ;; esac
+export PATH="$root/.gpu/node/bin:$PATH"
+binding_dir="$root/packages/backend-ort/node_modules/onnxruntime-node/bin/napi-v6/linux/x64"
 have_ep=0
-if complete cuda-ep.tar.xz; then
-  have_ep=1
-elif [ "$skip_cuda_ep" = 0 ]; then
-  log "waiting for the CUDA EP parts (or run with --skip-cuda-ep)"
-  exit 0
-fi
+[ -f "$binding_dir/libonnxruntime_providers_cuda.so" ] && have_ep=1
 
-# ---- unpack ---------------------------------------------------------------------------------
-if [ ! -f "$stage_dir/runtime.ok" ]; then
-  log "unpacking the runtime"
-  cat "$parts"/runtime.tar.xz.[0-9][0-9] | xz -d | tar -x -C "$root" || { log "unpacking failed"; exit 1; }
-  touch "$stage_dir/runtime.ok"
-fi
-export PATH="$stage_dir/node/bin:$PATH"
-binding_dir="$(dirname "$(find "$root/packages/backend-ort/node_modules/onnxruntime-node" "$root/node_modules/onnxruntime-node" \
-  -path '*linux/x64/onnxruntime_binding.node' 2>/dev/null | head -1)")"
-if [ "$have_ep" = 1 ] && [ ! -f "$binding_dir/libonnxruntime_providers_cuda.so" ]; then
-  log "unpacking the CUDA EP into $binding_dir"
-  cat "$parts"/cuda-ep.tar.xz.[0-9][0-9] | xz -d | tar -x -C "$binding_dir" || { log "unpacking the CUDA EP failed"; have_ep=0; }
-fi
-
-# Vulkan: the loader from the carried .deb when the image lacks it, the driver's own ICD.
-if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+# ---- Vulkan and GL dispatch -----------------------------------------------------------------
+# The NVIDIA Vulkan ICD loads libGLX_nvidia.so.0, which needs the GL dispatch libraries
+# (libglvnd): without them the loader says "Could not get 'vkCreateInstance' … Found no drivers".
+missing_libs=""
+for lib in libvulkan.so.1 libGLX.so.0 libGLdispatch.so.0 libEGL.so.1; do
+  ldconfig -p | grep -q "$lib" || missing_libs="$missing_libs $lib"
+done
+if [ -n "$missing_libs" ]; then
   if [ "$device" = gpu ]; then
-    log "installing the carried libvulkan1"
-    for f in "$stage_dir"/debs/libvulkan1_*.deb; do dpkg -x "$f" /; done
+    log "installing the carried loader and GL dispatch libraries (missing:$missing_libs)"
+    for f in "$root"/.gpu/debs/*.deb; do dpkg -x "$f" /; done
     ldconfig
   else
-    log "no libvulkan.so.1 here (rehearsal: not installing into /)"
+    log "missing here:$missing_libs (rehearsal: not installing into /)"
   fi
 fi
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+nvidia="${GPU_CHECK_NVIDIA_DIR:-/usr/local/nvidia}" # the driver's read-only mount on the lent machine
+icd="$nvidia/share/vulkan/icd.d/nvidia_icd.json"
 if [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* >/dev/null 2>&1; then
   export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
 fi
+egl="$nvidia/share/glvnd/egl_vendor.d/10_nvidia.json"
+[ -f "$egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES="$egl"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
 # CUDA 13 + cuDNN 9 for the CUDA EP: the CUDA toolkit's and the Python wheels' library folders.
-cuda_dirs=""
-for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcufft.so.12 libcurand.so.10 libcudnn.so.9; do
-  found="$(find /usr/local/cuda*/ /opt/torch/.venv/lib/ /usr/lib/x86_64-linux-gnu/ -maxdepth 6 -name "$lib" 2>/dev/null | head -1)"
-  if [ -n "$found" ]; then
-    d="$(dirname "$found")"
-    case ":$cuda_dirs:" in *":$d:"*) ;; *) cuda_dirs="$cuda_dirs:$d" ;; esac
-  else
-    log "not found: $lib (the CUDA EP may fail to load)"
-  fi
-done
-export LD_LIBRARY_PATH="${cuda_dirs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if [ "$have_ep" = 1 ]; then
+  cuda_dirs=""
+  for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcufft.so.12 libcurand.so.10 libcudnn.so.9; do
+    found="$(find /usr/local/cuda*/ /opt/torch/.venv/lib/ /usr/lib/x86_64-linux-gnu/ -maxdepth 6 -name "$lib" 2>/dev/null | head -1)"
+    if [ -n "$found" ]; then
+      d="$(dirname "$found")"
+      case ":$cuda_dirs:" in *":$d:"*) ;; *) cuda_dirs="$cuda_dirs:$d" ;; esac
+    else
+      log "not found: $lib (the CUDA EP may fail to load)"
+    fi
+  done
+  export LD_LIBRARY_PATH="${cuda_dirs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 
 gpu_name="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
 case "$gpu_name" in
@@ -120,75 +163,129 @@ case "$gpu_name" in
   *H100*) bandwidth=3350 ;;
   *) bandwidth="" ;;
 esac
+python="$(command -v python3 || true)"
 {
   echo "date: $(date -u +%FT%TZ)"
+  echo "device mode: $device"
   echo "node: $(command -v node) $(node --version 2>&1)"
+  echo "sets:$have"
   echo "gpu: ${gpu_name:-none} (bandwidth GB/s: ${bandwidth:-unknown})"
   nvidia-smi 2>&1 | head -15
+  echo "host memory: $(grep MemAvailable /proc/meminfo)"
   echo "vulkan loader: $(ldconfig -p | grep 'libvulkan.so.1' | head -1)"
+  echo "GL dispatch: $(ldconfig -p | grep -c 'libGLX.so.0\|libGLdispatch.so.0\|libEGL.so.1') of 3 libraries"
   echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
   echo "cuda ep: $([ "$have_ep" = 1 ] && echo "$binding_dir" || echo 'not carried')"
-  echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+  echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+  echo "python3: ${python:-none} $("${python:-false}" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' 2>&1 | tail -1)"
   if [ "$have_ep" = 1 ]; then
     # libcudnn.so.9 and libcufft are opened at run time, so ldd cannot vouch for them
     echo "unresolved libraries of the CUDA EP: $(ldd "$binding_dir/libonnxruntime_providers_cuda.so" | grep -c 'not found')"
     ldd "$binding_dir/libonnxruntime_providers_cuda.so" | grep 'not found'
   fi
-} >"$OUT/env.txt" 2>&1
-cat "$OUT/env.txt"
+} >"$stage_dir/env.txt" 2>&1
+cat "$stage_dir/env.txt"
 
 # ---- stages ---------------------------------------------------------------------------------
-# stage <name> <cap seconds> <command...>: runs under min(cap, time left); one line of stages.jsonl
-stage() {
-  local name="$1" cap="$2"
-  shift 2
-  local left=$((deadline - SECONDS))
-  if [ "$left" -lt 20 ]; then
-    log "skip $name: the budget is spent"
-    echo "{\"stage\":\"$name\",\"rc\":null,\"skipped\":\"budget\"}" >>"$OUT/stages.jsonl"
-    return
-  fi
-  [ "$cap" -gt "$left" ] && cap="$left"
-  log "stage $name (cap ${cap}s): $*"
-  local t0=$SECONDS
-  timeout --kill-after=10 "$cap" "$@"
-  local rc=$?
-  log "stage $name: rc $rc in $((SECONDS - t0))s"
-  echo "{\"stage\":\"$name\",\"rc\":$rc,\"seconds\":$((SECONDS - t0)),\"cap\":$cap}" >>"$OUT/stages.jsonl"
-}
 export CI=true
+R="$results"
+node_run=(node "$root/node_modules/tsx/dist/cli.mjs")
+vitest=(node "$root/node_modules/vitest/vitest.mjs" run)
+bench=("${node_run[@]}" tools/bench/bench.ts)
 bw=()
 [ -n "$bandwidth" ] && bw=(--bandwidth "$bandwidth")
-
 if [ "$device" = gpu ]; then
-  ort_device=cuda
-  gpu_flag=(--gpu)
-  models=qwen2-25m,qwen2.5-0.5b
+  ort=ort:cuda ort_device=cuda gpu=(--gpu) m15=qwen2.5-1.5b m7=qwen2.5-7b mtorch=qwen2.5-1.5b
+  step15=() step7=(--effective-batch 4 --micro-batch 1)
+  dec1=(--gen-batch 1 --new-tokens 128) dec64=(--gen-batch 64 --new-tokens 128)
+  torch_wl=()
 else
-  # the rehearsal: small and quick (the CPU-sized kernels take minutes on lavapipe)
-  ort_device=cpu
-  gpu_flag=(--only generation,training,em-step)
-  models=stories260K
+  # the rehearsal: the same commands on small shapes (lavapipe is slow)
+  ort=ort ort_device=cpu gpu=() m15=stories260K m7=stories260K mtorch=qwen2-25m
+  tiny=(--prompt-tokens 8 --new-tokens 16)
+  step15=(--effective-batch 4 --micro-batch 2 "${tiny[@]}") step7=(--effective-batch 2 --micro-batch 1 "${tiny[@]}")
+  dec1=(--gen-batch 1 --prompt-tokens 8 --new-tokens 8) dec64=(--gen-batch 4 --prompt-tokens 8 --new-tokens 8)
+  torch_wl=(--batch 4 --micro-batch 2 --prompt-tokens 8 --new-tokens 16 --decode-tokens 8 --dtype f32)
 fi
 
-stage dawn-tests 150 node "$root/node_modules/vitest/vitest.mjs" run --root packages/backend-dawn \
-  --reporter=dot --reporter=json --outputFile.json="$OUT/dawn-tests.json"
-if [ "$have_ep" = 1 ] || [ "$device" != gpu ]; then
-  stage ort-tests 150 env ORT_TEST_DEVICE=$ort_device node "$root/node_modules/vitest/vitest.mjs" run --root packages/backend-ort \
-    src/ort.conformance.test.ts --reporter=dot --reporter=json --outputFile.json="$OUT/ort-tests.json"
-else
-  log "skip ort-tests: no CUDA EP carried"
-fi
-stage bench-dawn 120 node "$root/node_modules/tsx/dist/cli.mjs" tools/bench/bench.ts --backend dawn "${gpu_flag[@]}" \
-  --model "$models" "${bw[@]}" --json "$OUT/bench-dawn.json"
-if [ "$have_ep" = 1 ] || [ "$device" != gpu ]; then
-  stage bench-ort 120 node "$root/node_modules/tsx/dist/cli.mjs" tools/bench/bench.ts --backend "ort:$ort_device" "${gpu_flag[@]}" \
-    --model "$models" "${bw[@]}" --json "$OUT/bench-ort.json"
-fi
-if [ "$device" = gpu ]; then
-  backends=dawn
-  [ "$have_ep" = 1 ] && backends=dawn,ort:cuda
-  stage bench-1.5b 240 node "$root/node_modules/tsx/dist/cli.mjs" tools/bench/bench.ts --backend "$backends" --gpu \
-    --model qwen2.5-1.5b --only em-step --warmup 0 --steps 1 "${bw[@]}" --json "$OUT/bench-1.5b.json"
-fi
+# run_stage <name>: the stage's command (its JSON goes to $R/<name>.json)
+run_stage() {
+  local j="$R/$1.json"
+  case "$1" in
+    dawn-adapter) "${node_run[@]}" tools/gpu-check/adapter.ts "$j" ;;
+    dawn-tests)
+      "${vitest[@]}" --root packages/backend-dawn src/dawn.conformance.test.ts src/kernels/rope \
+        --reporter=dot --reporter=json --outputFile.json="$j" ;;
+    dawn-1.5b) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m15" --only scale "${step15[@]}" --json "$j" ;;
+    dawn-decode-1) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m15" --only generation "${dec1[@]}" "${bw[@]}" --json "$j" ;;
+    dawn-decode-64) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m15" --only generation "${dec64[@]}" "${bw[@]}" --json "$j" ;;
+    torch-1.5b)
+      "${node_run[@]}" tools/gpu-check/model-config.ts "$mtorch" "$R/$1.config.json" &&
+        PYTHONUNBUFFERED=1 "${python:-python3}" tools/gpu-check/torch_em_gpu.py --config "$R/$1.config.json" \
+          "${torch_wl[@]}" --json "$j" ;;
+    dawn-7b) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m7" --only scale --no-save "${step7[@]}" --json "$j" ;;
+    ort-tests)
+      ORT_TEST_DEVICE="$ort_device" "${vitest[@]}" --root packages/backend-ort src/ort.conformance.test.ts \
+        --reporter=dot --reporter=json --outputFile.json="$j" ;;
+    ort-1.5b) "${bench[@]}" --backend "$ort" "${gpu[@]}" --model "$m15" --only scale "${step15[@]}" --json "$j" ;;
+    ort-decode-1) "${bench[@]}" --backend "$ort" "${gpu[@]}" --model "$m15" --only generation "${dec1[@]}" "${bw[@]}" --json "$j" ;;
+    ort-decode-64) "${bench[@]}" --backend "$ort" "${gpu[@]}" --model "$m15" --only generation "${dec64[@]}" "${bw[@]}" --json "$j" ;;
+    dawn-kernels) "${bench[@]}" --backend dawn "${gpu[@]}" --only kernels --repeats 4 "${bw[@]}" --json "$j" ;;
+    ort-kernels) "${bench[@]}" --backend "$ort" "${gpu[@]}" --only kernels --repeats 4 "${bw[@]}" --json "$j" ;;
+    ort-7b) "${bench[@]}" --backend "$ort" "${gpu[@]}" --model "$m7" --only scale --no-save "${step7[@]}" --json "$j" ;;
+  esac
+}
+
+# why_not <name> <sets>: prints why the stage cannot run here now (nothing: it can)
+why_not() {
+  local s
+  for s in ${2//,/ }; do
+    case " $have " in *" $s "*) ;; *) echo "no $s set"; return ;; esac
+  done
+  case "$1" in
+    ort-*) [ "$device" = gpu ] && [ "$have_ep" = 0 ] && echo "no CUDA EP in the ort set" ;;
+    torch-*) "${python:-false}" -c 'import torch, transformers' >/dev/null 2>&1 || echo "no torch + transformers for python3" ;;
+    dawn-kernels) [ "$device" = gpu ] || echo "rehearsal: the kernel shapes take minutes on lavapipe" ;;
+  esac
+  # ORT keeps f32 weights, gradients and AdamW state on the host: 16+ bytes per parameter
+  if [ "$1" = ort-7b ] && [ "$device" = gpu ]; then
+    local avail
+    avail="$(awk '/MemAvailable/ {print $2 * 1024}' /proc/meminfo)"
+    awk -v a="$avail" 'BEGIN { exit !(a < 18 * 7615616512) }' && echo "host memory: $avail bytes < 18 B/param of 7.6B"
+  fi
+}
+
+record() { echo "$1" >>"$stage_dir/stages.jsonl"; }
+ran=0
+for s in "${STAGES[@]}"; do
+  IFS='|' read -r name needs cap <<<"$s"
+  if [ -n "$wanted" ]; then
+    case ",$wanted," in *",$name,"*) ;; *) continue ;; esac
+  elif [ -f "$done_dir/$name" ]; then
+    continue
+  fi
+  reason="$(why_not "$name" "$needs")"
+  if [ -n "$reason" ]; then
+    log "not now: $name ($reason)"
+    # a stage that waits for parts stays pending; one that cannot run here is recorded
+    case "$reason" in "no "*" set") ;; *) record "{\"stage\":\"$name\",\"rc\":null,\"skipped\":\"$reason\"}"; touch "$done_dir/$name" ;; esac
+    continue
+  fi
+  left=$((deadline - SECONDS))
+  if [ "$left" -lt 20 ]; then
+    log "skip $name: the budget is spent"
+    record "{\"stage\":\"$name\",\"rc\":null,\"skipped\":\"budget\"}"
+    continue
+  fi
+  [ "$cap" -gt "$left" ] && cap="$left"
+  log "stage $name (cap ${cap}s)"
+  t0=$SECONDS
+  timeout --kill-after=10 "$cap" bash -c "$(declare -p node_run vitest bench gpu bw step15 step7 dec1 dec64 torch_wl 2>/dev/null); $(declare -f run_stage); R='$R' m15='$m15' m7='$m7' mtorch='$mtorch' ort='$ort' ort_device='$ort_device' python='$python' run_stage $name"
+  rc=$?
+  log "stage $name: rc $rc in $((SECONDS - t0))s"
+  record "{\"stage\":\"$name\",\"rc\":$rc,\"seconds\":$((SECONDS - t0)),\"cap\":$cap,\"device\":\"$device\"}"
+  touch "$done_dir/$name"
+  ran=$((ran + 1))
+done
+[ "$ran" = 0 ] && log "no stage to run in this call (sets:$have)"
 log "done; results in $OUT"
