@@ -7,6 +7,11 @@ import { Lowering } from './graph/lowering.js';
 import { type Emit, OrtTensor, type TraceOp, TraceValue, traceOp } from './graph/trace.js';
 
 export type HostData = Float32Array | Int32Array;
+/**
+ * A host op's body. One traced with `inPlace` indices may update those inputs' arrays and return
+ * them as its outputs (the optimizers: no allocation per step); flush hands it a copy instead
+ * when anything else still reads the old value.
+ */
 export type HostFn = (inputs: HostData[]) => HostData[];
 
 /**
@@ -51,7 +56,12 @@ export class Executor {
   /** Live handles whose value is still symbolic, in creation order (deterministic output order). */
   private readonly pending = new Set<OrtTensor>();
   /** Host ops (optimizer updates) not yet executed, in trace order. */
-  private hostOps: { op: TraceOp; outputs: TraceValue[]; run: HostFn }[] = [];
+  private hostOps: {
+    op: TraceOp;
+    outputs: TraceValue[];
+    run: HostFn;
+    inPlace: readonly number[];
+  }[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
   private lastOpTypes: string[] = [];
@@ -150,11 +160,15 @@ export class Executor {
     else this.pending.delete(t as OrtTensor);
   }
 
-  /** Traces an op computed on the host once its inputs are (the optimizers). */
+  /**
+   * Traces an op computed on the host once its inputs are (the optimizers); `inPlace` lists the
+   * inputs whose arrays `run` may update (see HostFn).
+   */
   traceHost(
     inputs: readonly Tensor[],
     outputs: { shape: readonly number[]; dtype: DType }[],
     run: HostFn,
+    inPlace: readonly number[] = [],
   ): TraceValue[] {
     const emit: Emit = () => {
       throw new Error('ort backend (internal): a host op reached graph lowering before it ran');
@@ -162,8 +176,40 @@ export class Executor {
     const values = traceOp(inputs.map(OrtTensor.valueOf), outputs, emit);
     const src = values[0].source;
     if (src.kind !== 'op') throw new Error('unreachable');
-    this.hostOps.push({ op: src.op, outputs: values, run });
+    this.hostOps.push({ op: src.op, outputs: values, run, inPlace });
     return values;
+  }
+
+  /**
+   * Materialised values that something will still read after the host ops of this flush pass:
+   * the cones of live symbolic values (down to their materialised leaves) and every pending host
+   * op's inputs, counted per op. An in-place host op may overwrite an input only when the op
+   * itself is its one reader (see flush).
+   */
+  private laterReaders(): Map<TraceValue, number> {
+    const readers = new Map<TraceValue, number>();
+    const seen = new Set<TraceValue>();
+    const stack: TraceValue[] = [];
+    const hostOps = new Set(this.hostOps.map((h) => h.op));
+    for (const t of this.pending) {
+      if (!t.disposed) stack.push(OrtTensor.valueOf(t));
+    }
+    for (const h of this.hostOps) {
+      for (const x of new Set(h.op.inputs)) {
+        if (x.source.kind === 'data') readers.set(x, (readers.get(x) ?? 0) + 1);
+        else stack.push(x);
+      }
+    }
+    while (stack.length > 0) {
+      const v = stack.pop() as TraceValue;
+      if (seen.has(v)) continue;
+      seen.add(v);
+      if (v.source.kind === 'data') readers.set(v, Number.POSITIVE_INFINITY);
+      // A host op's own inputs are counted above, once per op.
+      else if (v.source.kind === 'op' && !hostOps.has(v.source.op))
+        stack.push(...v.source.op.inputs);
+    }
+    return readers;
   }
 
   /**
@@ -245,9 +291,15 @@ export class Executor {
       if (wanted.size > 0) await this.run([...wanted], memo);
       const still: typeof this.hostOps = [];
       let progressed = false;
+      const readers = this.hostOps.some((h) => h.inPlace.length > 0) ? this.laterReaders() : null;
       for (const h of this.hostOps) {
         const inputs = h.op.inputs.map((x) => (x.source.kind === 'data' ? x.source.data : null));
         if (inputs.every((x) => x !== null)) {
+          for (const i of h.inPlace) {
+            // Someone else still reads the old value: the op updates a copy.
+            if ((readers?.get(h.op.inputs[i]) ?? 0) > 1)
+              inputs[i] = (inputs[i] as HostData).slice();
+          }
           const outs = h.run(inputs as HostData[]);
           h.outputs.forEach((v, i) => {
             v.source = { kind: 'data', data: outs[i] };
@@ -302,7 +354,11 @@ export class Executor {
     const feeds: Record<string, ort.Tensor> = {};
     for (const { name, value } of lowering.feeds) {
       if (value.source.kind !== 'data') throw new Error('unreachable');
-      const data = value.source.data;
+      // onnxruntime-node rejects shared memory (the host optimizer keeps Adam moments there).
+      const data =
+        value.source.data.buffer instanceof SharedArrayBuffer
+          ? value.source.data.slice()
+          : value.source.data;
       feeds[name] = new ort.Tensor(data instanceof Int32Array ? 'int32' : 'float32', data, [
         ...value.shape,
       ]);

@@ -6,39 +6,53 @@ import type { AdamWParams, SgdParams } from '@oneshot-em/core';
  * run whether the update is in a graph or not — and on the host the fp32 moments (2× the model)
  * never take GPU memory, which bounds it to weights + activations of one micro-batch. The
  * backend records each update as a host op in the trace and executes it once its inputs have
- * been computed (see OrtBackend.flush); the math is torch.optim.AdamW's, in f64 per element.
+ * been computed (see Executor.flush).
+ *
+ * Both kernels update their arrays IN PLACE and allocate nothing. They are the exact operation
+ * sequence of core's reference (reference/optimizers.ts: torch.optim.AdamW, decoupled decay),
+ * in f64 per element and rounded to f32 where the reference stores, so results are bit-for-bit
+ * the reference's. optimizer-pool.ts runs adamwInPlace on worker threads over slices; the
+ * workers get it as source text (Function.prototype.toString), so it must stay self-contained:
+ * no imports, no closures, no inner functions.
  */
-export function adamwHost(
+export function adamwInPlace(
   param: Float32Array,
   grad: Float32Array,
   m: Float32Array,
   v: Float32Array,
   p: AdamWParams,
-): [Float32Array, Float32Array, Float32Array] {
-  const n = param.length;
-  const outP = new Float32Array(n);
-  const outM = new Float32Array(n);
-  const outV = new Float32Array(n);
-  const bc1 = 1 - p.beta1 ** p.step;
-  const bc2 = 1 - p.beta2 ** p.step;
-  const stepSize = p.lr / bc1;
+): void {
+  const bias1 = 1 - p.beta1 ** p.step;
+  const bias2Sqrt = Math.sqrt(1 - p.beta2 ** p.step);
+  const stepSize = p.lr / bias1;
   const decay = 1 - p.lr * p.weightDecay;
+  const beta1 = p.beta1;
+  const beta2 = p.beta2;
+  const oneMinusBeta1 = 1 - p.beta1;
+  const oneMinusBeta2 = 1 - p.beta2;
+  const eps = p.eps;
+  const gradScale = p.gradScale;
+  const n = param.length;
   for (let i = 0; i < n; i++) {
-    const g = grad[i] * p.gradScale;
-    const mi = p.beta1 * m[i] + (1 - p.beta1) * g;
-    const vi = p.beta2 * v[i] + (1 - p.beta2) * g * g;
-    outM[i] = mi;
-    outV[i] = vi;
-    const denom = Math.sqrt(outV[i]) / Math.sqrt(bc2) + p.eps;
-    outP[i] = param[i] * decay - (stepSize * outM[i]) / denom;
+    const g = gradScale * grad[i];
+    // fround = what the reference reads back after storing into its f32 array.
+    const mi = Math.fround(beta1 * m[i] + oneMinusBeta1 * g);
+    const vi = Math.fround(beta2 * v[i] + oneMinusBeta2 * g * g);
+    m[i] = mi;
+    v[i] = vi;
+    const denom = Math.sqrt(vi) / bias2Sqrt + eps;
+    param[i] = param[i] * decay - (stepSize * mi) / denom;
   }
-  return [outP, outM, outV];
 }
 
-/** p ← p − lr · (gradScale·g + wd·p) */
-export function sgdHost(param: Float32Array, grad: Float32Array, p: SgdParams): Float32Array {
-  const out = new Float32Array(param.length);
-  for (let i = 0; i < param.length; i++)
-    out[i] = param[i] - p.lr * (p.gradScale * grad[i] + p.weightDecay * param[i]);
-  return out;
+/**
+ * p ← p − lr · (gradScale·g + wd·p), in place. One pass, memory-bound: copying a parameter
+ * into shared memory for a worker would cost more than the update, so SGD runs inline.
+ */
+export function sgdInPlace(param: Float32Array, grad: Float32Array, p: SgdParams): void {
+  const lr = p.lr;
+  const gradScale = p.gradScale;
+  const weightDecay = p.weightDecay;
+  const n = param.length;
+  for (let i = 0; i < n; i++) param[i] -= lr * (gradScale * grad[i] + weightDecay * param[i]);
 }

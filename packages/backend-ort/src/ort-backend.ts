@@ -36,7 +36,7 @@ import { emitMarkPresent, emitSample } from './graph/ops/sample.js';
 import { emitSwigluBackward, emitSwigluForward } from './graph/ops/swiglu.js';
 import { emitVocabGrad, emitVocabStats } from './graph/ops/vocab.js';
 import { type Emit, type HostImpl, OrtTensor, TraceValue, traceOp } from './graph/trace.js';
-import { adamwHost, sgdHost } from './optimizers.js';
+import { HostOptimizer } from './optimizer-pool.js';
 
 export interface OrtBackendOptions {
   /** 'cpu' (default), 'cuda' (= cuda:0) or 'cuda:N'. */
@@ -90,6 +90,8 @@ export class OrtBackendImpl implements OrtBackend {
   readonly kind = 'ort' as const;
   readonly name: string;
   private readonly exec: Executor;
+  /** AdamW/SGD on the host; its worker pool starts at the first big update, ends at destroy. */
+  private readonly optimizer = new HostOptimizer();
   private scopes = 0;
   /**
    * Set while generate.ts traces core's decode step into a Loop body. The body is traced at a
@@ -187,8 +189,9 @@ export class OrtBackendImpl implements OrtBackend {
   sync(): Promise<void> {
     return this.exec.sync();
   }
-  destroy(): Promise<void> {
-    return this.exec.destroy();
+  async destroy(): Promise<void> {
+    await this.exec.destroy();
+    await this.optimizer.destroy();
   }
 
   // ---- data movement -----------------------------------------------------------------
@@ -613,6 +616,7 @@ export class OrtBackendImpl implements OrtBackend {
 
   // ---- optimizers (host ops; see optimizers.ts) --------------------------------------
 
+  /** In place on the host arrays of param, m and v, split over worker threads (optimizer-pool.ts). */
   adamwUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, p: AdamWParams): void {
     const shape = param.shape;
     const f32 = { shape, dtype: 'f32' as const };
@@ -621,24 +625,27 @@ export class OrtBackendImpl implements OrtBackend {
       [param, grad, m, v],
       [f32, f32, f32],
       ([pp, g, mm, vv]) =>
-        adamwHost(
+        this.optimizer.adamw(
           pp as Float32Array,
           g as Float32Array,
           mm as Float32Array,
           vv as Float32Array,
           params,
         ),
+      [0, 2, 3],
     );
     this.repoint(param, np);
     this.repoint(m, nm);
     this.repoint(v, nv);
   }
+  /** In place on param's host array. */
   sgdUpdate(param: Tensor, grad: Tensor, p: SgdParams): void {
     const params = { ...p };
     const [np] = this.exec.traceHost(
       [param, grad],
       [{ shape: param.shape, dtype: 'f32' }],
-      ([pp, g]) => [sgdHost(pp as Float32Array, g as Float32Array, params)],
+      ([pp, g]) => [this.optimizer.sgd(pp as Float32Array, g as Float32Array, params)],
+      [0],
     );
     this.repoint(param, np);
   }

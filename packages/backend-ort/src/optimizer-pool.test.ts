@@ -1,0 +1,181 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AdamWParams, createReferenceBackend, type SgdParams } from '@oneshot-em/core';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GraphBuilder, serializeModel } from './graph/builder.js';
+import { HostOptimizer } from './optimizer-pool.js';
+import { adamwInPlace, sgdInPlace } from './optimizers.js';
+import { randomFloats } from './testing/compare.js';
+
+const hyper = (step: number): AdamWParams => ({
+  lr: 1e-2,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0.01,
+  gradScale: 0.5,
+  step,
+});
+const sgd: SgdParams = { lr: 0.1, weightDecay: 0.01, gradScale: 0.5 };
+
+/** Bit-for-bit equality; on failure names the first differing index and both values. */
+function expectBitEqual(label: string, got: Float32Array, want: Float32Array): void {
+  expect(got.length, `${label}: length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i]))
+      throw new Error(`${label}: [${i}] got ${got[i]}, want ${want[i]} (of ${want.length})`);
+  }
+}
+
+/** `steps` AdamW steps of core's CPU reference backend at f32 (the oracle). */
+async function referenceAdamw(
+  p0: Float32Array,
+  grads: Float32Array[],
+): Promise<[Float32Array, Float32Array, Float32Array]> {
+  const ref = createReferenceBackend({ precision: 'f32' });
+  const shape = [p0.length];
+  const p = ref.upload(p0, shape);
+  const m = ref.zeros(shape);
+  const v = ref.zeros(shape);
+  grads.forEach((g, s) => {
+    ref.adamwUpdate(p, ref.upload(g, shape), m, v, hyper(s + 1));
+  });
+  const out = await Promise.all([p, m, v].map((t) => ref.read(t)));
+  return out as [Float32Array, Float32Array, Float32Array];
+}
+
+describe('host optimizer kernels (in place, against the CPU reference)', () => {
+  it('adamwInPlace is bit-for-bit core reference AdamW over 3 steps; it updates its arrays', async () => {
+    for (const n of [0, 1, 7, 1000]) {
+      const p = randomFloats(n, 1);
+      const grads = [2, 3, 4].map((s) => randomFloats(n, s));
+      const want = await referenceAdamw(p, grads);
+      const [pp, m, v] = [p.slice(), new Float32Array(n), new Float32Array(n)];
+      grads.forEach((g, s) => {
+        adamwInPlace(pp, g, m, v, hyper(s + 1));
+      });
+      expectBitEqual(`p (n ${n})`, pp, want[0]);
+      expectBitEqual(`m (n ${n})`, m, want[1]);
+      expectBitEqual(`v (n ${n})`, v, want[2]);
+    }
+  });
+
+  it('sgdInPlace is bit-for-bit core reference SGD', async () => {
+    const ref = createReferenceBackend({ precision: 'f32' });
+    const p = randomFloats(513, 5);
+    const g = randomFloats(513, 6);
+    const rp = ref.upload(p, [513]);
+    ref.sgdUpdate(rp, ref.upload(g, [513]), sgd);
+    const pp = p.slice();
+    sgdInPlace(pp, g, sgd);
+    expectBitEqual('p', pp, (await ref.read(rp)) as Float32Array);
+  });
+});
+
+describe('HostOptimizer (worker pool)', () => {
+  // 3 threads = the main thread + 2 workers; small chunks so shard boundaries are exercised.
+  const opt = new HostOptimizer({ threads: 3, chunk: 1000, inlineMax: 100 });
+  afterAll(() => opt.destroy());
+
+  it('matches the reference bit-for-bit across worker chunks and the inline path; no new arrays after the first step', async () => {
+    for (const n of [0, 1, 100, 101, 999, 2999, 3001, 10_007]) {
+      const p0 = randomFloats(n, 10 + n);
+      const grads = [1, 2, 3].map((s) => randomFloats(n, 20 + n + s));
+      const want = await referenceAdamw(p0, grads);
+      const param = p0.slice();
+      let m: Float32Array = new Float32Array(n);
+      let v: Float32Array = new Float32Array(n);
+      grads.forEach((g, s) => {
+        const [np, nm, nv] = opt.adamw(param, g, m, v, hyper(s + 1));
+        expect(np, `n ${n}: param updated in place`).toBe(param);
+        if (s > 0) {
+          expect(nm, `n ${n} step ${s + 1}: m in place`).toBe(m);
+          expect(nv, `n ${n} step ${s + 1}: v in place`).toBe(v);
+        }
+        if (n > 100)
+          expect(nm.buffer, `n ${n}: pooled m is shared`).toBeInstanceOf(SharedArrayBuffer);
+        [m, v] = [nm, nv];
+      });
+      expectBitEqual(`p (n ${n})`, param, want[0]);
+      expectBitEqual(`m (n ${n})`, m, want[1]);
+      expectBitEqual(`v (n ${n})`, v, want[2]);
+    }
+    expect(opt.workerCount()).toBe(2);
+  });
+
+  it('tiny tensors never start workers; destroy ends them and a later update starts anew', async () => {
+    const o = new HostOptimizer({ threads: 2, inlineMax: 64 });
+    const [p, g] = [randomFloats(64, 1), randomFloats(64, 2)];
+    o.adamw(p, g, new Float32Array(64), new Float32Array(64), hyper(1));
+    expect(o.workerCount()).toBe(0);
+    const big = randomFloats(65, 3);
+    o.adamw(big, randomFloats(65, 4), new Float32Array(65), new Float32Array(65), hyper(1));
+    expect(o.workerCount()).toBe(1);
+    await o.destroy();
+    expect(o.workerCount()).toBe(0);
+    o.adamw(big, randomFloats(65, 4), new Float32Array(65), new Float32Array(65), hyper(2));
+    expect(o.workerCount()).toBe(1);
+    await o.destroy();
+  });
+
+  it('bad operands and options are errors naming them', () => {
+    const a = new Float32Array(4);
+    expect(() => opt.adamw(a, new Float32Array(3), a.slice(), a.slice(), hyper(1))).toThrow(
+      /3 \(grad\).*expected equal lengths/,
+    );
+    expect(() => new HostOptimizer({ threads: 0 })).toThrow(/threads = 0; expected an integer ≥ 1/);
+    expect(() => new HostOptimizer({ chunk: 1.5 })).toThrow(/chunk = 1.5/);
+  });
+
+  it('a process that used the pool exits after destroy (and without it: idle workers are unref’d)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'host-optimizer-'));
+    try {
+      const script = join(dir, 'exit.mts');
+      const pool = join(import.meta.dirname, 'optimizer-pool.ts');
+      writeFileSync(
+        script,
+        `import { HostOptimizer } from ${JSON.stringify(pool)};
+const o = new HostOptimizer({ threads: 2, inlineMax: 0 });
+const n = 1 << 18;
+o.adamw(new Float32Array(n), new Float32Array(n).fill(1), new Float32Array(n), new Float32Array(n), { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, gradScale: 1, step: 1 });
+if (o.workerCount() !== 1) throw new Error('no worker started');
+if (process.argv[2] === 'destroy') await o.destroy();
+console.log('done', o.workerCount());
+`,
+      );
+      for (const mode of ['destroy', 'leave']) {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', script, mode], {
+          encoding: 'utf8',
+          timeout: 60_000,
+          cwd: import.meta.dirname,
+        });
+        expect(r.error, `${mode}: the process exits`).toBeUndefined();
+        expect(r.status, `${mode}: ${r.stderr}`).toBe(0);
+        expect(r.stdout.trim()).toBe(mode === 'destroy' ? 'done 0' : 'done 1');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('onnxruntime-node and shared memory (why the pool copies parameters and gradients)', () => {
+  it('rejects a SharedArrayBuffer-backed input tensor', async () => {
+    const b = new GraphBuilder();
+    b.addInput('x', 'f32', [4]);
+    const y = b.op('Neg', ['x']);
+    b.addOutput(y, 'f32', [4]);
+    const s = await ort.InferenceSession.create(serializeModel(b));
+    const shared = new Float32Array(new SharedArrayBuffer(16));
+    await expect(s.run({ x: new ort.Tensor('float32', shared, [4]) })).rejects.toThrow(
+      /Invalid argument/,
+    );
+    // An ordinary buffer works: the failure is the shared memory.
+    const r = await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3, 4]), [4]) });
+    expect(Array.from(r[y].data as Float32Array)).toEqual([-1, -2, -3, -4]);
+    await s.release();
+  });
+});
