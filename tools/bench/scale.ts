@@ -155,7 +155,7 @@ export async function measureScale(
     r.plan = opts.plan?.(model) ?? null;
     const rows = benchRows(model, wl.effectiveBatch, wl);
     const objective = await resolveObjective('token-entropy');
-    // the host copy goes once the step is over (the trainer has its own on the backend)
+    // the trainer frees the host copy tensor by tensor as it uploads (as the CLI's runs do)
     const hostWeights = model.weights;
     close();
 
@@ -163,7 +163,7 @@ export async function measureScale(
     try {
       const trained = await train(
         backend,
-        { config, weights: hostWeights, dir: out, eosIds, padId },
+        { config, weights: hostWeights, dir: out, eosIds, padId, releaseWeights: true },
         objective,
         { kind: 'given', rows },
         {
@@ -195,7 +195,6 @@ export async function measureScale(
         },
       );
       finalDir = trained.finalDir;
-      hostWeights.clear();
       close();
     } catch (e) {
       if (!(e instanceof StopBeforeSave)) throw e;
