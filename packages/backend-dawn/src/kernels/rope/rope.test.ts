@@ -16,9 +16,9 @@ describe('rope forward/backward vs the CPU reference (both styles)', () => {
   const headDim = 10;
   const N = 11;
   const x = randomFloats(N * heads * headDim, 41);
-  // Positions use every level of the tables: below 2048 (exact), 4000 and 32773 (two digits),
-  // past 2048² (three), the largest i32, and a negative one; all hold the same tolerance.
-  const far = [4000, 32773, ROPE_DIGIT ** 2 + 12345, 2 ** 31 - 1, -77];
+  // Positions use every level of the tables: below 256 (exact), 4000 and 32773 (two and three
+  // digits), past 256³ (four), the largest i32, and a negative one; all hold one tolerance.
+  const far = [4000, 32773, ROPE_DIGIT ** 3 + 12345, 2 ** 31 - 1, -77];
   const positions = Int32Array.from({ length: N }, (_, i) =>
     i >= N - far.length ? far[i - (N - far.length)] : i * 3,
   );

@@ -16,14 +16,15 @@ export const rope = family(
 );
 
 /**
- * The cos/sin tables: a position's |pos| is written in base 2048 with three digits (d0 + d1·2048
- * + d2·2048², covering every i32), and table level L holds cos/sin of d · 2048^L · θ^(−2i/D)
- * for d < 2048, computed in f64 and stored as f32. The kernel composes the three rotations by
- * the angle-addition formulas: no f32 sin/cos of a large argument anywhere (a GPU's are only as
- * good as its driver), the error a few f32 roundings at any position, exact below 2048.
+ * The cos/sin tables: a position's |pos| is written in base 256 with four digits (d0 + d1·256
+ * + d2·256² + d3·256³, covering every i32), and table level L holds cos/sin of
+ * d · 256^L · θ^(−2i/D) for d < 256, computed in f64 and stored as f32 (4 KiB per head-dim
+ * pair: 256 KiB at D = 128). The kernel composes the four rotations by the angle-addition
+ * formulas: no f32 sin/cos of a large argument anywhere (a GPU's are only as good as its
+ * driver), the error a few f32 roundings at any position, exact below 256.
  */
-export const ROPE_DIGIT = 2048;
-export const ROPE_LEVELS = 3;
+export const ROPE_DIGIT = 256;
+export const ROPE_LEVELS = 4;
 
 /** [ROPE_LEVELS, ROPE_DIGIT, D/2, 2] f32: cos/sin of d · ROPE_DIGIT^level · theta^(−2i/D). */
 export function ropeTable(theta: number, headDim: number): Float32Array {

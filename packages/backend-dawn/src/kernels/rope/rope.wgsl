@@ -1,9 +1,9 @@
 // Rotary position embedding on x [N, heads·D] with positions [N] i32.
 // style 0 ('half', Hugging Face): pairs (i, i + D/2); style 1 ('interleaved', llama2.c): (2i, 2i+1).
 // Pair i rotates by angle pos · theta^(−2i/D). cos/sin come from host-computed (f64) tables
-// [3, 2048, D/2, 2] (rope.ts): |pos| = d0 + d1·2048 + d2·2048², level L holding the rotation
-// by d·2048^L; the three are composed by angle addition, so no large-argument f32 sin/cos is
-// ever taken. direction −1 applies the inverse rotation (the backward).
+// [4, 256, D/2, 2] (rope.ts): |pos| = d0 + d1·256 + d2·256² + d3·256³, level L holding the
+// rotation by d·256^L; the four are composed by angle addition, so no large-argument f32
+// sin/cos is ever taken. direction −1 applies the inverse rotation (the backward).
 
 struct Params {
   n: u32,
@@ -13,7 +13,8 @@ struct Params {
   direction: f32,
 }
 
-const DIGIT: u32 = 2048u;
+const DIGIT: u32 = 256u;
+const LEVELS: u32 = 4u;
 
 override WG: u32 = 64;
 
@@ -32,12 +33,12 @@ fn rope(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let head = (idx / half) % p.heads;
   let token = idx / (half * p.heads);
   let pos = positions[token];
-  // |pos| as u32 (i32's minimum wraps to 2³¹, still three digits); sin is odd, cos even
+  // |pos| as u32 (i32's minimum wraps to 2³¹, still four digits); sin is odd, cos even
   let a = select(u32(pos), u32(0) - u32(pos), pos < 0);
   var c = 1.0;
   var s = 0.0;
   var rest = a;
-  for (var level = 0u; level < 3u; level++) {
+  for (var level = 0u; level < LEVELS; level++) {
     let at = ((level * DIGIT + rest % DIGIT) * half + i) * 2u;
     let cl = table[at];
     let sl = table[at + 1u];
