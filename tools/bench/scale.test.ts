@@ -49,6 +49,7 @@ describe('measureScale', () => {
     expect(seen.length).toBeGreaterThanOrEqual(SCALE_PHASES.length);
     for (const p of SCALE_PHASES) expect(r.phases[p]?.seconds, p).toBeGreaterThanOrEqual(0);
     expect(r.params).toBe(260_032);
+    expect(r.micro_batches_started).toBe(wl.effectiveBatch / wl.microBatch);
     expect(r.max_rss_bytes).toBeGreaterThan(10 * 2 ** 20);
     expect(r.bytes_per_param).toBeCloseTo(r.max_rss_bytes / r.params, 6);
     expect(r.checkpoint_bytes).toBeGreaterThan(3 * 4 * r.params); // weights + m + v in f32

@@ -72,6 +72,8 @@ export interface ScaleResult {
   /** max_rss_bytes / plan.host_bytes (issue 12: within 1.25 on the CPU proxies) */
   rss_over_plan: number | null;
   wall_seconds: number;
+  /** micro-batches whose loss/grad has started (a step cut off by a time limit shows how far it got) */
+  micro_batches_started: number;
 }
 
 export interface ScaleOptions {
@@ -114,6 +116,7 @@ export async function measureScale(
     plan: null,
     rss_over_plan: null,
     wall_seconds: 0,
+    micro_batches_started: 0,
   };
   const report = () => {
     r.max_rss_bytes = maxRss();
@@ -181,8 +184,11 @@ export async function measureScale(
         {
           // given completions: the rollout phase only slices rows, so it counts as loss/grad
           phase: (p) => {
-            if (p === 'loss/grad' && current?.name !== 'loss_grad') open('loss_grad');
-            else if (p === 'optimizer') open('optimizer');
+            if (p === 'loss/grad') {
+              if (current?.name !== 'loss_grad') open('loss_grad');
+              r.micro_batches_started++;
+              report();
+            } else if (p === 'optimizer') open('optimizer');
             else if (p === 'checkpoint') {
               if (!opts.save) throw new StopBeforeSave();
               open('save');

@@ -196,7 +196,9 @@ bw=()
 [ -n "$bandwidth" ] && bw=(--bandwidth "$bandwidth")
 if [ "$device" = gpu ]; then
   ort=ort:cuda ort_device=cuda gpu=(--gpu) m15=qwen2.5-1.5b m7=qwen2.5-7b mtorch=qwen2.5-1.5b
-  step15=() step7=(--effective-batch 4 --micro-batch 1)
+  # 7B: one micro-batch of one completion and no buffer pool: the plan is 144.7 GB of the
+  # H200's 150.7 (f32 weights, gradients, AdamW m and v on the device: 16 B/param)
+  step15=() step7=(--effective-batch 1 --micro-batch 1) dawn7=(--dawn-options '{"poolBytes":0}')
   dec1=(--gen-batch 1 --new-tokens 128) dec64=(--gen-batch 64 --new-tokens 128)
   torch_wl=()
 else
@@ -204,6 +206,7 @@ else
   ort=ort ort_device=cpu gpu=() m15=stories260K m7=stories260K mtorch=qwen2-25m
   tiny=(--prompt-tokens 8 --new-tokens 16)
   step15=(--effective-batch 4 --micro-batch 2 "${tiny[@]}") step7=(--effective-batch 2 --micro-batch 1 "${tiny[@]}")
+  dawn7=(--dawn-options '{"poolBytes":0}')
   dec1=(--gen-batch 1 --prompt-tokens 8 --new-tokens 8) dec64=(--gen-batch 4 --prompt-tokens 8 --new-tokens 8)
   torch_wl=(--batch 4 --micro-batch 2 --prompt-tokens 8 --new-tokens 16 --decode-tokens 8 --dtype f32)
 fi
@@ -223,7 +226,7 @@ run_stage() {
       "${node_run[@]}" tools/gpu-check/model-config.ts "$mtorch" "$R/$1.config.json" &&
         PYTHONUNBUFFERED=1 "${python:-python3}" tools/gpu-check/torch_em_gpu.py --config "$R/$1.config.json" \
           "${torch_wl[@]}" --json "$j" ;;
-    dawn-7b) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m7" --only scale --no-save "${step7[@]}" --json "$j" ;;
+    dawn-7b) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m7" --only scale --no-save "${step7[@]}" "${dawn7[@]}" --json "$j" ;;
     ort-tests)
       ORT_TEST_DEVICE="$ort_device" "${vitest[@]}" --root packages/backend-ort src/ort.conformance.test.ts \
         --reporter=dot --reporter=json --outputFile.json="$j" ;;
@@ -280,7 +283,7 @@ for s in "${STAGES[@]}"; do
   [ "$cap" -gt "$left" ] && cap="$left"
   log "stage $name (cap ${cap}s)"
   t0=$SECONDS
-  timeout --kill-after=10 "$cap" bash -c "$(declare -p node_run vitest bench gpu bw step15 step7 dec1 dec64 torch_wl 2>/dev/null); $(declare -f run_stage); R='$R' m15='$m15' m7='$m7' mtorch='$mtorch' ort='$ort' ort_device='$ort_device' python='$python' run_stage $name"
+  timeout --kill-after=10 "$cap" bash -c "$(declare -p node_run vitest bench gpu bw step15 step7 dawn7 dec1 dec64 torch_wl 2>/dev/null); $(declare -f run_stage); R='$R' m15='$m15' m7='$m7' mtorch='$mtorch' ort='$ort' ort_device='$ort_device' python='$python' run_stage $name"
   rc=$?
   log "stage $name: rc $rc in $((SECONDS - t0))s"
   record "{\"stage\":\"$name\",\"rc\":$rc,\"seconds\":$((SECONDS - t0)),\"cap\":$cap,\"device\":\"$device\"}"
