@@ -7,12 +7,14 @@ export { PROBLEMS_FILE, RESULTS_FILE, runEval } from './eval/run-eval.js';
 // model files: HF directories (config.json + safetensors, single or sharded), atomic saves
 export { recoverInterruptedWrite, writeDirAtomically } from './io/atomic.js';
 export { JsonFileError, readJsonFile, readModelConfig } from './io/hf-config-file.js';
-export type { HfModel, SaveHfModelOptions } from './io/hf-model.js';
+export type { HfModel, SaveDtype, SaveHfModelOptions } from './io/hf-model.js';
 export {
   COPIED_FILES,
   checkModelTensors,
   defaultModelDir,
   loadHfModel,
+  modelStorageDtype,
+  resolveSaveDtype,
   saveHfModel,
 } from './io/hf-model.js';
 export type { ConvertLlama2cOptions } from './io/llama2c-convert.js';
@@ -32,10 +34,14 @@ export {
 } from './io/safetensors.js';
 export {
   INDEX_FILE,
+  planShards,
   SafetensorsModel,
   SINGLE_FILE,
   writeSafetensorsModel,
+  writeSafetensorsSet,
+  writeSafetensorsSetAsync,
 } from './io/safetensors-index.js';
+export { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from './io/shard-size.js';
 // objectives by name, package or file path
 export type { ResolvedObjective, ResolveObjectiveOptions } from './objectives/resolve-objective.js';
 export { resolveObjective } from './objectives/resolve-objective.js';
@@ -45,7 +51,14 @@ export {
   loadTokenizer,
 } from './tokenizer/load-tokenizer.js';
 export type { TrainerState } from './train/checkpoint.js';
-export { loadCheckpointState, readWeights, saveCheckpoint } from './train/checkpoint.js';
+export type { CheckpointOptions } from './train/checkpoint.js';
+export {
+  loadCheckpointState,
+  MASTER_WEIGHTS_PREFIX,
+  OPTIMIZER_PREFIX,
+  readWeights,
+  saveCheckpoint,
+} from './train/checkpoint.js';
 // training: the one-shot EM loop, checkpoints, model loading, prompts and rollouts files
 export type { LoadedModel } from './train/load-model.js';
 export { encodePrompt, loadModel } from './train/load-model.js';

@@ -17,6 +17,7 @@ import {
   loadModel,
   loadPrompts,
   loadRollouts,
+  parseShardSize,
   type RolloutSource,
   resolveObjective,
   train,
@@ -208,6 +209,8 @@ export async function runTrain(
         seed: opts.seed,
         saveSteps: opts.saveSteps,
         out: opts.out,
+        saveDtype: opts.saveDtype,
+        maxShardSize: parseShardSize(opts.maxShardSize),
         resume,
       },
       {

@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadHfModel } from '@oneshot-em/core/node';
+import { loadCheckpointState, loadHfModel } from '@oneshot-em/core/node';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, runCli, tmp } from './run-cli.js';
 
@@ -102,7 +102,7 @@ describe('--rollouts: the same completions give the same update on every backend
 });
 
 describe.each(BACKENDS)('--resume (--backend %s)', (backend) => {
-  it('resuming from step 1 equals the uninterrupted run', () => {
+  it('resuming from step 1 of a sharded bf16 save equals the uninterrupted run', () => {
     const dir = tmp();
     const args = [
       'train',
@@ -118,6 +118,11 @@ describe.each(BACKENDS)('--resume (--backend %s)', (backend) => {
       '16',
       '--save-steps',
       '1',
+      // the weights in bf16, every tensor set in ~100 KB shards; resume reads the f32 masters
+      '--save-dtype',
+      'bf16',
+      '--max-shard-size',
+      '100KB',
     ];
     const full = runCli([...args, '--out', join(dir, 'full')]);
     expect(full.status, full.stderr).toBe(0);
@@ -129,9 +134,33 @@ describe.each(BACKENDS)('--resume (--backend %s)', (backend) => {
       join(dir, 'full', 'step_1'),
     ]);
     expect(resumed.status, resumed.stderr).toBe(0);
-    const a = loadHfModel(join(dir, 'full', 'final')).weights;
+    const step1 = readdirSync(join(dir, 'full', 'step_1'));
+    for (const set of ['model', 'optimizer', 'master_weights']) {
+      expect(step1).toContain(`${set}.safetensors.index.json`);
+      const shards = step1.filter((f) =>
+        new RegExp(`^${set}-\\d{5}-of-\\d{5}\\.safetensors$`).test(f),
+      );
+      expect(shards.length, set).toBeGreaterThan(2);
+      expect(shards, set).toContain(
+        `${set}-00001-of-${String(shards.length).padStart(5, '0')}.safetensors`,
+      );
+    }
+    const a = loadHfModel(join(dir, 'full', 'final'));
     const b = loadHfModel(join(dir, 'resumed', 'final')).weights;
-    for (const [name, w] of a) expect(b.get(name), name).toEqual(w);
+    expect(a.config.torchDtype).toBe('bfloat16');
+    for (const [name, w] of a.weights) expect(b.get(name), name).toEqual(w);
+    const ma = loadCheckpointState(join(dir, 'full', 'final'), a.config).masterWeights;
+    const mb = loadCheckpointState(join(dir, 'resumed', 'final'), a.config).masterWeights;
+    expect(ma?.size).toBe(a.weights.size);
+    for (const [name, w] of ma ?? []) expect(mb?.get(name), name).toEqual(w);
+  });
+});
+
+describe('--max-shard-size', () => {
+  it('a size it cannot read is an error naming the key, before anything runs', () => {
+    const r = runCli(['train', '--max-shard-size', '5XB', '--out', tmp()]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('max_shard_size: expected a size such as 500MB, 5GB, 2GiB, 100KB');
   });
 });
 

@@ -38,4 +38,17 @@ describe('parseTrainOptions', () => {
     expect(() => parseTrainOptions({ 'effective-batch': 4 }, {}, 'run.json')).toThrow(/snake_case/);
     expect(() => parseTrainOptions({ effective_batch: 6, micro_batch: 4 }, {})).toThrow(/multiple/);
   });
+  it('save_dtype defaults to auto and max_shard_size to 5GB; a bad size names the key', () => {
+    expect(parseTrainOptions({}, {})).toMatchObject({ saveDtype: 'auto', maxShardSize: '5GB' });
+    expect(parseTrainOptions({ max_shard_size: 1000 }, { saveDtype: 'bf16' })).toMatchObject({
+      saveDtype: 'bf16',
+      maxShardSize: 1000,
+    });
+    expect(() => parseTrainOptions({}, { maxShardSize: '5XB' }, 'flags')).toThrow(
+      'flags: max_shard_size: expected a size such as 500MB, 5GB, 2GiB, 100KB',
+    );
+    expect(() => parseTrainOptions({ save_dtype: 'f64' }, {}, 'run.yaml')).toThrow(
+      /run.yaml: save_dtype:/,
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../io/shard-size.js';
 import { parseByteSize } from './byte-size.js';
 
 function isByteSize(v: string): boolean {
@@ -101,6 +102,28 @@ export const trainOptionsSchema = z
       .string()
       .optional()
       .describe('a step_<N> checkpoint directory of this run to continue'),
+    saveDtype: z
+      .enum(['auto', 'f32', 'bf16', 'f16'])
+      .default('auto')
+      .describe(
+        "storage dtype of saved weights and config.json torch_dtype (auto: the base model's); --resume keeps f32 master weights",
+      ),
+    maxShardSize: z
+      .union([z.string(), z.number()])
+      .default(DEFAULT_MAX_SHARD_SIZE)
+      .superRefine((v, ctx) => {
+        try {
+          parseShardSize(v);
+        } catch {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected a size such as 500MB, 5GB, 2GiB, 100KB (KB/MB/GB = 10³/10⁶/10⁹ bytes, KiB/MiB/GiB = 2¹⁰/2²⁰/2³⁰) or a byte count, got ${JSON.stringify(v)}`,
+          });
+        }
+      })
+      .describe(
+        'split saved weights and optimizer state into safetensors shards of at most this size (500MB, 5GB, 2GiB, bytes)',
+      ),
     // the memory plan (train/memory-plan.ts), checked before anything is loaded
     dryRun: z
       .boolean()

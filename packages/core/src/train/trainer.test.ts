@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadHfModel } from '../io/hf-model.js';
+import { loadHfModel, saveHfModel } from '../io/hf-model.js';
 import { resolveObjective } from '../objectives/resolve-objective.js';
 import { createReferenceBackend } from '../reference/reference-backend.js';
 import { writeTinyModel } from '../testing/fixtures.js';
@@ -64,6 +64,69 @@ describe('trainer (reference backend, tiny qwen2)', () => {
     expect(saved.weights.size).toBe(loadModel(dir).weights.size);
     expect(existsSync(join(out, 'final', 'tokenizer.json'))).toBe(true);
     expect(loadCheckpointState(join(out, 'step_2'), saved.config).state.step).toBe(2);
+  });
+
+  it('--resume from a sharded bf16 checkpoint (bf16 base, save dtype auto) equals the uninterrupted run bit for bit', async () => {
+    // a bf16 base model: the tiny fixture stored in bf16, so `auto` saves bf16
+    const bf16Dir = join(tmp(), 'tiny-bf16');
+    const base = loadModel(dir);
+    saveHfModel(bf16Dir, base.config, base.weights, { dtype: 'bf16', copyFrom: dir });
+    const objective = await resolveObjective('token-entropy');
+    const sharded = { maxShardSize: 6_000 };
+    const full = tmp();
+    await train(
+      createReferenceBackend({ precision: 'f32' }),
+      loadModel(bf16Dir),
+      objective,
+      { kind: 'sample', prompts },
+      settings(full, sharded),
+    );
+    const ck = join(full, 'step_1');
+    const files = readdirSync(ck);
+    expect(files).toContain('model.safetensors.index.json');
+    expect(files).toContain('optimizer.safetensors.index.json');
+    expect(files).toContain('master_weights.safetensors.index.json');
+    expect(files.some((f) => /^optimizer-00001-of-\d{5}\.safetensors$/.test(f))).toBe(true);
+    expect(JSON.parse(readFileSync(join(ck, 'config.json'), 'utf8')).torch_dtype).toBe('bfloat16');
+    const resumed = tmp();
+    const model = loadModel(ck);
+    const st = loadCheckpointState(ck, model.config);
+    expect(st.masterWeights?.size).toBe(model.weights.size);
+    await train(
+      createReferenceBackend({ precision: 'f32' }),
+      { ...model, dir: bf16Dir },
+      objective,
+      { kind: 'sample', prompts },
+      settings(resumed, { ...sharded, resume: st }),
+    );
+    const a = loadCheckpointState(join(full, 'final'), model.config);
+    const b = loadCheckpointState(join(resumed, 'final'), model.config);
+    for (const [x, y] of [
+      [a.masterWeights, b.masterWeights],
+      [a.m, b.m],
+      [a.v, b.v],
+    ] as const) {
+      expect(x?.size).toBe(model.weights.size);
+      for (const [name, wa] of x ?? []) expect(y?.get(name), name).toEqual(wa);
+    }
+    // the bf16 files themselves are identical too
+    for (const f of readdirSync(join(full, 'final')).filter((f) => f.startsWith('model-'))) {
+      expect(
+        readFileSync(join(resumed, 'final', f)).equals(readFileSync(join(full, 'final', f))),
+        f,
+      ).toBe(true);
+    }
+    // resuming from a rounded checkpoint without master weights is refused
+    const lossy = join(tmp(), 'lossy');
+    saveHfModel(lossy, model.config, model.weights, {
+      dtype: 'bf16',
+      extraFiles: { 'trainer_state.json': readFileSync(join(ck, 'trainer_state.json'), 'utf8') },
+    });
+    for (const f of readdirSync(ck).filter((f) => f.startsWith('optimizer')))
+      copyFileSync(join(ck, f), join(lossy, f));
+    expect(() => loadCheckpointState(lossy, model.config)).toThrow(
+      /BF16 and it has no master_weights/,
+    );
   });
 
   it('--resume from step k equals the uninterrupted run bit for bit', async () => {

@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
+import type { SaveDtype } from '../io/hf-model.js';
 import type { SamplingParams } from '../backend/tensor-ops.js';
 import type { ModelGrads } from '../model/backward.js';
 import type { ModelConfig } from '../model/config.js';
@@ -52,8 +53,15 @@ export interface TrainerSettings {
   /** 0: only the final checkpoint */
   saveSteps: number;
   out: string;
-  /** resume: the state and optimizer tensors of a checkpoint whose weights `model` holds */
-  resume?: { state: TrainerState; m: WeightMap; v: WeightMap };
+  /** storage dtype of checkpoint weights (default auto: the base model's, `model.dir`) */
+  saveDtype?: SaveDtype | 'auto';
+  /** bytes per safetensors shard of every checkpoint (default: one file per tensor set) */
+  maxShardSize?: number;
+  /**
+   * resume: the state and optimizer tensors of a checkpoint whose weights `model` holds; its
+   * f32 master weights, when saved (bf16/f16 checkpoints), replace `model.weights`
+   */
+  resume?: { state: TrainerState; m: WeightMap; v: WeightMap; masterWeights?: WeightMap };
 }
 
 export interface TrainerHooks {
@@ -101,7 +109,7 @@ export async function train(
   hooks: TrainerHooks = {},
 ): Promise<{ metrics: StepMetrics[]; finalDir: string }> {
   const { config } = model;
-  const w: ModelWeights = uploadWeights(backend, config, model.weights, {
+  const w: ModelWeights = uploadWeights(backend, config, s.resume?.masterWeights ?? model.weights, {
     release: model.releaseWeights ?? false,
   });
   const opt = createOptimizerState(backend, config, s.optimizer.kind);
@@ -232,7 +240,10 @@ export async function train(
     if (step === s.steps) dirs.push(finalDir);
     for (const dir of dirs) {
       hooks.phase?.('checkpoint', step);
-      await saveCheckpoint(dir, backend, config, w, opt, state(step), model.dir);
+      await saveCheckpoint(dir, backend, config, w, opt, state(step), model.dir, {
+        saveDtype: s.saveDtype,
+        maxShardSize: s.maxShardSize,
+      });
     }
     const tSave = performance.now() - td;
     const total = (performance.now() - t0) / 1000;
