@@ -90,9 +90,14 @@ def main():
         bos_token_id=None,
     )
     t0 = time.perf_counter()
-    torch.set_default_dtype(dtype)  # initialise in the target dtype, on the device
-    with dev:
-        model = Qwen2ForCausalLM(hf)
+    try:  # initialise in the target dtype, on the device (a 7B f32 copy first would be 30 GB)
+        torch.set_default_dtype(dtype)
+        with dev:
+            model = Qwen2ForCausalLM(hf)
+    except (TypeError, RuntimeError):
+        torch.set_default_dtype(torch.float32)
+        with dev:
+            model = Qwen2ForCausalLM(hf).to(dtype)
     torch.set_default_dtype(torch.float32)
     model.train()
     build_s = time.perf_counter() - t0
