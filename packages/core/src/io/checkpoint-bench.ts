@@ -1,7 +1,7 @@
 /**
  * Save + reload cost of a training checkpoint at a given model shape, in a process of its own
  * so that peak RSS is the save's or the load's:
- *   npx tsx packages/core/src/io/checkpoint-bench.ts save qwen2-25m /tmp/ck [bf16|f32] [5GB]
+ *   npx tsx packages/core/src/io/checkpoint-bench.ts save qwen2-25m /tmp/ck [f32|bf16|f16] [5GB]
  *   npx tsx packages/core/src/io/checkpoint-bench.ts load qwen2-25m /tmp/ck [model|state|both]
  * The weights and AdamW moments are served by a host backend that builds each tensor when it is
  * read (a deterministic ramp), so the process holds only what the save or load itself allocates.
@@ -15,14 +15,15 @@ import type { ModelWeights } from '../model/weights.js';
 import { loadCheckpointState, saveCheckpoint } from '../train/checkpoint.js';
 import type { OptimizerState } from '../train/optimizer.js';
 import { loadHfModel } from './hf-model.js';
+import { parseShardSize } from './shard-size.js';
 
 const SHAPES: Record<
   string,
   [hidden: number, inter: number, layers: number, heads: number, kv: number, vocab: number]
 > = {
   'qwen2-25m': [512, 1408, 8, 8, 4, 32000],
-  // ~255M: the Qwen2.5-0.5B width with 8 layers and a 64K vocabulary
-  'proxy-255m': [896, 4864, 8, 14, 2, 65536],
+  // ~255M: Qwen2.5-0.5B with 8 of its 24 layers
+  'proxy-255m': [896, 4864, 8, 14, 2, 151936],
   'qwen2.5-0.5b': [896, 4864, 24, 14, 2, 151936],
 };
 
@@ -105,7 +106,7 @@ async function main() {
     const save = saveCheckpoint as (...a: unknown[]) => Promise<void>;
     await save(dir, lazyBackend(), cfg, w, opt, state, empty, {
       saveDtype: arg3 ?? 'f32',
-      maxShardSize: arg4,
+      maxShardSize: arg4 === undefined ? undefined : parseShardSize(arg4),
     });
   } else {
     const what = arg3 ?? 'both';
