@@ -113,6 +113,22 @@ describe('bench.ts end to end (reference backend, stories260K, tiny workload)', 
     expect(r.stderr).toContain('--dawn-options [1]: expected a JSON object');
   });
 
+  it('--dawn-options reach createDawnBackend as they are', () => {
+    // a combination the factory refuses before it opens a device (so no adapter is needed)
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules/tsx/dist/cli.mjs'),
+        join(root, 'tools/bench/bench.ts'),
+        ...['--backend', 'dawn', '--model', 'stories260K', '--only', 'scale'],
+        ...['--dawn-options', '{"f16":true,"matmul":"tile64"}'],
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('f16 has only a 16×16-tile matmul');
+  });
+
   it('rejects a GPU-only shape without --gpu', () => {
     const r = spawnSync(
       process.execPath,
