@@ -72,6 +72,8 @@ trap finish EXIT
 if [ -d .carry/gpu-check ]; then
   for f in .carry/gpu-check/*; do
     [ -f "$f" ] || continue
+    # a new SHA256SUMS (another prepare.sh) voids the checks made against the old one
+    if [ "$(basename "$f")" = SHA256SUMS ] && ! cmp -s "$f" "$parts/SHA256SUMS"; then rm -f "$parts"/*.ok; fi
     cp -f "$f" "$parts/" && log "received $(basename "$f") ($(du -h "$f" | cut -f1))"
   done
 fi
