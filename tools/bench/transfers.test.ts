@@ -6,22 +6,28 @@
  * B·4 bytes a token, and uploads a bounded number of small host arrays per token (ids,
  * positions, mask prefix).
  *
+ * And of an EM step (core's trainer, 2 micro-batches, token entropy): every `metrics.jsonl` line
+ * reports the step's `transfers` (Backend.transfers() deltas); ORT feeds the weights once per
+ * micro-batch at most (one graph per micro-batch), Dawn and the reference keep them resident.
+ *
  * Dawn needs a Vulkan adapter (lavapipe on CPU machines): without one the Dawn case skips
  * locally and fails under CI=true.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type Backend,
   type ModelWeights,
   rollout,
+  type StepMetrics,
   type TransferCounter,
   uploadWeights,
 } from '@oneshot-em/core';
+import { resolveObjective, train } from '@oneshot-em/core/node';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { type BackendSpec, createBenchBackend, parseBackendSpec } from './backends.js';
-import { BENCH_SAMPLING, randomRows } from './measure.js';
+import { BENCH_OPTIMIZER, BENCH_SAMPLING, benchRows, randomRows } from './measure.js';
 import { benchModel } from './models.js';
 
 const model = benchModel('stories260K');
@@ -121,6 +127,53 @@ describe('host↔device transfers of a decode of N vs 2N tokens', () => {
     it(`${label}: N more tokens upload no logits or KV caches`, async (ctx) => {
       const { n, n2, what } = await measured(label, ctx);
       expect(n2.bytesUp - n.bytesUp, what).toBeLessThanOrEqual(N * smallPerToken);
+    });
+  }
+});
+
+describe('host↔device transfers of an EM step (2 micro-batches), from metrics.jsonl', () => {
+  const weightBytes = model.params * 4;
+  for (const label of ['ort', 'dawn', 'reference']) {
+    it(`${label}: each line reports the step's transfers; bytes up ≤ 3× the f32 weights`, async (ctx) => {
+      const backend = await open(parseBackendSpec(label), ctx);
+      const out = mkdtempSync(join(tmpdir(), 'bench-em-transfers-'));
+      const wl = { genBatch: 1, effectiveBatch: 2, microBatch: 1, promptTokens: 4, newTokens: 8 };
+      const before = backend.transfers();
+      await train(
+        backend,
+        { config: model.config, weights: new Map(model.weights), dir: out, eosIds: [], padId: 0 },
+        await resolveObjective('token-entropy'),
+        { kind: 'given', rows: benchRows(model, 2, wl) },
+        {
+          steps: 2,
+          effectiveBatch: 2,
+          microBatch: 1,
+          sampling: BENCH_SAMPLING,
+          maxNewTokens: 8,
+          optimizer: BENCH_OPTIMIZER,
+          clip: 1,
+          seed: 1,
+          saveSteps: 0,
+          out: join(out, 'run'),
+        },
+      );
+      const total = delta(before, backend.transfers());
+      const lines = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as StepMetrics);
+      const what = `${label}: ${lines.map((m) => JSON.stringify(m.transfers)).join(' ')}`;
+      expect(lines).toHaveLength(2);
+      for (const m of lines) {
+        expect(m.transfers.bytes_up / weightBytes, what).toBeLessThanOrEqual(3);
+        // the statistics (and on ORT the gradients) come back: the counter sees real traffic
+        expect(m.transfers.bytes_down, what).toBeGreaterThan(0);
+      }
+      // the steps' deltas are the counter's: the rest is the initial upload and the save
+      const steps = lines.reduce((n, m) => n + m.transfers.bytes_up, 0);
+      expect(steps, what).toBeLessThanOrEqual(total.bytesUp);
+      if (label === 'ort') expect(lines[1].transfers.bytes_up / weightBytes).toBeGreaterThan(1.5);
+      else expect(lines[1].transfers.bytes_up / weightBytes, what).toBeLessThan(0.5);
     });
   }
 });

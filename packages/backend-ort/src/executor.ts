@@ -302,7 +302,7 @@ export class Executor {
           }
           const outs = h.run(inputs as HostData[]);
           h.outputs.forEach((v, i) => {
-            v.source = { kind: 'data', data: outs[i] };
+            this.materialise(v, outs[i]);
           });
           progressed = true;
         } else still.push(h);

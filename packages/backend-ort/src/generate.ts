@@ -105,13 +105,8 @@ export async function fusedGenerate(
     [{ shape: [], dtype: 'i32' }],
     (b, [i]) => [b.op('Add', [i.name, b.constant('i32', [P - 1], [])])],
   );
-  be.loopBody = {
-    scope,
-    staticStart: Smax - 1,
-    cursor,
-    positionsLimit: Smax,
-    ropeTables: new Map(),
-  };
+  const ropeTables = new Map<string, [OrtTensor, OrtTensor]>();
+  be.loopBody = { scope, staticStart: Smax - 1, cursor, positionsLimit: Smax, ropeTables };
   let bodyOut: TraceValue[];
   let scan: TraceValue;
   try {
@@ -209,7 +204,7 @@ export async function fusedGenerate(
   const tokensT = be.handle(outs[outs.length - 1]);
   // The traced ops keep what they need; dropping the handles first keeps the prefilled caches
   // from being copied back to the host by the read (which returns every live value).
-  for (const t of uploads) be.dispose(t);
+  for (const t of [...uploads, ...[...ropeTables.values()].flat()]) be.dispose(t);
   disposeKvCache(be, cache);
   const tokens = (await be.read(tokensT)) as Int32Array;
   be.dispose(tokensT);

@@ -141,7 +141,14 @@ export class OrtBackendImpl implements OrtBackend {
     emit: Emit,
     host?: HostImpl,
   ): OrtTensor[] {
-    return traceOp(inputs.map(OrtTensor.valueOf), outputs, emit, host).map((v) => this.handle(v));
+    const values = inputs.map(OrtTensor.valueOf);
+    if (host && values.every((v) => v.source.kind === 'data')) {
+      // Every input is on the host already (accumulated gradients, updated weights): compute
+      // now, so the inputs can be released as soon as the caller disposes them.
+      const outs = host(values.map((v) => (v.source as { data: HostData }).data));
+      return outs.map((data, i) => this.handle(this.data(data, outputs[i].shape)));
+    }
+    return traceOp(values, outputs, emit, host).map((v) => this.handle(v));
   }
 
   private trace1(
@@ -298,6 +305,23 @@ export class OrtBackendImpl implements OrtBackend {
       hostAdd,
     );
   }
+  /** acc += x on the host, in place (a host op: Executor.flush copies acc if anything else reads it). */
+  accumulate(acc: Tensor, x: Tensor): void {
+    if (numel(acc.shape) !== numel(x.shape) || acc.dtype !== 'f32' || x.dtype !== 'f32')
+      throw new Error(
+        `accumulate: acc [${acc.shape}] ${acc.dtype} and x [${x.shape}] ${x.dtype} differ`,
+      );
+    const [next] = this.exec.traceHost(
+      [acc, x],
+      [{ shape: acc.shape, dtype: 'f32' }],
+      ([a, g]) => {
+        for (let i = 0; i < a.length; i++) a[i] += g[i];
+        return [a];
+      },
+      [0],
+    );
+    this.repoint(acc, next);
+  }
   scale(x: Tensor, s: number): Tensor {
     const fs = Math.fround(s); // the graph multiplies by an f32 scalar
     return this.trace1(
@@ -411,7 +435,11 @@ export class OrtBackendImpl implements OrtBackend {
       const { cos, sin } = ropeTables(pv.source.data as Int32Array, opts.theta, opts.headDim);
       const c = this.handle(this.data(cos, [n, opts.headDim / 2]));
       const s = this.handle(this.data(sin, [n, opts.headDim / 2]));
-      return this.trace1([x, c, s], x.shape, (b, xs) => [emit(b, xs, xs[1].name, xs[2].name)]);
+      const out = this.trace1([x, c, s], x.shape, (b, xs) => [emit(b, xs, xs[1].name, xs[2].name)]);
+      // the traced op keeps the tables; their handles are not the caller's to free
+      this.dispose(c);
+      this.dispose(s);
+      return out;
     }
     return this.trace1([x, positions], x.shape, (b, xs) => {
       const [cos, sin] = emitRopeTables(b, xs[1].name, opts.theta, opts.headDim);

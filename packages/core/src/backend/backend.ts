@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../model/config.js';
 import type { GenerateOptions, GenerateResult } from '../model/generate.js';
 import type { ModelWeights } from '../model/weights.js';
-import type { TensorOps } from './tensor-ops.js';
+import type { Tensor, TensorOps } from './tensor-ops.js';
 
 /** Host↔device traffic, counted by every backend (tools/bench and the transfer tests read it). */
 export interface TransferCounter {
@@ -41,6 +41,11 @@ export interface Backend extends TensorOps {
   memory?(): DeviceMemory;
   /** Starts a new peak window for `memory().peakBytes`. */
   resetPeakMemory?(): void;
+  /**
+   * acc += x in place (acc keeps its handle; x is unchanged): gradient accumulation without a
+   * new tensor per micro-batch. Optional: the trainer falls back to `add` + dispose.
+   */
+  accumulate?(acc: Tensor, x: Tensor): void;
   /**
    * Optional fused generation (e.g. ORT's one-graph decode Loop). Same request and result as
    * core's generic `generate` over the primitives, which the conformance suite checks it against.

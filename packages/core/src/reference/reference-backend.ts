@@ -56,8 +56,17 @@ export function createReferenceBackend(options: {
   const counter: TransferCounter = { uploads: 0, reads: 0, bytesUp: 0, bytesDown: 0 };
   const floats = (n: number): Floats =>
     precision === 'f64' ? new Float64Array(n) : new Float32Array(n);
-  const tensor = (shape: readonly number[], data: Floats | Int32Array) =>
-    new ReferenceTensor([...shape], data instanceof Int32Array ? 'i32' : 'f32', data);
+  // memory(): bytes of the tensors made and not yet disposed (the WeakSet: a tensor counts once)
+  const live = new WeakSet<ReferenceTensor>();
+  let liveBytes = 0;
+  let peakBytes = 0;
+  const tensor = (shape: readonly number[], data: Floats | Int32Array) => {
+    const t = new ReferenceTensor([...shape], data instanceof Int32Array ? 'i32' : 'f32', data);
+    live.add(t);
+    liveBytes += data.byteLength;
+    peakBytes = Math.max(peakBytes, liveBytes);
+    return t;
+  };
   const newFloat = (shape: readonly number[]) => tensor(shape, floats(numel(shape))) as FloatTensor;
 
   function dataOf(t: Tensor, what: string): Floats | Int32Array {
@@ -121,7 +130,13 @@ export function createReferenceBackend(options: {
       counter.bytesDown += data instanceof Int32Array ? data.byteLength : data.length * 4;
       return data instanceof Int32Array ? data.slice() : Float32Array.from(data);
     },
-    dispose() {},
+    dispose(t) {
+      if (t instanceof ReferenceTensor && live.delete(t)) liveBytes -= t.data.byteLength;
+    },
+    memory: () => ({ liveBytes, peakBytes }),
+    resetPeakMemory() {
+      peakBytes = liveBytes;
+    },
     sliceRows(x, start, count) {
       const rows = x.shape[0];
       if (start < 0 || count < 0 || start + count > rows) {
@@ -199,6 +214,11 @@ export function createReferenceBackend(options: {
       const out = newFloat(a.shape);
       elementwise.add(out.data, floatsOf(a, 'add a'), floatsOf(b, 'add b'));
       return out;
+    },
+    accumulate(acc, x) {
+      sameLength(acc, x, 'accumulate');
+      const a = floatsOf(acc, 'accumulate acc');
+      elementwise.add(a, a, floatsOf(x, 'accumulate x'));
     },
     scale(x, s) {
       const out = newFloat(x.shape);

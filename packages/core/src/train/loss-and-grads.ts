@@ -48,6 +48,8 @@ export async function lossAndGrads(
   batch: TrainBatch,
   objective: ResolvedObjective,
   eosIds: readonly number[],
+  /** 'two-pass' forces the statistics-first path (tests compare the two) */
+  opts: { path?: 'auto' | 'two-pass' } = {},
 ): Promise<LossAndGrads> {
   const { B, T } = batch;
   const objBatch = createObjectiveBatch({
@@ -59,7 +61,10 @@ export async function lossAndGrads(
     padId: batch.padId,
     eosIds,
   });
-  const early = coefficientsBeforeStats(objective.objective, objective.params, objBatch);
+  const early =
+    opts.path === 'two-pass'
+      ? null
+      : coefficientsBeforeStats(objective.objective, objective.params, objBatch);
   if (early) {
     const r = await microBatch(backend, config, w, batch, objBatch.targets, objective, early);
     const ev = evaluateObjective(objective.objective, objective.params, r.hostStats, objBatch);

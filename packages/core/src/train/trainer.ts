@@ -85,8 +85,12 @@ function addInto(backend: Backend, acc: ModelGrads | undefined, grads: ModelGrad
   for (const [name, g] of grads) {
     const a = acc.get(name);
     if (!a) throw new Error(`trainer: gradient ${name} missing from the accumulator`);
-    acc.set(name, backend.add(a, g));
-    backend.dispose(a);
+    // in place where the backend can (no third gradient set at the peak)
+    if (backend.accumulate) backend.accumulate(a, g);
+    else {
+      acc.set(name, backend.add(a, g));
+      backend.dispose(a);
+    }
     backend.dispose(g);
   }
   return acc;
