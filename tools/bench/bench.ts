@@ -22,6 +22,7 @@ import {
 import { measureEmStep, measureGeneration, measureTraining, type Workload } from './measure.js';
 import { benchModel, isGpuOnly, MODEL_NAMES } from './models.js';
 import { type BenchReport, formatReport, type KernelRun, type ModelRun } from './report.js';
+import { benchPlan } from './plan.js';
 import { measureScale } from './scale.js';
 import { DEFAULT_PYTHON, runTorchStep } from './torch-baseline.js';
 
@@ -129,6 +130,13 @@ async function runModel(
     }
     if (parts.has('em-step')) {
       run.em_step = await measureEmStep(backend, model, wl, o.steps, o.warmup);
+      const plan = benchPlan(spec, model, wl, dawnPoolBytes(o));
+      const peak = process.resourceUsage().maxRSS * 1024;
+      Object.assign(run.em_step, {
+        peak_rss_bytes: peak,
+        plan,
+        rss_over_plan: peak / plan.host_bytes,
+      });
       if (o.python) {
         run.torch = runTorchStep(model, wl, o.steps, o.python);
         run.ratio_vs_torch = run.em_step.update_seconds / run.torch.update_s;
@@ -149,6 +157,10 @@ async function runModel(
   }
   return run;
 }
+
+/** Dawn's pool size from --dawn-options, for the plan (undefined: the backend's default). */
+const dawnPoolBytes = (o: RunOptions) =>
+  typeof o.dawnOptions.poolBytes === 'number' ? o.dawnOptions.poolBytes : undefined;
 
 /**
  * The scale stage in its own backend. `onProgress` gets the run after every phase (bench.ts
@@ -188,6 +200,7 @@ async function runScale(
   try {
     run.scale = await measureScale(backend, modelName, wl, {
       save: o.save,
+      plan: (m) => benchPlan(spec, m, wl, dawnPoolBytes(o)),
       progress: (r) => {
         run.scale = r;
         update();

@@ -169,6 +169,11 @@ export interface EmStepResult {
   update_seconds_all: number[];
   /** the final step's checkpoint (weights + AdamW state) */
   checkpoint_seconds: number;
+  /** the process's peak RSS after the step (bench.ts; with --only em-step, the step's own) */
+  peak_rss_bytes?: number;
+  /** core's memory plan of this step (plan.ts), and peak_rss_bytes / plan.host_bytes */
+  plan?: { host_bytes: number; device_bytes: number };
+  rss_over_plan?: number;
 }
 
 /**

@@ -230,6 +230,7 @@ const FLAG: Record<string, string> = {
   micro_batch: '--micro-batch',
   max_new_tokens: '--max-new-tokens',
   dtype: '--dtype',
+  optimizer: '--optimizer',
 };
 const BACKEND_FLAGS: Record<string, string> = {
   'ort-cuda': '--backend ort --device cuda',
@@ -265,7 +266,7 @@ function suggestionLines(tp: TrainPlan): string[] {
       .filter((i) => i.phase === 'persistent')
       .reduce((s, i) => s + i[side], 0);
     return [
-      `  no micro-batch or context fits: what stays for the whole run (weights, gradients, optimizer state) needs ${formatBytes(persistent)} of ${side === 'device_bytes' ? 'device' : 'host'} memory (a smaller model, --optimizer sgd, or more memory)`,
+      `  no micro-batch or context fits: what stays for the whole run (weights, gradients, optimizer state) needs ${formatBytes(persistent)} of ${side === 'device_bytes' ? 'device' : 'host'} memory (a smaller model or more memory)`,
     ];
   }
   return absurd.concat(

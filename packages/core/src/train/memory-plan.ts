@@ -486,6 +486,10 @@ export function suggestFits(
     if (b !== input.backend)
       attempt('backend', input.backend, b, { backend: b, optimizerOn: undefined });
   }
+  // a change of method, so only when nothing else fits
+  if (out.length === 0 && input.optimizer === 'adamw') {
+    attempt('optimizer', 'adamw', 'sgd', { optimizer: 'sgd' });
+  }
   if (out.length === 0 && input.microBatch > 1 && (input.sampling ?? true)) {
     for (let g = firstG; g >= 1 && g < G; g = Math.floor(g / 2)) {
       const p = planMemory({ ...input, microBatch: 1, maxNewTokens: g });
