@@ -12,7 +12,7 @@ import type {
 import { generateOnDevice } from './generate.js';
 import { attentionBackward, attentionForward } from './kernels/attention/attention.js';
 import { decodeLoopOps } from './kernels/decode/decode.js';
-import { add, addBias, scale } from './kernels/elementwise/elementwise.js';
+import { accumulate, add, addBias, scale } from './kernels/elementwise/elementwise.js';
 import { embeddingBackward, embeddingForward } from './kernels/embedding/embedding.js';
 import { kvCachePrefix, kvCacheWrite, materialise } from './kernels/kv-cache/kv-cache.js';
 import { type MatmulVariant, matmul } from './kernels/matmul/matmul.js';
@@ -69,6 +69,8 @@ export interface DawnBackend extends Backend {
   /** Every GPU buffer the backend holds: tensors, the pool's free buffers, uniforms, staging. */
   memory(): DeviceMemory;
   resetPeakMemory(): void;
+  /** In place: acc += x (acc keeps its handle; x is unchanged). */
+  accumulate(acc: Tensor, x: Tensor): void;
   /** Generation with the decode loop on the GPU (generate.ts). */
   generate(config: ModelConfig, w: ModelWeights, opts: GenerateOptions): Promise<GenerateResult>;
 }
@@ -252,6 +254,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     embeddingBackward: (ids, dOut, vocabSize) => embeddingBackward(ctx, ids, dOut, vocabSize),
     matmul: (a, b, opts) => matmul(ctx, a, b, opts),
     add: (a, b) => add(ctx, a, b),
+    accumulate: (acc, x) => accumulate(ctx, acc, x),
     scale: (x, s) => scale(ctx, x, s),
     addBias: (x, bias) => addBias(ctx, x, bias),
     sumRows: (x) => sumRows(ctx, x),

@@ -128,6 +128,16 @@ describe('split tensors (maxBindingBytes 64 KiB) vs unsplit', () => {
       ops.add(ops.upload(table, [V, C]), ops.upload(g, [V * C])),
     );
     same(a, aw, 'add (different segment boundaries)');
+    const [ac, acw] = await both(ctx, (ops) => {
+      const acc = ops.upload(table, [V, C]);
+      (ops as unknown as { accumulate(a: Tensor, x: Tensor): void }).accumulate(
+        acc,
+        ops.upload(g, [V * C]),
+      );
+      return acc;
+    });
+    same(ac, aw, 'accumulate (in place) = add');
+    same(acw, aw, 'accumulate unsplit = add');
     const [sc, scw] = await both(ctx, (ops) => ops.scale(ops.upload(table, [V, C]), -0.37));
     same(sc, scw, 'scale');
     const [q, qw] = await both(ctx, (ops) => ops.sumSquares(ops.upload(table, [V, C])));

@@ -16,6 +16,14 @@ describe('elementwise (add, scale, addBias) vs the CPU reference', () => {
     expectClose(got, want, { abs: 1e-6 }, 'add');
   });
 
+  it('accumulate (in place) equals add bit for bit; acc keeps its handle', async (ctx) => {
+    const d = h.dawn(ctx);
+    const acc = d.upload(a, [N, C]);
+    d.accumulate(acc, d.upload(b, [N, C]));
+    const want = await readF(d, d.add(d.upload(a, [N, C]), d.upload(b, [N, C])));
+    expectClose(await readF(d, acc), want, { abs: 0 }, 'accumulate');
+  });
+
   it('scale', async (ctx) => {
     const d = h.dawn(ctx);
     const got = await readF(d, d.scale(d.upload(a, [N, C]), -0.37));

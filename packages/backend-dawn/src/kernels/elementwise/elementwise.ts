@@ -13,6 +13,7 @@ const params = [
 
 export const elementwise = family('elementwise', source, params, {
   add: { bindings: { a: 1, b: 2, out: 3 } },
+  add_into: { bindings: { b: 2, out: 3 } },
   scale: { bindings: { a: 1, out: 3 } },
   add_bias: { bindings: { a: 1, b: 2, out: 3 } },
 });
@@ -41,6 +42,31 @@ export function add(ctx: KernelContext, x: Tensor, y: Tensor): Tensor {
     ceilDiv(n, 64),
   );
   return out;
+}
+
+/** In place: acc += x (gradient accumulation without a new tensor per micro-batch). */
+export function accumulate(ctx: KernelContext, acc: Tensor, x: Tensor): void {
+  sameSize(acc, x, 'accumulate');
+  if (DawnTensor.isSplit(acc) || DawnTensor.isSplit(x)) {
+    for (const {
+      elems,
+      bindings: [o, b],
+    } of elementPieces([acc, x], 'accumulate'))
+      ctx.queue.dispatch(
+        elementwise.add_into,
+        { n: elems, c: 1, s: 0 },
+        { b, out: o },
+        ceilDiv(elems, 64),
+      );
+    return;
+  }
+  const n = numel(acc.shape);
+  ctx.queue.dispatch(
+    elementwise.add_into,
+    { n, c: 1, s: 0 },
+    { b: buf(x, 'accumulate x'), out: buf(acc, 'accumulate acc') },
+    ceilDiv(n, 64),
+  );
 }
 
 export function scale(ctx: KernelContext, x: Tensor, s: number): Tensor {

@@ -1,4 +1,5 @@
-// Elementwise ops over flat f32 arrays: add, scale, add_bias (row-broadcast of a [C] bias).
+// Elementwise ops over flat f32 arrays: add, add_into (out += b in place), scale, add_bias
+// (row-broadcast of a [C] bias).
 // One thread per element; workgroups past 65,535 spill into y.
 
 struct Params {
@@ -23,6 +24,13 @@ fn add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let i = index(wid, nwg, lid);
   if (i >= p.n) { return; }
   out[i] = a[i] + b[i];
+}
+
+@compute @workgroup_size(WG)
+fn add_into(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = index(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  out[i] = out[i] + b[i];
 }
 
 @compute @workgroup_size(WG)
