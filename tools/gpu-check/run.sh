@@ -59,7 +59,13 @@ exec > >(tee -a "$OUT/gpu-check.log" "$stage_dir/gpu-check.log") 2>&1
 deadline=$((SECONDS + ${GPU_CHECK_BUDGET_S:-540}))
 log() { printf '[gpu-check %4ss] %s\n' "$SECONDS" "$*"; }
 
+ran_now=() # this call's stages: their JSONs also come back as files, 4 at most (8 files a call)
 finish() { # what comes back: this call's log, env.txt, and everything so far
+  local n=0 name
+  for name in "${ran_now[@]}"; do
+    [ "$n" -lt 4 ] && [ -f "$results/$name.json" ] && [ "$(stat -c %s "$results/$name.json")" -lt 1048576 ] &&
+      cp -f "$results/$name.json" "$OUT/" && n=$((n + 1))
+  done
   [ -f "$stage_dir/stages.jsonl" ] && cp -f "$stage_dir/stages.jsonl" "$OUT/stages.jsonl"
   [ -f "$stage_dir/env.txt" ] && cp -f "$stage_dir/env.txt" "$OUT/env.txt"
   if [ -n "$(ls -A "$results" 2>/dev/null)" ]; then
@@ -293,6 +299,7 @@ for s in "${STAGES[@]}"; do
   record "{\"stage\":\"$name\",\"rc\":$rc,\"seconds\":$((SECONDS - t0)),\"cap\":$cap,\"device\":\"$device\"}"
   touch "$done_dir/$name"
   ran=$((ran + 1))
+  ran_now+=("$name")
 done
 [ "$ran" = 0 ] && log "no stage to run in this call (sets:$have)"
 log "done; results in $OUT"

@@ -15,6 +15,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -177,6 +178,18 @@ describe('tools/gpu-check/run.sh', () => {
     expect(calls).toMatch(/bench\.ts --backend dawn --model stories260K --only scale/);
     expect(calls).toMatch(/--only scale --no-save --effective-batch 2 --micro-batch 1/);
     expect(existsSync(join(tmp, 'out/results.tar.gz'))).toBe(true);
+    // the device tool brings back 8 files a call: log, env, stages, results + 4 of this call's JSONs
+    const back = readdirSync(join(tmp, 'out')).sort();
+    expect(back).toEqual([
+      'dawn-1.5b.json',
+      'dawn-adapter.json',
+      'dawn-decode-1.json',
+      'dawn-tests.json',
+      'env.txt',
+      'gpu-check.log',
+      'results.tar.gz',
+      'stages.jsonl',
+    ]);
 
     carryOnly('ort.tar.xz.00');
     run(budget);
