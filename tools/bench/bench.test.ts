@@ -42,6 +42,8 @@ describe('bench.ts end to end (reference backend, stories260K, tiny workload)', 
         expect(Number.isFinite(x)).toBe(true);
       }
       expect(run.training?.tokens).toBe(2 * 6);
+      // the reference backend reports its tensors: the weights at least (260,032 f32)
+      expect(run.generation?.device_peak_bytes).toBeGreaterThanOrEqual(4 * 260_032);
       expect(run.em_step?.metrics.tokens).toBe(2 * 3);
       expect(run.transfers.uploads).toBeGreaterThan(0);
       expect(report.kernels).toEqual([]);

@@ -96,6 +96,8 @@ export interface GenerationResult {
   /** seconds of a 1-token generation (≈ prefill) and of the full G-token one */
   seconds_g1: number;
   seconds_g: number;
+  /** `backend.memory().peakBytes` over these generations (weights included), where reported */
+  device_peak_bytes: number | null;
 }
 
 /**
@@ -118,6 +120,7 @@ export async function measureGeneration(
       eosIds: [],
       padId: model.padId,
     });
+  backend.resetPeakMemory?.();
   const one = await timed(backend, true, gen(1));
   const full = await timed(backend, true, gen(wl.newTokens));
   const decodeSeconds = Math.max(full.seconds - one.seconds, 1e-9);
@@ -126,6 +129,7 @@ export async function measureGeneration(
     decode_tokens_per_s: (wl.genBatch * (wl.newTokens - 1)) / decodeSeconds,
     seconds_g1: one.seconds,
     seconds_g: full.seconds,
+    device_peak_bytes: backend.memory?.().peakBytes ?? null,
   };
 }
 
