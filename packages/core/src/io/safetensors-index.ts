@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FileIo } from './file-io.js';
+import { chunkBytesOf, type FileIo } from './file-io.js';
 import { type RawTensor, SafetensorsFile } from './safetensors.js';
 import { SafetensorsError, type TensorInfo, type TensorLayout } from './safetensors-header.js';
 import {
@@ -238,23 +238,50 @@ function* setWriteSteps(
     single ? singleFileName(prefix) : shardName(prefix, i, shards.length),
   );
   const weightMap: Record<string, string> = {};
+  const shardOf = new Map<string, number>();
   for (const [i, shard] of shards.entries()) {
-    const w = SafetensorsWriter.create(
+    for (const t of shard) {
+      shardOf.set(t.name, i);
+      weightMap[t.name] = files[i];
+    }
+  }
+  // one conversion buffer for the whole set, however many shards are open
+  let scratch: Uint16Array | undefined;
+  const shared = () => {
+    scratch ??= new Uint16Array(chunkBytesOf(options.io) / 2);
+    return scratch;
+  };
+  // Tensors are taken in the caller's order (so sets can be written in lockstep), though HF
+  // places an oversized tensor's shard out of that order: a shard is opened at its first
+  // tensor and closed after its last, so at most two are open (a run and an oversized one).
+  const open = new Map<number, SafetensorsWriter>();
+  const left = shards.map((shard) => shard.length);
+  const create = (i: number) =>
+    SafetensorsWriter.create(
       path.join(dir, files[i]),
-      shard,
+      shards[i],
       options.metadata,
       options.io,
+      shared,
     );
-    try {
-      for (const t of shard) {
-        w.write(t.name, yield t);
-        weightMap[t.name] = files[i];
+  try {
+    for (const [i, n] of left.entries()) if (n === 0) create(i).close();
+    for (const t of tensors) {
+      const i = shardOf.get(t.name) as number;
+      let w = open.get(i);
+      if (w === undefined) {
+        w = create(i);
+        open.set(i, w);
       }
-    } catch (e) {
-      w.abandon();
-      throw e;
+      w.write(t.name, yield t);
+      if (--left[i] === 0) {
+        open.delete(i);
+        w.close();
+      }
     }
-    w.close();
+  } catch (e) {
+    for (const w of open.values()) w.abandon();
+    throw e;
   }
   if (single) return files;
   // transformers writes the index with sorted keys, two-space indent and a final newline
@@ -311,19 +338,56 @@ export async function writeSafetensorsSetAsync(
   tensors: readonly TensorToWrite[],
   options: SafetensorsSetOptions = {},
 ): Promise<string[]> {
-  const steps = setWriteSteps(dir, prefix, tensors, options);
-  let r = steps.next();
-  while (!r.done) {
-    let source: TensorSource;
-    try {
-      source = await r.value.read();
-    } catch (e) {
-      steps.throw(e); // closes the open shard file and rethrows
-      throw e;
+  const [files] = await writeSafetensorsSetsAsync(dir, [{ prefix, tensors, options }]);
+  return files;
+}
+
+export interface SetToWrite {
+  prefix: string;
+  tensors: readonly TensorToWrite[];
+  options?: SafetensorsSetOptions;
+}
+
+/**
+ * Sets that hold the same tensors (same names, same order) in different dtypes or shardings —
+ * a bf16 model and its f32 master weights — written in one pass: each tensor is read once
+ * (through the first set's `read`) and handed to every set, so a backend reads it once.
+ * Returns each set's files.
+ */
+export async function writeSafetensorsSetsAsync(
+  dir: string,
+  sets: readonly SetToWrite[],
+): Promise<string[][]> {
+  const steps = sets.map((s) => setWriteSteps(dir, s.prefix, s.tensors, s.options ?? {}));
+  try {
+    let rs = steps.map((g) => g.next());
+    for (;;) {
+      const first = rs[0];
+      if (first.done) break;
+      const t = first.value;
+      if (rs.some((r) => r.done || r.value.name !== t.name)) {
+        throw new Error(
+          `sets ${sets.map((x) => x.prefix).join(', ')} written together must list the same tensors in the same order (at "${t.name}")`,
+        );
+      }
+      const source = await t.read();
+      rs = steps.map((g) => g.next(source));
     }
-    r = steps.next(source);
+    const files: string[][] = [];
+    for (const r of rs) {
+      if (!r.done) throw new Error(`set ${sets[0].prefix} ended before the others`);
+      files.push(r.value);
+    }
+    return files;
+  } catch (e) {
+    // throwing into a suspended set closes its open shard file; a finished one just rethrows
+    for (const g of steps) {
+      try {
+        g.throw(e);
+      } catch {}
+    }
+    throw e;
   }
-  return r.value;
 }
 
 /** The model's weights as `model.safetensors` or shards + index (HF's names and metadata). */

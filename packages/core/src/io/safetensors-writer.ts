@@ -64,7 +64,6 @@ function firstNonFinite(v: Float32Array): number | undefined {
 export class SafetensorsWriter {
   private next = 0;
   private position: number;
-  private scratch: Uint16Array | undefined;
 
   private constructor(
     readonly path: string,
@@ -72,15 +71,21 @@ export class SafetensorsWriter {
     private readonly layouts: readonly TensorLayout[],
     headerBytes: number,
     private readonly io: FileIo | undefined,
+    private readonly scratch: () => Uint16Array,
   ) {
     this.position = headerBytes;
   }
 
+  /**
+   * Creates `path` and writes its header. `scratch` gives the chunk-sized conversion buffer
+   * (default: one of this writer's own, made on first use); writers open together share one.
+   */
   static create(
     path: string,
     layouts: readonly TensorLayout[],
     metadata: Record<string, string> | undefined,
     io?: FileIo,
+    scratch?: () => Uint16Array,
   ): SafetensorsWriter {
     const header = buildSafetensorsHeader(layouts, metadata);
     let fd: number;
@@ -95,7 +100,14 @@ export class SafetensorsWriter {
       fs.closeSync(fd);
       throw e;
     }
-    return new SafetensorsWriter(path, fd, layouts, header.bytes.length, io);
+    let own: Uint16Array | undefined;
+    const buffer =
+      scratch ??
+      (() => {
+        own ??= new Uint16Array(chunkBytesOf(io) / 2);
+        return own;
+      });
+    return new SafetensorsWriter(path, fd, layouts, header.bytes.length, io, buffer);
   }
 
   /** Writes the next tensor of the header's order from `source`. */
@@ -143,8 +155,7 @@ export class SafetensorsWriter {
       let out: Uint8Array;
       if (dtype === 'F32') out = new Uint8Array(part.buffer, part.byteOffset, part.byteLength);
       else {
-        this.scratch ??= new Uint16Array(chunk / 2);
-        const bits = this.scratch.subarray(0, part.length);
+        const bits = this.scratch().subarray(0, part.length);
         const overflow = dtype === 'F16' ? f32ToF16Into(part, bits) : f32ToBf16Into(part, bits);
         if (overflow >= 0) {
           throw new Error(

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FileIo } from '../io/file-io.js';
-import { loadHfModel } from '../io/hf-model.js';
+import { loadHfModel, saveHfModel } from '../io/hf-model.js';
 import { buildSafetensorsHeader } from '../io/safetensors-header.js';
 import { paramSpecs, type WeightMap } from '../model/params.js';
 import { uploadWeights } from '../model/weights.js';
@@ -114,10 +114,13 @@ describe('saveCheckpoint (streamed from the backend)', () => {
   it('bf16 + shards: loadCheckpointState gives back the moments and f32 master weights bit for bit', async () => {
     const dir = freshDir();
     const { backend, w, opt } = onBackend();
+    const reads = backend.transfers().reads;
     await saveCheckpoint(dir, backend, config, w, opt, state, root, {
       saveDtype: 'bf16',
       maxShardSize: 10_000,
     });
+    // each weight read once for both the bf16 model and the f32 masters; each moment once
+    expect(backend.transfers().reads - reads).toBe(3 * names.length);
     const files = fs.readdirSync(dir);
     for (const set of ['model', 'master_weights', 'optimizer'])
       expect(files.filter((f) => f.startsWith(`${set}-`)).length, set).toBeGreaterThan(1);
@@ -132,6 +135,20 @@ describe('saveCheckpoint (streamed from the backend)', () => {
       for (const n of names) expect(got?.get(n), n).toEqual(want.get(n));
     }
     expect(loadHfModel(dir).config.torchDtype).toBe('bfloat16');
+    // the model's shards are those saveHfModel writes from host weights, byte for byte
+    const host = freshDir();
+    saveHfModel(host, config, weights, { dtype: 'bf16', maxShardSize: 10_000 });
+    const modelFiles = (d: string) =>
+      fs
+        .readdirSync(d)
+        .filter((f) => f.startsWith('model'))
+        .sort();
+    expect(modelFiles(dir)).toEqual(modelFiles(host));
+    for (const f of modelFiles(host))
+      expect(
+        fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(host, f))),
+        f,
+      ).toBe(true);
   });
 
   it('a non-finite moment is refused by name and index; the previous checkpoint stays', async () => {

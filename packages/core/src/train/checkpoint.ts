@@ -18,8 +18,10 @@ import {
   MODEL_PREFIX,
   PT_METADATA,
   SafetensorsModel,
+  type SetToWrite,
   singleFileName,
   writeSafetensorsSetAsync,
+  writeSafetensorsSetsAsync,
 } from '../io/safetensors-index.js';
 import type { ModelConfig } from '../model/config.js';
 import { paramSpecs, type WeightMap } from '../model/params.js';
@@ -121,16 +123,21 @@ export async function saveCheckpoint(
   }
   await writeDirAtomicallyAsync(dir, async (tmp) => {
     writeHfConfig(tmp, config, dtype);
-    await writeSafetensorsSetAsync(
-      tmp,
-      MODEL_PREFIX,
-      hfWeightTensors(config, dtype, (name) => fromBackend(backend, w.get(name), name)()),
-      { ...set, metadata: PT_METADATA },
-    );
+    const sets: SetToWrite[] = [
+      {
+        prefix: MODEL_PREFIX,
+        tensors: hfWeightTensors(config, dtype, (name) =>
+          fromBackend(backend, w.get(name), name)(),
+        ),
+        options: { ...set, metadata: PT_METADATA },
+      },
+    ];
+    // rounded weights: the f32 masters too, from the same read of each weight
     if (dtype !== 'f32') {
       const masters = specs.map((s) => f32(s.name, s.shape, w.get(s.name)));
-      await writeSafetensorsSetAsync(tmp, MASTER_WEIGHTS_PREFIX, masters, set);
+      sets.push({ prefix: MASTER_WEIGHTS_PREFIX, tensors: masters, options: set });
     }
+    await writeSafetensorsSetsAsync(tmp, sets);
     if (moments.length) await writeSafetensorsSetAsync(tmp, OPTIMIZER_PREFIX, moments, set);
     writeHfSideFiles(tmp, { copyFrom });
     writeFileSync(join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
