@@ -22,7 +22,7 @@ import {
 import { measureEmStep, measureGeneration, measureTraining, type Workload } from './measure.js';
 import { benchModel, isGpuOnly, MODEL_NAMES } from './models.js';
 import { type BenchReport, formatReport, type KernelRun, type ModelRun } from './report.js';
-import { benchPlan } from './plan.js';
+import { benchPlan, deviceIsHost } from './plan.js';
 import { measureScale } from './scale.js';
 import { DEFAULT_PYTHON, runTorchStep } from './torch-baseline.js';
 
@@ -130,7 +130,7 @@ async function runModel(
     }
     if (parts.has('em-step')) {
       run.em_step = await measureEmStep(backend, model, wl, o.steps, o.warmup);
-      const plan = benchPlan(spec, model, wl, dawnPoolBytes(o));
+      const plan = benchPlan(spec, model, wl, dawnPoolBytes(o), deviceIsHost(backend));
       const peak = process.resourceUsage().maxRSS * 1024;
       Object.assign(run.em_step, {
         peak_rss_bytes: peak,
@@ -200,7 +200,7 @@ async function runScale(
   try {
     run.scale = await measureScale(backend, modelName, wl, {
       save: o.save,
-      plan: (m) => benchPlan(spec, m, wl, dawnPoolBytes(o)),
+      plan: (m) => benchPlan(spec, m, wl, dawnPoolBytes(o), deviceIsHost(backend)),
       progress: (r) => {
         run.scale = r;
         update();

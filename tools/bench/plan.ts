@@ -12,17 +12,26 @@ export interface BenchPlan {
   device_bytes: number;
 }
 
+/** A Dawn backend on a software adapter (lavapipe): its "device" memory is the process's. */
+export function deviceIsHost(backend: unknown): boolean {
+  return (backend as { adapter?: { isFallback?: boolean } }).adapter?.isFallback === true;
+}
+
 export function planBackendOf(spec: BackendSpec): PlanBackend {
   if (spec.kind === 'ort') return spec.device?.startsWith('cuda') ? 'ort-cuda' : 'ort-cpu';
   return spec.kind;
 }
 
-/** The plan of the trainer on the bench's given completions (no sampling: no KV cache). */
+/**
+ * The plan of the trainer on the bench's given completions (no sampling: no KV cache).
+ * `deviceIsHost`: a software Dawn adapter (lavapipe), whose buffers the RSS includes.
+ */
 export function benchPlan(
   spec: BackendSpec,
   model: BenchModel,
   wl: Workload,
   poolBytes?: number,
+  deviceIsHost = false,
 ): BenchPlan {
   const p = planMemory({
     config: model.config,
@@ -34,6 +43,7 @@ export function benchPlan(
     sampling: false,
     optimizer: 'adamw',
     poolBytes,
+    deviceIsHost,
   });
   return { host_bytes: p.host_bytes, device_bytes: p.device_bytes };
 }

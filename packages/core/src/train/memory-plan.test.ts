@@ -182,6 +182,15 @@ describe('planMemory: host, device and the peak', () => {
     expect(cuda.device_bytes).toBeGreaterThan(0);
   });
 
+  it('Dawn on a software adapter (lavapipe) counts its buffers as host memory', () => {
+    const gpu = planMemory(base(QWEN_05B));
+    const cpu = planMemory(base(QWEN_05B, { deviceIsHost: true }));
+    expect(cpu.unified).toBe(true);
+    expect(cpu.device_bytes).toBe(0);
+    expect(cpu.host_bytes).toBeGreaterThan(gpu.device_bytes);
+    expect(cpu.host_bytes).toBeLessThanOrEqual(gpu.host_bytes + gpu.device_bytes);
+  });
+
   it('Dawn keeps the training state on the device; the optimizer on the host moves 8 B/param', () => {
     const P = 1_543_714_304;
     const onDevice = planMemory(base(QWEN_15B));

@@ -61,6 +61,8 @@ export interface MemoryPlanInput {
   poolBytes?: number;
   /** the process before any tensor: Node, the modules, the native libraries (default: measured) */
   runtimeBytes?: number;
+  /** Dawn on a software adapter (lavapipe): its buffers are host memory, counted as host */
+  deviceIsHost?: boolean;
 }
 
 export interface MemoryItem {
@@ -175,7 +177,10 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
   const dtype = input.dtype ?? 'f32';
   const backend = input.backend;
   const ort = backend === 'ort-cpu' || backend === 'ort-cuda';
-  const unified = backend === 'ort-cpu' || backend === 'reference';
+  const unified =
+    backend === 'ort-cpu' ||
+    backend === 'reference' ||
+    (backend === 'dawn' && !!input.deviceIsHost);
   const optimizerOn: OptimizerPlacement =
     input.optimizerOn ?? (backend === 'dawn' ? 'device' : 'host');
   const sampling = input.sampling ?? true;
