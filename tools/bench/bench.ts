@@ -25,8 +25,9 @@ import { type BenchReport, formatReport, type KernelRun, type ModelRun } from '.
 import { benchPlan, deviceIsHost } from './plan.js';
 import { measureScale } from './scale.js';
 import { DEFAULT_PYTHON, runTorchStep } from './torch-baseline.js';
+import { benchOptimizer, formatOptimizer, type OptimizerShapeRun } from './optimizer.js';
 
-const PARTS = ['generation', 'training', 'em-step', 'kernels', 'scale'] as const;
+const PARTS = ['generation', 'training', 'em-step', 'kernels', 'scale', 'optimizer'] as const;
 type Part = (typeof PARTS)[number];
 /** what runs without --only: `scale` saves and reloads a checkpoint, so it is asked for by name */
 const DEFAULT_PARTS: Part[] = ['generation', 'training', 'em-step', 'kernels'];
@@ -39,7 +40,9 @@ const USAGE = `usage: npx tsx tools/bench/bench.ts [options]
   --python PATH         the interpreter for --torch (default /usr/bin/python3)
   --only LIST           ${PARTS.join(', ')}  (default ${DEFAULT_PARTS.join(',')};
                         scale: build, one EM step, save, reload, entropy pass, peak memory; any
-                        shape, without --gpu too)
+                        shape, without --gpu too); optimizer: the host AdamW/SGD in ns/param at
+                        40M and 255M parameters (4.1 GB; with --torch, torch's foreach ones too)
+  --threads T           optimizer: threads of our host optimizer and of torch's (default all cores)
   --no-save             scale: stop before the trainer's checkpoint (no save, reload or entropy)
   --dawn-options JSON   extra createDawnBackend options, e.g. '{"poolBytes":0}'
   --json FILE           write the JSON report there
@@ -259,6 +262,7 @@ async function main(): Promise<void> {
       steps: { type: 'string' },
       warmup: { type: 'string' },
       'no-save': { type: 'boolean', default: false },
+      threads: { type: 'string' },
       'dawn-options': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -313,6 +317,18 @@ async function main(): Promise<void> {
   const save = () => {
     if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
   };
+  if (parts.has('optimizer')) {
+    // host only: no backend or model; 40M and 255M parameters (4.1 GB at 255M), torch likewise
+    const optimizer: OptimizerShapeRun[] = benchOptimizer({
+      threads: positive(values.threads, 'threads'),
+      steps,
+      python: values.torch ? (values.python ?? DEFAULT_PYTHON) : null,
+    });
+    (report as BenchReport & { optimizer?: OptimizerShapeRun[] }).optimizer = optimizer;
+    console.log(formatOptimizer(optimizer));
+    save();
+    if (parts.size === 1) return;
+  }
   for (const spec of specs) {
     // kernels first: they are short, and a run cut off by a time limit keeps them
     if (parts.has('kernels')) {

@@ -6,30 +6,33 @@ import {
   Worker,
 } from 'node:worker_threads';
 import type { AdamWParams, SgdParams } from '@oneshot-em/core';
+import { AdamwSimd, adamwSimdModule, adamwSimdScalars, simdAvailable } from './optimizer-simd.js';
 import { adamwInPlace, sgdInPlace } from './optimizers.js';
 
 /**
  * The host optimizer of the ORT backend: AdamW split over a persistent pool of worker threads,
- * in place, allocating nothing per step.
+ * in place, allocating nothing per step, each thread running the SIMD kernel of
+ * optimizer-simd.ts over chunks staged in its own shared WebAssembly memory.
  *
- * Why the copies: onnxruntime-node rejects a SharedArrayBuffer-backed tensor ("Invalid
- * argument", as input and as a pre-allocated output — optimizer-pool.test.ts holds it), so a
- * parameter, which every graph run feeds, and a gradient, which a run returns, live in ordinary
+ * Why staging: onnxruntime-node rejects a SharedArrayBuffer-backed tensor ("Invalid argument",
+ * as input and as a pre-allocated output — optimizer-pool.test.ts holds it), so a parameter,
+ * which every graph run feeds, and a gradient, which a run returns, live in ordinary
  * ArrayBuffers that no worker can see. The moments m and v are never fed to ORT: they move into
- * SharedArrayBuffers once, on their first update, and stay there. Per chunk the main thread
- * copies the parameter and gradient slices into the worker's shared scratch (a memcpy, ~10× cheaper
- * than the update's sqrt and two f64 divisions per element), the worker updates scratch p and
- * the shared m, v in place, and the main thread copies p back. Two chunks are in flight per
- * worker (double buffering) and the main thread updates chunks of its own in place meanwhile,
- * so `threads` counts it: the pool has threads − 1 workers. Completion is signalled through
- * Atomics on a shared counter, so the update is synchronous (a host op) and needs no event loop.
+ * SharedArrayBuffers once, on their first pooled update, and stay there. Per chunk the main
+ * thread copies the parameter and gradient slices into the worker's memory (memcpy), the
+ * worker copies its m and v slices in, runs the kernel and copies m, v back, and the main
+ * thread copies p back. Two chunks are in flight per worker (double buffering) and the main
+ * thread runs chunks of its own meanwhile, so `threads` counts it: the pool has threads − 1
+ * workers. Completion is signalled through Atomics on a shared counter, so the update is
+ * synchronous (a host op) and needs no event loop. Tensors of at most `inlineMax` elements run
+ * the exact JavaScript kernel inline (optimizers.ts).
  *
  * SGD is one memory-bound pass, cheaper than the copies a worker would need: it runs inline.
  */
 export interface HostOptimizerOptions {
   /** Threads that update parameters, the main thread included; default os.availableParallelism(). */
   threads?: number;
-  /** Elements per worker job (default 2¹⁷: 1 MiB of scratch per slot, L2-sized). */
+  /** Elements per worker job, a multiple of 4 (default 2¹⁷: 4 × 512 KiB staged per slot). */
   chunk?: number;
   /** Tensors of at most this many elements are updated inline, without workers (default 2¹⁶). */
   inlineMax?: number;
@@ -46,8 +49,8 @@ interface PoolWorker {
   worker: Worker;
   /** [jobs finished, error flag] */
   ctl: Int32Array;
-  /** 2 slots × (p, g) × chunk */
-  scratch: Float32Array;
+  /** the worker's kernel memory: 2 slots × (p, g, m, v) × chunk floats */
+  heap: Float32Array;
   errors: MessagePort;
   posted: number;
   inflight: Job[];
@@ -57,18 +60,28 @@ interface PoolWorker {
 const STALL_MS = 120_000;
 
 function workerSource(): string {
-  // The kernel travels as source text: one implementation for the main thread and the workers.
+  // The tail kernel travels as source text: one implementation for the main thread and the workers.
   return `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const adamwInPlace = (${adamwInPlace.toString()});
 const ctl = new Int32Array(workerData.ctl);
-const scratch = new Float32Array(workerData.scratch);
 const chunk = workerData.chunk;
 const errors = workerData.errors;
+const mem = workerData.memory;
+const heap = new Float32Array(mem.buffer);
+const run = new WebAssembly.Instance(new WebAssembly.Module(workerData.module), { env: { mem } }).exports.adamw;
 parentPort.on('message', (job) => {
   try {
-    const base = job.slot * 2 * chunk;
-    adamwInPlace(scratch.subarray(base, base + job.len), scratch.subarray(base + chunk, base + chunk + job.len), job.m, job.v, job.p);
+    const [po, go, mo, vo] = [0, 1, 2, 3].map((r) => (job.slot * 4 + r) * chunk);
+    heap.set(job.m, mo);
+    heap.set(job.v, vo);
+    const n4 = job.len >> 2;
+    run(po * 4, go * 4, mo * 4, vo * 4, n4, ...job.scalars);
+    const t = n4 * 4;
+    if (t < job.len)
+      adamwInPlace(heap.subarray(po + t, po + job.len), heap.subarray(go + t, go + job.len), heap.subarray(mo + t, mo + job.len), heap.subarray(vo + t, vo + job.len), job.p);
+    job.m.set(heap.subarray(mo, mo + job.len));
+    job.v.set(heap.subarray(vo, vo + job.len));
   } catch (e) {
     Atomics.store(ctl, 1, 1);
     errors.postMessage(String((e && e.stack) || e));
@@ -90,19 +103,23 @@ export class HostOptimizer {
   readonly threads: number;
   private readonly chunk: number;
   private readonly inlineMax: number;
+  /** WebAssembly SIMD runs here (it does on Node ≥ 16.4); without it every update is inline. */
+  private readonly simd: boolean;
   private workers: PoolWorker[] | null = null;
+  private main: AdamwSimd | null = null;
 
   constructor(options: HostOptimizerOptions = {}) {
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1)
       throw new Error(`host optimizer: threads = ${threads}; expected an integer ≥ 1`);
     const chunk = options.chunk ?? 1 << 17;
-    if (!Number.isInteger(chunk) || chunk < 1)
-      throw new Error(`host optimizer: chunk = ${chunk}; expected an integer ≥ 1`);
+    if (!Number.isInteger(chunk) || chunk < 4 || chunk % 4 !== 0)
+      throw new Error(`host optimizer: chunk = ${chunk}; expected a multiple of 4`);
     const inlineMax = options.inlineMax ?? 1 << 16;
     if (!Number.isInteger(inlineMax) || inlineMax < 0)
       throw new Error(`host optimizer: inlineMax = ${inlineMax}; expected an integer ≥ 0`);
     this.threads = threads;
+    this.simd = simdAvailable();
     this.chunk = chunk;
     this.inlineMax = inlineMax;
   }
@@ -128,7 +145,7 @@ export class HostOptimizer {
       throw new Error(
         `host optimizer: adamw operands of ${n} (param), ${grad.length} (grad), ${m.length} (m), ${v.length} (v) elements; expected equal lengths`,
       );
-    if (this.threads === 1 || n <= this.inlineMax) {
+    if (this.threads === 1 || n <= this.inlineMax || !this.simd) {
       adamwInPlace(param, grad, m, v, p);
       return [param, m, v];
     }
@@ -157,24 +174,37 @@ export class HostOptimizer {
     await Promise.all(ws.map((w) => w.worker.terminate()));
   }
 
+  /** The main thread's kernel: its pieces are half a job, so it returns to refill the workers in time. */
+  private mainKernel(): AdamwSimd {
+    this.main ??= new AdamwSimd(Math.max(4, (this.chunk >> 1) & ~3), 1);
+    return this.main;
+  }
+
   private pool(): PoolWorker[] {
     if (this.workers) return this.workers;
     const source = workerSource();
     this.workers = Array.from({ length: this.threads - 1 }, () => {
       const ctl = new Int32Array(new SharedArrayBuffer(8));
-      const scratch = new Float32Array(new SharedArrayBuffer(4 * 4 * this.chunk));
+      const memory = new AdamwSimd(this.chunk, 2).memory;
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(source, {
         eval: true,
         // No loader (tsx, vitest) in the workers: the source above is plain JavaScript.
         execArgv: [],
-        workerData: { ctl: ctl.buffer, scratch: scratch.buffer, chunk: this.chunk, errors: port2 },
+        workerData: {
+          ctl: ctl.buffer,
+          memory,
+          module: adamwSimdModule(),
+          chunk: this.chunk,
+          errors: port2,
+        },
         transferList: [port2],
       });
       // A process that never calls destroy() still exits; idle workers hold nothing.
       worker.unref();
       port1.unref();
-      return { worker, ctl, scratch, errors: port1, posted: 0, inflight: [] };
+      const heap = new Float32Array(memory.buffer);
+      return { worker, ctl, heap, errors: port1, posted: 0, inflight: [] };
     });
     return this.workers;
   }
@@ -189,9 +219,10 @@ export class HostOptimizer {
     const ws = this.pool();
     const n = param.length;
     const chunk = this.chunk;
-    // The main thread's own pieces are half a job, so it returns to refill the workers in time.
-    const mainPiece = Math.max(1, chunk >> 1);
+    const main = this.mainKernel();
+    const mainPiece = main.chunk;
     const params = { ...p };
+    const scalars = adamwSimdScalars(p);
     let cursor = 0;
     let active = 0;
     let lastProgress = Date.now();
@@ -201,8 +232,8 @@ export class HostOptimizer {
         while (w.inflight.length > 0 && Atomics.load(w.ctl, 0) >= w.inflight[0].seq) {
           const job = w.inflight.shift() as Job;
           if (Atomics.load(w.ctl, 1) !== 0) this.fail(index, w);
-          const base = job.slot * 2 * chunk;
-          param.set(w.scratch.subarray(base, base + job.hi - job.lo), job.lo);
+          const base = job.slot * 4 * chunk;
+          param.set(w.heap.subarray(base, base + job.hi - job.lo), job.lo);
           active--;
           progressed = true;
         }
@@ -211,9 +242,9 @@ export class HostOptimizer {
           const hi = Math.min(n, lo + chunk);
           cursor = hi;
           const slot = w.inflight.length === 0 ? 0 : 1 - w.inflight[0].slot;
-          const base = slot * 2 * chunk;
-          w.scratch.set(param.subarray(lo, hi), base);
-          w.scratch.set(grad.subarray(lo, hi), base + chunk);
+          const base = slot * 4 * chunk;
+          w.heap.set(param.subarray(lo, hi), base);
+          w.heap.set(grad.subarray(lo, hi), base + chunk);
           // Views of shared memory: structured clone passes the SharedArrayBuffer, no copy.
           w.worker.postMessage({
             slot,
@@ -221,6 +252,7 @@ export class HostOptimizer {
             m: m.subarray(lo, hi),
             v: v.subarray(lo, hi),
             p: params,
+            scalars,
           });
           w.inflight.push({ seq: ++w.posted, slot, lo, hi });
           active++;
@@ -231,13 +263,15 @@ export class HostOptimizer {
         const lo = cursor;
         const hi = Math.min(n, lo + mainPiece);
         cursor = hi;
-        adamwInPlace(
-          param.subarray(lo, hi),
-          grad.subarray(lo, hi),
-          m.subarray(lo, hi),
-          v.subarray(lo, hi),
-          params,
-        );
+        const h = main.heap;
+        h.set(param.subarray(lo, hi), main.region(0, 0));
+        h.set(grad.subarray(lo, hi), main.region(0, 1));
+        h.set(m.subarray(lo, hi), main.region(0, 2));
+        h.set(v.subarray(lo, hi), main.region(0, 3));
+        main.update(0, hi - lo, scalars, params);
+        param.set(h.subarray(main.region(0, 0), main.region(0, 0) + hi - lo), lo);
+        m.set(h.subarray(main.region(0, 2), main.region(0, 2) + hi - lo), lo);
+        v.set(h.subarray(main.region(0, 3), main.region(0, 3) + hi - lo), lo);
         continue;
       }
       if (progressed) {
