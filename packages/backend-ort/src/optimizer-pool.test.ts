@@ -121,6 +121,22 @@ describe('HostOptimizer (worker pool)', () => {
     expect(opt.workerCount()).toBe(2);
   });
 
+  it('threads 1: the SIMD kernel on the main thread alone, no workers, same results', async () => {
+    const one = new HostOptimizer({ threads: 1, chunk: 1000, inlineMax: 100 });
+    const n = 2501;
+    const ref = createReferenceBackend({ precision: 'f32' });
+    const [param, g] = [randomFloats(n, 1), randomFloats(n, 2)];
+    const before = param.slice();
+    const r = [param, g].map((a) => ref.upload(a, [n]));
+    const [rm, rv] = [ref.zeros([n]), ref.zeros([n])];
+    ref.adamwUpdate(r[0], r[1], rm, rv, hyper(1));
+    const [p, m, v] = one.adamw(param, g, new Float32Array(n), new Float32Array(n), hyper(1));
+    const want = (await Promise.all([r[0], rm, rv].map((t) => ref.read(t)))) as Float32Array[];
+    expectAdamwClose('threads 1', { p, m, v }, { p: want[0], m: want[1], v: want[2] }, before);
+    expect(one.workerCount()).toBe(0);
+    await one.destroy();
+  });
+
   it('tiny tensors never start workers; destroy ends them and a later update starts anew', async () => {
     const o = new HostOptimizer({ threads: 2, inlineMax: 64 });
     const [p, g] = [randomFloats(64, 1), randomFloats(64, 2)];

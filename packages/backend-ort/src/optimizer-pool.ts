@@ -145,7 +145,8 @@ export class HostOptimizer {
       throw new Error(
         `host optimizer: adamw operands of ${n} (param), ${grad.length} (grad), ${m.length} (m), ${v.length} (v) elements; expected equal lengths`,
       );
-    if (this.threads === 1 || n <= this.inlineMax || !this.simd) {
+    // threads 1: the main thread alone, still through the SIMD kernel
+    if (n <= this.inlineMax || !this.simd) {
       adamwInPlace(param, grad, m, v, p);
       return [param, m, v];
     }
@@ -182,6 +183,7 @@ export class HostOptimizer {
 
   private pool(): PoolWorker[] {
     if (this.workers) return this.workers;
+    if (this.threads === 1) return [];
     const source = workerSource();
     this.workers = Array.from({ length: this.threads - 1 }, () => {
       const ctl = new Int32Array(new SharedArrayBuffer(8));
