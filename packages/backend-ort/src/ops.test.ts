@@ -1,6 +1,6 @@
 import type { Tensor, TensorOps } from '@oneshot-em/core';
 import { createReferenceBackend } from '@oneshot-em/core';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDevice } from './testing/device.js';
 import { createOrtBackend, type OrtBackend } from './ort-backend.js';
 import { expectClose, randomFloats, randomInts } from './testing/compare.js';
@@ -78,6 +78,29 @@ describe('ort ops vs the CPU reference', () => {
         bwd: ops.embeddingBackward(I, ops.upload(dOut, [7, 6]), 11),
       };
     });
+  });
+
+  it('embedding backward added to a tensor (the tied gradient: fused into one scatter on ORT)', async () => {
+    const ids = new Int32Array([3, 0, 10, 3, 3, 7, 1]);
+    const dOut = randomFloats(7 * 6, 7);
+    const head = randomFloats(11 * 6, 8);
+    await matchesReference('embedding + x', (ops) => {
+      const I = ops.upload(ids, [7]);
+      const D = ops.upload(dOut, [7, 6]);
+      const H = ops.swigluForward(ops.upload(head, [11, 6]), ops.upload(head, [11, 6]));
+      const E = ops.embeddingBackward(I, D, 11);
+      ops.dispose(D); // as modelBackward does before the add
+      const sum = ops.add(E, H);
+      ops.dispose(E);
+      const E2 = ops.embeddingBackward(I, ops.upload(dOut, [7, 6]), 11);
+      const flipped = ops.add(H, E2);
+      ops.dispose(E2);
+      return { sum, flipped };
+    });
+    // both sums scattered into H: no [V, C] zeros, no Add of two tables
+    const ops = ortB.lastGraphOpTypes();
+    expect(ops.filter((t) => t === 'ScatterND')).toHaveLength(2);
+    expect(ops).not.toContain('ConstantOfShape');
   });
 
   it('rmsnorm forward and backward', async () => {

@@ -35,7 +35,14 @@ import { emitRope, emitRopeTables, ropeTables } from './graph/ops/rope.js';
 import { emitMarkPresent, emitSample } from './graph/ops/sample.js';
 import { emitSwigluBackward, emitSwigluForward } from './graph/ops/swiglu.js';
 import { emitVocabGrad, emitVocabStats } from './graph/ops/vocab.js';
-import { type Emit, type HostImpl, OrtTensor, TraceValue, traceOp } from './graph/trace.js';
+import {
+  type Emit,
+  type HostImpl,
+  OrtTensor,
+  type TraceOp,
+  TraceValue,
+  traceOp,
+} from './graph/trace.js';
 import { HostOptimizer } from './optimizer-pool.js';
 
 export interface OrtBackendOptions {
@@ -100,6 +107,8 @@ export class OrtBackendImpl implements OrtBackend {
    * Loop's dynamic `cursor` instead, and rope gathers host tables for positions < Smax.
    */
   loopBody: LoopBodyContext | null = null;
+  /** embeddingBackward's traced ops and their inputs (`add` fuses them: scatterInto). */
+  private readonly embeddingGrads = new WeakMap<TraceOp, { ids: TraceValue; dOut: TraceValue }>();
 
   constructor(readonly device: OrtDeviceSpec) {
     this.name = `ort(${deviceName(device)})`;
@@ -273,9 +282,38 @@ export class OrtBackendImpl implements OrtBackend {
   embeddingBackward(ids: Tensor, dOut: Tensor, vocabSize: number): Tensor {
     const C = dOut.shape[dOut.shape.length - 1];
     const n = numel(ids.shape);
-    return this.trace1([ids, dOut], [vocabSize, C], (b, [i, d]) => [
+    const t = this.trace1([ids, dOut], [vocabSize, C], (b, [i, d]) => [
       emitEmbeddingBackward(b, i.name, b.reshape(d.name, [n, C]), n, vocabSize, C),
     ]);
+    const src = OrtTensor.valueOf(t).source;
+    // values, not handles: the caller may dispose dOut before the add (modelBackward does)
+    if (src.kind === 'op')
+      this.embeddingGrads.set(src.op, {
+        ids: OrtTensor.valueOf(ids),
+        dOut: OrtTensor.valueOf(dOut),
+      });
+    return t;
+  }
+
+  /**
+   * `add(embeddingBackward(ids, dOut, V), x)` as one scatter into x (see emitEmbeddingBackward):
+   * at 0.5B the [V, C] zeros and sum were 1 GB of the step's peak. Null when `grad` is not an
+   * embedding gradient of the same shape.
+   */
+  private scatterInto(grad: Tensor, into: Tensor): Tensor | null {
+    const src = OrtTensor.valueOf(grad).source;
+    const e = src.kind === 'op' ? this.embeddingGrads.get(src.op) : undefined;
+    if (!e || into.dtype !== 'f32' || into.shape.join() !== grad.shape.join()) return null;
+    const [V, C] = grad.shape;
+    const n = numel(e.ids.shape);
+    const [out] = traceOp(
+      [e.ids, e.dOut, OrtTensor.valueOf(into)],
+      [{ shape: [V, C], dtype: 'f32' }],
+      (b, [i, d, x]) => [
+        emitEmbeddingBackward(b, i.name, b.reshape(d.name, [n, C]), n, V, C, x.name),
+      ],
+    );
+    return this.handle(out);
   }
 
   // ---- dense -------------------------------------------------------------------------
@@ -297,6 +335,8 @@ export class OrtBackendImpl implements OrtBackend {
   add(a: Tensor, c: Tensor): Tensor {
     if (numel(a.shape) !== numel(c.shape))
       throw new Error(`add: shapes [${a.shape}] and [${c.shape}] differ`);
+    const scattered = this.scatterInto(a, c) ?? this.scatterInto(c, a);
+    if (scattered) return scattered;
     return this.trace1(
       [a, c],
       a.shape,
