@@ -60,9 +60,12 @@ export {
   DTYPE_BYTES,
   f16ToF32,
   f32ToBf16,
+  MAX_HEADER_BYTES,
+  NonFiniteTensorError,
   parseSafetensorsHeader,
   SafetensorsError,
 } from './io/safetensors-header.js';
+export { SIZE_LIMITS } from './io/size-limits.js';
 export type { ModelGrads } from './model/backward.js';
 export { modelBackward } from './model/backward.js';
 // model

@@ -25,6 +25,12 @@ export {
   STORIES260K_CHECKPOINT,
   STORIES260K_TOKENIZER,
 } from './io/llama2c-stories.js';
+export {
+  assertDirectory,
+  assertRegularFile,
+  NotRegularFileError,
+  readRegularFileText,
+} from './io/regular-file.js';
 export type { RawTensor, TensorToWrite } from './io/safetensors.js';
 export {
   f32TensorToWrite,
@@ -63,8 +69,8 @@ export {
 export type { LoadedModel } from './train/load-model.js';
 export { encodePrompt, loadModel } from './train/load-model.js';
 export { loadPrompts } from './train/prompts.js';
-export type { RolloutLine } from './train/rollouts.js';
-export { loadRollouts } from './train/rollouts.js';
+export type { LoadRolloutsOptions, RolloutLine } from './train/rollouts.js';
+export { loadRollouts, parseRolloutLine, RolloutsError } from './train/rollouts.js';
 export type {
   RolloutSource,
   TrainerHooks,

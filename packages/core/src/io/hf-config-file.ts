@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelConfig } from '../model/config.js';
 import { parseModelConfig } from './hf-config.js';
+import { assertRegularFile, pathExists } from './regular-file.js';
 
 /** A JSON file that is missing or does not parse; the message names the file and the position. */
 export class JsonFileError extends Error {
@@ -17,6 +18,8 @@ export class JsonFileError extends Error {
 /** Reads and parses a JSON file; errors name the file (and, for syntax errors, where). */
 export function readJsonFile(file: string): unknown {
   let text: string;
+  // a FIFO would block the read; a missing file keeps the message below
+  if (pathExists(file)) assertRegularFile(file, 'a JSON file');
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {

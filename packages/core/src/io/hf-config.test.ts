@@ -148,19 +148,52 @@ describe('parseModelConfig', () => {
     ],
     [
       { ...llama, hidden_size: '2048' },
-      'config.json: hidden_size: expected a positive integer, got "2048"',
+      'config.json: hidden_size: expected an integer in [1, 65536], got "2048"',
     ],
     [
       { ...llama, num_hidden_layers: 0 },
-      'config.json: num_hidden_layers: expected a positive integer, got 0',
+      'config.json: num_hidden_layers: expected an integer in [1, 1024], got 0',
     ],
     [
       { ...llama, intermediate_size: 12.5 },
-      'config.json: intermediate_size: expected a positive integer, got 12.5',
+      'config.json: intermediate_size: expected an integer in [1, 262144], got 12.5',
     ],
     [
       { ...qwen2, vocab_size: undefined },
-      'config.json: vocab_size: expected a positive integer, got nothing',
+      'config.json: vocab_size: expected an integer in [1, 4194304], got nothing',
+    ],
+    // sizes are bounded before anything is allocated from them (io/size-limits.ts)
+    [
+      { ...llama, num_hidden_layers: 1e9 },
+      'config.json: num_hidden_layers: expected an integer in [1, 1024], got 1000000000',
+    ],
+    [
+      { ...llama, max_position_embeddings: 1e12 },
+      'config.json: max_position_embeddings: expected an integer in [1, 16777216], got 1000000000000',
+    ],
+    [
+      { ...qwen2, vocab_size: 2 ** 22 + 1 },
+      'config.json: vocab_size: expected an integer in [1, 4194304], got 4194305',
+    ],
+    [
+      { ...llama, hidden_size: 131072 },
+      'config.json: hidden_size: expected an integer in [1, 65536], got 131072',
+    ],
+    [
+      { ...llama, num_attention_heads: 4096 },
+      'config.json: num_attention_heads: expected an integer in [1, 1024], got 4096',
+    ],
+    [
+      { ...llama, num_key_value_heads: 2048 },
+      'config.json: num_key_value_heads: expected an integer in [1, 1024], got 2048',
+    ],
+    [
+      { ...llama, head_dim: 4096 },
+      'config.json: head_dim: expected an integer in [1, 1024], got 4096',
+    ],
+    [
+      { ...llama, hidden_size: 65536, num_attention_heads: 32, num_key_value_heads: 32 },
+      'config.json: head_dim: hidden_size / num_attention_heads = 2048; expected an integer in [1, 1024]',
     ],
     [
       { ...llama, num_key_value_heads: 5 },

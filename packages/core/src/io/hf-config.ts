@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ModelConfig, ModelType } from '../model/config.js';
+import { SIZE_LIMITS, type SizeField, sizeRangeText } from './size-limits.js';
 
 /**
  * Hugging Face `config.json` ⇄ the normalised `ModelConfig`, for `model_type` llama and qwen2.
@@ -20,10 +21,13 @@ export class ModelConfigError extends Error {
   }
 }
 
-const positiveInt = z
-  .number({ error: 'expected a positive integer' })
-  .int('expected a positive integer')
-  .positive('expected a positive integer');
+/** A size field, bounded (size-limits.ts) so that nothing huge is allocated from it. */
+const size = (field: SizeField) =>
+  z
+    .number({ error: sizeRangeText(field) })
+    .int(sizeRangeText(field))
+    .min(1, sizeRangeText(field))
+    .max(SIZE_LIMITS[field], sizeRangeText(field));
 const positiveNumber = z
   .number({ error: 'expected a positive number' })
   .positive('expected a positive number');
@@ -38,16 +42,16 @@ const dtypeSchema = z.enum(['float32', 'float16', 'bfloat16'], {
 });
 
 const shared = {
-  hidden_size: positiveInt,
-  intermediate_size: positiveInt,
-  num_hidden_layers: positiveInt,
-  num_attention_heads: positiveInt,
-  num_key_value_heads: positiveInt.nullish(),
-  head_dim: positiveInt.nullish(),
+  hidden_size: size('hidden_size'),
+  intermediate_size: size('intermediate_size'),
+  num_hidden_layers: size('num_hidden_layers'),
+  num_attention_heads: size('num_attention_heads'),
+  num_key_value_heads: size('num_key_value_heads').nullish(),
+  head_dim: size('head_dim').nullish(),
   rms_norm_eps: positiveNumber.optional(),
   rope_theta: positiveNumber.optional(),
-  max_position_embeddings: positiveInt.optional(),
-  vocab_size: positiveInt,
+  max_position_embeddings: size('max_position_embeddings').optional(),
+  vocab_size: size('vocab_size'),
   tie_word_embeddings: flag.optional(),
   hidden_act: z
     .literal('silu', { error: 'expected "silu" (the only activation implemented)' })
@@ -185,6 +189,13 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
       );
     }
     headDim = c.hidden_size / numHeads;
+  }
+  if (headDim > SIZE_LIMITS.head_dim) {
+    throw new ModelConfigError(
+      file,
+      'head_dim',
+      `hidden_size / num_attention_heads = ${headDim}; ${sizeRangeText('head_dim')}`,
+    );
   }
   if (headDim % 2 !== 0) {
     throw new ModelConfigError(

@@ -6,6 +6,7 @@ import { LM_HEAD, numel, paramSpecs, type WeightMap } from '../model/params.js';
 import { previousPath, writeDirAtomically } from './atomic.js';
 import type { FileIo } from './file-io.js';
 import { modelConfigToHfJson } from './hf-config.js';
+import { assertDirectory } from './regular-file.js';
 import { readModelConfig } from './hf-config-file.js';
 import { type SafetensorsDtype, SafetensorsError } from './safetensors-header.js';
 import {
@@ -156,6 +157,7 @@ export function loadHfModel(dir: string, io?: FileIo): HfModel {
       `${dir}: missing, but a save into it was interrupted and left the previous checkpoint at ${previousPath(dir)}; recoverInterruptedWrite (or the next save) puts it back`,
     );
   }
+  assertDirectory(dir, 'a model directory');
   const config = readModelConfig(dir);
   const model = SafetensorsModel.open(dir, MODEL_PREFIX, io);
   try {

@@ -5,6 +5,7 @@ import { llama2cTokenizerToHfJson } from '../tokenizer/llama2c-to-hf.js';
 import { saveHfModel } from './hf-model.js';
 import { llama2cToModel, toHalfRope } from './llama2c.js';
 import { readLlama2cFile } from './llama2c-stories.js';
+import { assertRegularFile } from './regular-file.js';
 
 export interface ConvertLlama2cOptions {
   /** llama2.c checkpoint (.bin, legacy v0 layout) */
@@ -30,6 +31,7 @@ export function convertLlama2c(opts: ConvertLlama2cOptions): {
   files: string[];
 } {
   const { config, weights } = toHalfRope(llama2cToModel(readLlama2cFile(opts.checkpoint)));
+  assertRegularFile(opts.tokenizer, 'a llama2.c tokenizer');
   const tokenizerBytes = new Uint8Array(fs.readFileSync(opts.tokenizer));
   const tokenizer = createLlama2cTokenizer(tokenizerBytes, opts.tokenizer);
   if (tokenizer.vocabSize !== config.vocabSize) {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Llama2cCheckpoint, parseLlama2c } from './llama2c.js';
+import { assertRegularFile } from './regular-file.js';
 
 /** The original stories260K llama2.c files embedded in the package (assets/stories260K/PROVENANCE.md). */
 export const STORIES260K_CHECKPOINT = fileURLToPath(
@@ -11,6 +12,7 @@ export const STORIES260K_TOKENIZER = fileURLToPath(
 );
 
 export function readLlama2cFile(file: string): Llama2cCheckpoint {
+  assertRegularFile(file, 'a llama2.c checkpoint');
   return parseLlama2c(new Uint8Array(fs.readFileSync(file)), file);
 }
 

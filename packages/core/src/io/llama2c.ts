@@ -8,6 +8,8 @@
  */
 import type { ModelConfig } from '../model/config.js';
 import { EMBED, FINAL_NORM, LM_HEAD, layerParamNames, type WeightMap } from '../model/params.js';
+import { firstNonFinite, nonFiniteText } from './non-finite.js';
+import { SIZE_LIMITS, type SizeField } from './size-limits.js';
 
 export interface Llama2cHeader {
   dim: number;
@@ -43,6 +45,8 @@ export interface Llama2cCheckpoint {
 }
 
 const HEADER_BYTES = 7 * 4;
+/** The tensors llama2.c stores one per layer, back to back. */
+const STACKED = new Set(['rms_att', 'wq', 'wk', 'wv', 'wo', 'rms_ffn', 'w1', 'w2', 'w3']);
 
 /** Parses a legacy (v0) llama2.c checkpoint; `source` names the file in errors. */
 export function parseLlama2c(bytes: Uint8Array, source: string): Llama2cCheckpoint {
@@ -64,12 +68,26 @@ export function parseLlama2c(bytes: Uint8Array, source: string): Llama2cCheckpoi
     n_kv_heads: nKvHeads,
     seq_len: seqLen,
   };
-  for (const [name, value] of Object.entries(fields)) {
-    if (!(value > 0))
-      throw new Error(`${source}: header field ${name} = ${value}; expected a positive integer`);
+  // the same bounds as config.json's (size-limits.ts), checked before the size arithmetic
+  const limitOf: Record<keyof typeof fields, SizeField> = {
+    dim: 'hidden_size',
+    hidden_dim: 'intermediate_size',
+    n_layers: 'num_hidden_layers',
+    n_heads: 'num_attention_heads',
+    n_kv_heads: 'num_key_value_heads',
+    seq_len: 'max_position_embeddings',
+  };
+  for (const [name, value] of Object.entries(fields) as [keyof typeof fields, number][]) {
+    const max = SIZE_LIMITS[limitOf[name]];
+    if (!(value > 0) || value > max)
+      throw new Error(
+        `${source}: header field ${name} = ${value}; expected an integer in [1, ${max}]`,
+      );
   }
-  if (rawVocab === 0)
-    throw new Error(`${source}: header field vocab_size = 0; expected a non-zero integer`);
+  if (rawVocab === 0 || Math.abs(rawVocab) > SIZE_LIMITS.vocab_size)
+    throw new Error(
+      `${source}: header field vocab_size = ${rawVocab}; expected a non-zero integer of magnitude at most ${SIZE_LIMITS.vocab_size} (negative: untied classifier)`,
+    );
   if (dim % nHeads !== 0)
     throw new Error(`${source}: dim ${dim} is not a multiple of n_heads ${nHeads}`);
   if (nHeads % nKvHeads !== 0)
@@ -119,9 +137,15 @@ export function parseLlama2c(bytes: Uint8Array, source: string): Llama2cCheckpoi
   for (const [name, sizes] of layout) {
     tensors.set(
       name,
-      sizes.map((n) => {
+      sizes.map((n, layer) => {
         const t = floats.subarray(offset, offset + n);
         offset += n;
+        // the legacy RoPE tables are skipped, so their values do not matter
+        const bad = name === 'freq_cis' ? -1 : firstNonFinite(t);
+        if (bad >= 0) {
+          const label = STACKED.has(name) ? `${name}[layer ${layer}]` : name;
+          throw new Error(`${source}: tensor "${label}"[${bad}] ${nonFiniteText(t[bad])}`);
+        }
         return t;
       }),
     );

@@ -21,7 +21,8 @@ export type SafetensorsErrorCode =
   | 'duplicate_tensor'
   | 'missing_tensor'
   | 'wrong_shape'
-  | 'unexpected_tensor';
+  | 'unexpected_tensor'
+  | 'non_finite';
 
 /** A safetensors file or directory that cannot be used; `code` says which check failed. */
 export class SafetensorsError extends Error {
@@ -35,6 +36,26 @@ export class SafetensorsError extends Error {
     this.name = 'SafetensorsError';
   }
 }
+
+/** A NaN or ±Inf in a tensor at load: `<file>: tensor "<name>"[<index>] is NaN (…)`. */
+export class NonFiniteTensorError extends SafetensorsError {
+  constructor(
+    file: string,
+    tensor: string,
+    readonly index: number,
+    what: string,
+  ) {
+    super('non_finite', file, what, tensor);
+    this.message = `${file}: tensor "${tensor}"[${index}] ${what}`;
+    this.name = 'NonFiniteTensorError';
+  }
+}
+
+/**
+ * The largest header accepted: refused before allocating (a hostile length prefix could ask
+ * for gigabytes). The safetensors format itself caps headers at 100 MB; a 7B model's is ~30 KB.
+ */
+export const MAX_HEADER_BYTES = 100_000_000;
 
 export interface TensorInfo {
   name: string;

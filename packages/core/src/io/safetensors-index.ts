@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chunkBytesOf, type FileIo } from './file-io.js';
+import { assertDirectory, assertRegularFile } from './regular-file.js';
 import { type RawTensor, SafetensorsFile } from './safetensors.js';
 import { SafetensorsError, type TensorInfo, type TensorLayout } from './safetensors-header.js';
 import {
@@ -70,6 +71,7 @@ export class SafetensorsModel {
    * (`SafetensorsModel` names the model's set, the default; other sets open the same way.)
    */
   static open(dir: string, prefix = MODEL_PREFIX, io?: FileIo): SafetensorsModel {
+    assertDirectory(dir, 'a model directory');
     const single = path.join(dir, singleFileName(prefix));
     if (fs.existsSync(single)) {
       const f = SafetensorsFile.open(single, io);
@@ -144,6 +146,7 @@ export class SafetensorsModel {
 
 function readWeightMap(indexPath: string): Record<string, string> {
   let json: unknown;
+  assertRegularFile(indexPath, 'a safetensors index');
   try {
     json = JSON.parse(fs.readFileSync(indexPath, 'utf8'));
   } catch (e) {

@@ -133,13 +133,24 @@ describe('safetensors round trip', () => {
     const bf16 = new Uint16Array([0x3f80, 0xc040, 0x0001, 0x7f80]);
     expect([...bf16ToF32(bf16)]).toEqual([1, -3, 2 ** -133, Infinity]);
     const file = tmpFile();
+    // the finite values read back exactly; a file holding ±inf or NaN is refused at load
+    const finiteF16 = f16.slice(0, 5);
+    const finiteBf16 = bf16.slice(0, 3);
     writeSafetensors(file, [
-      rawTensorToWrite('h', { dtype: 'F16', shape: [9], bytes: new Uint8Array(f16.buffer) }),
-      rawTensorToWrite('b', { dtype: 'BF16', shape: [4], bytes: new Uint8Array(bf16.buffer) }),
+      rawTensorToWrite('h', { dtype: 'F16', shape: [5], bytes: new Uint8Array(finiteF16.buffer) }),
+      rawTensorToWrite('b', {
+        dtype: 'BF16',
+        shape: [3],
+        bytes: new Uint8Array(finiteBf16.buffer),
+      }),
+      rawTensorToWrite('hx', { dtype: 'F16', shape: [9], bytes: new Uint8Array(f16.buffer) }),
+      rawTensorToWrite('bx', { dtype: 'BF16', shape: [4], bytes: new Uint8Array(bf16.buffer) }),
     ]);
     const f = SafetensorsFile.open(file);
-    expect([...f.readF32('h')]).toEqual([...f16ToF32(f16)]);
-    expect([...f.readF32('b')]).toEqual([1, -3, 2 ** -133, Infinity]);
+    expect([...f.readF32('h')]).toEqual([...f16ToF32(finiteF16)]);
+    expect([...f.readF32('b')]).toEqual([1, -3, 2 ** -133]);
+    expect(() => f.readF32('hx')).toThrow(`tensor "hx"[5] is Infinity`);
+    expect(() => f.readF32('bx')).toThrow(`tensor "bx"[3] is Infinity`);
     f.close();
   });
 

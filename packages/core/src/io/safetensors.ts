@@ -1,8 +1,12 @@
 import * as fs from 'node:fs';
 import { chunkBytesOf, type FileIo, readAt } from './file-io.js';
+import { firstNonFinite, nonFiniteText } from './non-finite.js';
+import { assertRegularFile } from './regular-file.js';
 import {
   bf16ToF32Into,
   f16ToF32Into,
+  MAX_HEADER_BYTES,
+  NonFiniteTensorError,
   parseSafetensorsHeader,
   type SafetensorsDtype,
   SafetensorsError,
@@ -36,6 +40,8 @@ export class SafetensorsFile {
 
   /** Opens `path` and validates its header against the file size (see parseSafetensorsHeader). */
   static open(path: string, io?: FileIo): SafetensorsFile {
+    // stat first: opening a FIFO would block until a writer appears
+    assertRegularFile(path, 'a safetensors file');
     const fd = fs.openSync(path, 'r');
     const short = (at: number) =>
       new SafetensorsError('truncated', path, `file ended at byte ${at}`);
@@ -51,6 +57,13 @@ export class SafetensorsFile {
       const prefix = new Uint8Array(8);
       readAt(fd, prefix, 0, io, short);
       const headerLength = new DataView(prefix.buffer).getBigUint64(0, true);
+      if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+        throw new SafetensorsError(
+          'invalid_header',
+          path,
+          `header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit of the format (the file is damaged or not safetensors)`,
+        );
+      }
       if (headerLength > BigInt(size - 8)) {
         throw new SafetensorsError(
           'truncated',
@@ -92,12 +105,14 @@ export class SafetensorsFile {
   /**
    * The tensor as f32 (F16/BF16 upcast exactly). F32 is read straight into the result; 16-bit
    * data goes through one reused chunk-sized buffer, so the only allocation is the result.
+   * A NaN or ±Inf is an error naming the tensor and the index (NonFiniteTensorError).
    */
   readF32(name: string): Float32Array {
     const t = this.info(name);
     if (t.dtype === 'F32') {
       const out = new Float32Array((t.end - t.begin) / 4);
       this.readInto(new Uint8Array(out.buffer), t.begin);
+      this.checkFinite(name, out, 0);
       return out;
     }
     const count = (t.end - t.begin) / 2;
@@ -110,8 +125,16 @@ export class SafetensorsFile {
       const into = out.subarray(i, i + bits.length);
       if (t.dtype === 'F16') f16ToF32Into(bits, into);
       else bf16ToF32Into(bits, into);
+      // scanned while the chunk is hot in cache, right after widening
+      this.checkFinite(name, into, i);
     }
     return out;
+  }
+
+  private checkFinite(name: string, values: Float32Array, base: number): void {
+    const bad = firstNonFinite(values);
+    if (bad >= 0)
+      throw new NonFiniteTensorError(this.path, name, base + bad, nonFiniteText(values[bad]));
   }
 
   close(): void {

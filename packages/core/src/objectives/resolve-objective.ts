@@ -15,6 +15,7 @@ import {
   parseObjectiveSpec,
   unknownObjectiveMessage,
 } from './objective-spec.js';
+import { assertRegularFile } from '../io/regular-file.js';
 
 export interface ResolvedObjective {
   objective: Objective;
@@ -52,6 +53,7 @@ async function importFile(
   const file = resolve(cwd, source);
   if (!existsSync(file))
     throw new Error(`objective file not found: ${file} (from '${source}', relative to ${cwd})`);
+  assertRegularFile(file, 'an objective plugin file');
   const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   return { objective: defaultExport(module, file), origin: file };
 }

@@ -4,12 +4,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertRegularFile } from '../io/regular-file.js';
 import { createHfTokenizer } from './hf-tokenizer.js';
 import { createLlama2cTokenizer, type Llama2cTokenizer } from './llama2c.js';
 import type { Tokenizer } from './tokenizer.js';
 
 function readJson(path: string): unknown {
   let text: string;
+  if (existsSync(path)) assertRegularFile(path, 'a tokenizer JSON file');
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
@@ -31,6 +33,11 @@ function readOptionalJsonObject(path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+function readTemplate(path: string): string {
+  assertRegularFile(path, 'a chat template');
+  return readFileSync(path, 'utf8');
+}
+
 /**
  * Loads `dir/tokenizer.json` with `tokenizer_config.json` and `chat_template.jinja` when
  * present. Older repositories keep bos/eos/pad in `special_tokens_map.json`; it fills the
@@ -44,13 +51,14 @@ export function loadHfTokenizer(dir: string): Tokenizer {
       ...readOptionalJsonObject(join(dir, 'special_tokens_map.json')),
       ...readOptionalJsonObject(join(dir, 'tokenizer_config.json')),
     },
-    chatTemplateFile: existsSync(templatePath) ? readFileSync(templatePath, 'utf8') : null,
+    chatTemplateFile: existsSync(templatePath) ? readTemplate(templatePath) : null,
     source: dir,
   });
 }
 
 /** Loads a llama2.c tokenizer file (e.g. `tokenizer.bin`, `tok512.bin`). */
 export function loadLlama2cTokenizer(path: string): Llama2cTokenizer {
+  assertRegularFile(path, 'a llama2.c tokenizer');
   return createLlama2cTokenizer(readFileSync(path), path);
 }
 

@@ -27,6 +27,7 @@ import type { ModelConfig } from '../model/config.js';
 import { paramSpecs, type WeightMap } from '../model/params.js';
 import type { ModelWeights } from '../model/weights.js';
 import type { OptimizerState } from './optimizer.js';
+import { assertRegularFile } from '../io/regular-file.js';
 
 /**
  * A checkpoint directory: the Hugging Face model (config.json, weights in the save dtype, single
@@ -188,6 +189,7 @@ export function loadCheckpointState(
     );
   }
   let state: TrainerState;
+  assertRegularFile(stateFile, TRAINER_STATE_FILE);
   try {
     state = JSON.parse(readFileSync(stateFile, 'utf8')) as TrainerState;
   } catch (e) {
