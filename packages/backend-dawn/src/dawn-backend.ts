@@ -103,8 +103,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     device,
     dev.usage.storage | dev.usage.copySrc | dev.usage.copyDst,
     options.poolBytes ?? 2 ** 31,
-    // a multiple of 256 keeps the size classes of a full segment within the limit
-    Math.floor((options.maxBindingBytes ?? Number.POSITIVE_INFINITY) / 256) * 256,
+    options.maxBindingBytes ?? Number.POSITIVE_INFINITY,
     meter,
   );
   const bindingLimit = pool.maxBytes;

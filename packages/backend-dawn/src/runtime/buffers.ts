@@ -75,11 +75,12 @@ export class BufferPool {
     this.#device = device;
     this.#usage = usage;
     this.#maxFreeBytes = maxFreeBytes;
-    this.#maxBytes = Math.min(
-      maxBytes,
-      device.limits.maxBufferSize,
-      device.limits.maxStorageBufferBindingSize,
-    );
+    // a multiple of 256, so that no size class rounds past the binding limit
+    this.#maxBytes =
+      Math.floor(
+        Math.min(maxBytes, device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize) /
+          256,
+      ) * 256;
     this.#meter = meter;
   }
 

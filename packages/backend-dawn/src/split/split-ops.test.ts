@@ -179,3 +179,24 @@ describe('split tensors (maxBindingBytes 64 KiB) vs unsplit', () => {
     await readF(s, s.upload(h, [N, C]));
   });
 });
+
+describe('split matmuls on the register-tiled kernel (matmul: tile64, M ≥ 64)', () => {
+  const hs = useDawn({ maxBindingBytes: CAP, matmul: 'tile64' });
+  const hw = useDawn({ matmul: 'tile64' });
+  const M = 300; // x [300, 40]: 48 KB, not split; logits [300, 1000]: 16-row segments
+  const x = randomFloats(M * C, 11);
+  const table = randomFloats(V * C, 12);
+
+  it('logits = x·Wᵀ (bit-identical) and dW = dZᵀ·x (K cut: tolerance)', async (ctx) => {
+    const s = hs.dawn(ctx);
+    const w = hw.dawn(ctx);
+    const run = (ops: TensorOps) => {
+      const z = ops.matmul(ops.upload(x, [M, C]), ops.upload(table, [V, C]), { transB: true });
+      return { z, dw: ops.matmul(z, ops.upload(x, [M, C]), { transA: true }) };
+    };
+    const [a, b] = [run(s), run(w)];
+    expect(DawnTensor.isSplit(a.z) && DawnTensor.isSplit(a.dw)).toBe(true);
+    expectClose(await s.read(a.z), await w.read(b.z), { abs: 0 }, 'tile64 logits');
+    expectClose(await s.read(a.dw), await w.read(b.dw), { abs: 1e-4, rel: 1e-5 }, 'tile64 dW');
+  });
+});
