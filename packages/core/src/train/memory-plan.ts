@@ -28,8 +28,14 @@
  * - Activations are f32 whatever the compute dtype (the kernels accumulate and store f32);
  *   a bf16/f16 compute dtype adds a compute copy of the weights next to the f32 master.
  * - The head works on 256 tokens at a time (model/head.ts): logits are [256, V], never [N, V].
- * - ORT's attention materialises scores [B, H, T, S] (three at once in the backward); Dawn's
+ * - ORT's attention materialises scores [B, H, T, S], and with graph optimisation 'all' its
+ *   common-subexpression elimination merges the backward's recomputation with the forward, so
+ *   score-sized intermediates of every layer stay alive until the backward: measured as
+ *   ORT_SCORE_COPIES per layer (peak RSS of qwen2-25m at T = 48, 256, 512, 2 micro-batches,
+ *   backend-ort at d0e3b30: the excess over the rest of the plan grows as L·B·H·T²). Dawn's
  *   kernels are tiled and keep none.
+ * - Measured on the same runs, ORT's accumulation over micro-batches costs one more f32 copy of
+ *   the gradients (28 B/param, not the 24 of the target design); it is its own item.
  * - ORT's decode `Loop` carries the KV cache as loop state: an iteration's input and output
  *   caches exist together (×2).
  */
@@ -105,6 +111,8 @@ export const RUNTIME_BYTES: Record<'reference' | 'ort' | 'dawn', number> = {
 };
 
 const DEFAULT_POOL_BYTES = 2 ** 31;
+/** ORT: [B, H, T, S] f32 intermediates alive per layer in one training run (fit, see above) */
+const ORT_SCORE_COPIES = 7;
 const HEAD_CHUNK_TOKENS = 256;
 const F32 = 4;
 
@@ -295,11 +303,19 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
   onDevice('head weight-grad temporaries', 'train', 2 * F32 * V * C, 'partial and summed [V, C]');
   if (ort) {
     onDevice(
-      'attention scores',
+      'attention score intermediates (every layer)',
       'train',
-      3 * F32 * B * H * T * T,
-      `3 × [${B}, ${H}, ${T}, ${T}] f32`,
+      ORT_SCORE_COPIES * F32 * L * B * H * T * T,
+      `${ORT_SCORE_COPIES} × ${L} layers × [${B}, ${H}, ${T}, ${T}] f32 (measured)`,
     );
+    if (microCount > 1) {
+      onHost(
+        'ORT accumulation copy (measured)',
+        'train',
+        paramBytes,
+        'a copy of the gradients when accumulating; the ≤ 24 B/param target drops it',
+      );
+    }
   }
   trainPhase.push(...items.slice(before));
 
