@@ -6,6 +6,7 @@
  * `trim_blocks`/`lstrip_blocks` settings and the `raise_exception` helper transformers uses.
  */
 import { Template } from '@huggingface/jinja';
+import { type RenderLimits, renderBounded } from './bounded-render.js';
 import type { ChatMessage, ChatTemplateOptions } from './tokenizer.js';
 
 export type ChatTemplateSetting = string | { name: string; template: string }[];
@@ -24,33 +25,36 @@ export function selectChatTemplate(setting: ChatTemplateSetting, source: string)
   return named.template;
 }
 
+/**
+ * A parsed template, rendered with limits (bounded-render.ts): a runaway loop or a huge output
+ * ends in an error naming the template's file instead of hanging or exhausting memory.
+ */
 export class ChatTemplate {
-  private readonly template: Template;
-
   /** `specialTokens`: bos_token, eos_token, … as strings, passed to the template as transformers does. */
   constructor(
-    text: string,
+    private readonly text: string,
     private readonly source: string,
     private readonly specialTokens: Record<string, string | string[]>,
+    private readonly limits: RenderLimits = {},
   ) {
+    // parsed here too, so that a syntax error is reported when the tokenizer loads
     try {
-      this.template = new Template(text);
+      new Template(text);
     } catch (error) {
       throw new Error(`${source}: chat_template does not parse: ${(error as Error).message}`);
     }
   }
 
   render(messages: readonly ChatMessage[], options: ChatTemplateOptions): string {
-    try {
-      return this.template.render({
+    return renderBounded(
+      this.text,
+      {
         ...this.specialTokens,
         messages: messages.map(({ role, content }) => ({ role, content })),
         add_generation_prompt: options.addGenerationPrompt,
-      });
-    } catch (error) {
-      throw new Error(
-        `${this.source}: rendering chat_template failed: ${(error as Error).message}`,
-      );
-    }
+      },
+      `${this.source}: chat_template`,
+      this.limits,
+    );
   }
 }
