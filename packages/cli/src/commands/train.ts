@@ -301,6 +301,8 @@ Examples:
     } catch (e) {
       throw new UserError((e as Error).message);
     }
+    if (opts.json && !opts.dryRun)
+      throw new UserError('--json goes with --dry-run (a run writes its numbers to metrics.jsonl)');
     // the memory plan, before anything is loaded (train-plan.ts)
     const tp = await planTrain(opts, modelDir(opts.model).dir, embedded);
     if (opts.dryRun) {

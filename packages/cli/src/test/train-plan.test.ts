@@ -148,6 +148,12 @@ describe('oneshot-em train refuses a plan that does not fit, before loading', ()
     expect(long.stderr).toMatch(/max_new_tokens 16000000 → \d+ fits/);
   });
 
+  it('--json without --dry-run is a usage error', () => {
+    const r = runCli(['train', '--model', configOnlyDir(), ...PROMPT, '--json']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--json goes with --dry-run/);
+  });
+
   it('a bad --device-memory names the flag', () => {
     const r = runCli([
       'train',
