@@ -5,6 +5,7 @@
 import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
 import { z } from 'zod';
 import { ChatTemplate, selectChatTemplate } from './chat-template.js';
+import { checkTokenizerJsonIds } from './check-tokenizer-json.js';
 import type {
   ChatMessage,
   ChatTemplateOptions,
@@ -65,6 +66,7 @@ class HfTokenizer implements Tokenizer {
       throw new Error(`${configFile}: field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
     }
     const config = parsed.data;
+    checkTokenizerJsonIds(tokenizerJson, this.source);
     try {
       this.impl = new HfTokenizerImpl(tokenizerJson as object, tokenizerConfig as object);
     } catch (error) {
