@@ -145,7 +145,7 @@ export async function runTrain(
     params: objParams,
   });
 
-  const backend = await createBackend(opts.backend, opts.device, model.config);
+  const backend = await createBackend(opts.backend, opts.device, model.config, opts.dtype);
   log(
     `backend ${backend.name} · model ${dir}${embedded ? ' (embedded stories260K)' : ''} · objective ${objective.objective.name} ${JSON.stringify(objective.params)}`,
   );
@@ -183,6 +183,9 @@ export async function runTrain(
         dir: copyFrom,
         eosIds: model.eosIds,
         padId: model.padId,
+        // the backend holds the weights from here on (the memory plan counts one copy); the
+        // held-out probe after training reads the saved checkpoint
+        releaseWeights: true,
       },
       objective,
       source,
