@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { DeviceMemory, DType, Tensor, TransferCounter } from '@oneshot-em/core';
 import * as ort from 'onnxruntime-node';
 import { type OrtDeviceSpec, sessionOptions } from './device.js';
@@ -20,6 +22,24 @@ export type HostFn = (inputs: HostData[]) => HostData[];
  * otherwise accumulate sessions.
  */
 const SESSION_CACHE_SIZE = 48;
+
+/**
+ * Host bytes released since the last collection past which a run first collects garbage.
+ * `session.run` holds the main thread for the whole run, so V8 cannot collect meanwhile: the
+ * previous step's gradients (released arrays, 2 GB at 0.5B) would sit next to the run's own
+ * outputs at its peak.
+ */
+const GC_AFTER_RELEASED_BYTES = 256 * 2 ** 20;
+
+/** V8's full collection (the flag is set at run time), or null where it cannot be had. */
+const collectGarbage: (() => void) | null = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return null;
+  }
+})();
 
 /**
  * Runs the traced program on ONNX Runtime (the backend's ops only trace; see ort-backend.ts).
@@ -52,6 +72,7 @@ export class Executor {
   /** Bytes of host arrays that live handles point to; the high-water mark (see `memory`). */
   private liveBytes = 0;
   private peakBytes = 0;
+  private releasedSinceGc = 0;
   private readonly cache = new Map<string, Promise<ort.InferenceSession>>();
   /** Live handles whose value is still symbolic, in creation order (deterministic output order). */
   private readonly pending = new Set<OrtTensor>();
@@ -81,7 +102,10 @@ export class Executor {
     v.handles += delta;
     if (v.source.kind !== 'data') return;
     if (delta === 1 && v.handles === 1) this.grow(v.source.data.byteLength);
-    else if (delta === -1 && v.handles === 0) this.liveBytes -= v.source.data.byteLength;
+    else if (delta === -1 && v.handles === 0) {
+      this.liveBytes -= v.source.data.byteLength;
+      this.releasedSinceGc += v.source.data.byteLength;
+    }
   }
 
   private grow(bytes: number, transient = 0): void {
@@ -365,6 +389,10 @@ export class Executor {
       this.counter.uploads++;
       this.counter.bytesUp += data.byteLength;
     }
+    if (collectGarbage && this.releasedSinceGc > GC_AFTER_RELEASED_BYTES) {
+      collectGarbage();
+      this.releasedSinceGc = 0;
+    }
     const results = await session.run(feeds);
     this.runCount++;
     let outBytes = 0;
@@ -412,6 +440,7 @@ export class Executor {
     this.track(OrtTensor.valueOf(t), -1);
     t.disposed = true;
     this.pending.delete(t);
+    OrtTensor.release(t);
   }
   async destroy(): Promise<void> {
     if (this.destroyed) return;

@@ -56,6 +56,8 @@ export class TraceValue {
   handles = 0;
 }
 
+const RELEASED = new Float32Array(0);
+
 /** The handle core sees. The graph value stays private; in-place ops re-point it. */
 export class OrtTensor implements Tensor {
   #value: TraceValue;
@@ -77,6 +79,15 @@ export class OrtTensor implements Tensor {
   }
   static repoint(t: OrtTensor, v: TraceValue): void {
     t.#value = v;
+  }
+  /**
+   * A disposed handle keeps its shape and dtype but drops its value: a stale reference (a
+   * suspended async frame's register still held the trainer's last disposed gradient, the
+   * 0.5 GB embedding one) must not pin host memory.
+   */
+  static release(t: OrtTensor): void {
+    const v = t.#value;
+    t.#value = new TraceValue(v.shape, v.dtype, { kind: 'data', data: RELEASED }, v.scope);
   }
 }
 
