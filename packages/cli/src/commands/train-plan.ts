@@ -13,6 +13,7 @@ import {
   type MemoryPlanInput,
   type ModelConfig,
   type PlanBackend,
+  type PlanDtype,
   type PlanFit,
   type PlanSuggestion,
   parseByteSize,
@@ -20,6 +21,7 @@ import {
   planMemory,
   suggestFits,
   type TrainOptions,
+  trainOptionsSchema,
 } from '@oneshot-em/core';
 import {
   encodePrompt,
@@ -167,6 +169,17 @@ async function lengths(
   };
 }
 
+/**
+ * The compute dtype of the run: --dtype where the schema has it (issue 13; `auto` = bf16 on a
+ * GPU for a bf16 base model, else f32), f32 before.
+ */
+function computeDtype(opts: TrainOptions, backend: PlanBackend, config: ModelConfig): PlanDtype {
+  const d = (opts as { dtype?: unknown }).dtype;
+  if (d === 'f32' || d === 'bf16' || d === 'f16') return d;
+  const gpu = backend === 'ort-cuda' || backend === 'dawn';
+  return d === 'auto' && gpu && config.torchDtype === 'bfloat16' ? 'bf16' : 'f32';
+}
+
 /** The plan of this run, from config.json (the resumed checkpoint's when resuming) and the flags. */
 export async function planTrain(
   opts: TrainOptions,
@@ -198,7 +211,7 @@ export async function planTrain(
   const input: MemoryPlanInput = {
     config,
     backend,
-    dtype: 'f32',
+    dtype: computeDtype(opts, backend, config),
     microBatch: opts.microBatch,
     effectiveBatch: opts.effectiveBatch,
     promptTokens: len.prompt,
@@ -208,9 +221,10 @@ export async function planTrain(
   };
   const plan = planMemory(input);
   const limits = deviceLimit(opts, backend);
-  // only knobs this CLI has: no --dtype flag yet, and Dawn's optimizer runs on the GPU; on
+  // only knobs this CLI has (--dtype once the schema has it; Dawn's optimizer runs on the GPU); on
   // NVIDIA, ORT's CUDA EP keeps the optimizer on the host
   const suggestions = suggestFits(input, limits, {
+    dtype: 'dtype' in trainOptionsSchema.shape && backend !== 'ort-cpu' && backend !== 'reference',
     backends: backend === 'dawn' && limits.device_total_bytes !== null ? ['ort-cuda'] : [],
   });
   return {
