@@ -1,13 +1,15 @@
 /**
  * Chat templates come from model repositories, so a template may loop for ever
  * (`{% for i in range(10**9) %}`) or build a gigabyte string. @huggingface/jinja renders
- * synchronously with no limits, so templates render in a worker thread with a memory cap
- * (resourceLimits) while the caller waits on an Atomics flag with a deadline; a render that
- * misses it is terminated. The caller stays synchronous (Tokenizer.applyChatTemplate is).
+ * synchronously with no limits, so templates render in a child process with a heap cap
+ * (--max-old-space-size: V8 aborts the whole process on some out-of-memory paths, so a worker
+ * thread's resourceLimits would not contain it), while the caller waits on an Atomics flag
+ * with a deadline and kills the child when it passes. A relay worker thread talks to the child
+ * (the caller's event loop is blocked while it waits); the caller stays synchronous
+ * (Tokenizer.applyChatTemplate is).
  *
- * One worker serves every template of the process (starting one costs ~50 ms), created on
- * first use, unref'd so it never keeps the process alive, and replaced after a terminated
- * render.
+ * One child serves every template of the process (starting it costs ~100-300 ms), created on
+ * first use, unref'd so it never keeps the process alive, and replaced after a killed render.
  */
 import { createRequire } from 'node:module';
 import {
@@ -22,7 +24,7 @@ export interface RenderLimits {
   timeoutMs?: number;
   /** Longest output, in UTF-16 code units (default 16 Mi: ~100× a long chat at full context). */
   maxChars?: number;
-  /** Heap cap of the render worker in MiB (default 256). */
+  /** Heap cap of the render process in MiB (default 256). */
   maxHeapMb?: number;
 }
 
@@ -32,34 +34,26 @@ export const DEFAULT_RENDER_LIMITS: Required<RenderLimits> = {
   maxHeapMb: 256,
 };
 
-/** Time to start the worker and load the engine (a loaded 2-core machine can take seconds). */
+/** Time to start the worker and the child and load the engine (a loaded machine: seconds). */
 const STARTUP_TIMEOUT_MS = 20_000;
 
 /** A render that failed or went past a limit; `limit` says which limit, if any. */
 export class TemplateRenderError extends Error {
   constructor(
     message: string,
-    readonly limit: 'time' | 'output' | null,
+    readonly limit: 'time' | 'memory' | 'output' | null,
   ) {
     super(message);
     this.name = 'TemplateRenderError';
   }
 }
 
-// CommonJS, evaluated in the worker: compiles each template once (a small cache), renders,
-// replies on the port and then raises the flag the caller waits on.
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { Template } = require(workerData.jinja);
-const flag = new Int32Array(workerData.flag);
-const port = workerData.port;
+// The child (CommonJS, `node -e`): compiles each template once (a small cache) and renders.
+const CHILD_SOURCE = `
+const { Template } = require(process.argv[1]);
 const cache = new Map();
-const reply = (message) => {
-  port.postMessage(message);
-  Atomics.store(flag, 0, message.id);
-  Atomics.notify(flag, 0);
-};
-port.on('message', ({ id, template, context, maxChars }) => {
+process.on('disconnect', () => process.exit(0));
+process.on('message', ({ id, template, context, maxChars }) => {
   try {
     let t = cache.get(template);
     if (t === undefined) {
@@ -69,28 +63,62 @@ port.on('message', ({ id, template, context, maxChars }) => {
     }
     const text = t.render(context);
     if (typeof text === 'string' && text.length > maxChars) {
-      reply({ id, error: 'output of ' + text.length + ' characters exceeds the limit of ' + maxChars, limit: 'output' });
+      process.send({ id, error: 'output of ' + text.length + ' characters exceeds the limit of ' + maxChars, limit: 'output' });
     } else {
-      reply({ id, text });
+      process.send({ id, text });
     }
   } catch (e) {
-    reply({ id, error: e instanceof Error ? e.message : String(e), limit: null });
+    process.send({ id, error: e instanceof Error ? e.message : String(e), limit: null });
   }
 });
-reply({ id: -1 });
+process.send({ id: -1 });
+`;
+
+// The relay worker (CommonJS, eval): starts the child, forwards requests and replies, and
+// reports the child's death (out of memory) as the reply to the pending request.
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { spawn } = require('node:child_process');
+const flag = new Int32Array(workerData.flag);
+const port = workerData.port;
+const reply = (message) => {
+  port.postMessage(message);
+  Atomics.add(flag, 0, 1);
+  Atomics.notify(flag, 0);
+};
+const child = spawn(
+  process.execPath,
+  ['--max-old-space-size=' + workerData.maxHeapMb, '-e', workerData.childSource, workerData.jinja],
+  { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execArgv: [] },
+);
+let pending = -1;
+child.on('message', (m) => {
+  if (m.id === -1) reply({ id: -1, pid: child.pid });
+  else reply(m);
+});
+child.on('exit', (code, signal) => {
+  reply({ id: pending, error: 'the render process ended (' + (signal || 'exit code ' + code) + ')', limit: 'memory' });
+});
+child.on('error', (e) => reply({ id: pending, error: String(e && e.message), limit: 'memory' }));
+port.on('message', (m) => {
+  pending = m.id;
+  child.send(m);
+});
 `;
 
 interface Reply {
   id: number;
+  pid?: number;
   text?: string;
   error?: string;
-  limit?: 'output' | null;
+  limit?: 'output' | 'memory' | null;
 }
 
 class RenderWorker {
   private readonly worker: Worker;
   private readonly port: MessagePort;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  private readonly pid: number | undefined;
   private nextId = 1;
 
   constructor(readonly maxHeapMb: number) {
@@ -100,24 +128,27 @@ class RenderWorker {
       eval: true,
       workerData: {
         jinja: createRequire(import.meta.url).resolve('@huggingface/jinja'),
+        childSource: CHILD_SOURCE,
+        maxHeapMb,
         flag: this.flag.buffer,
         port: port2,
       },
       transferList: [port2],
-      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb, maxYoungGenerationSizeMb: 16 },
     });
     this.worker.unref();
     this.port.unref();
-    // an out-of-memory worker emits 'error' later, when nobody waits: nothing to report then
     this.worker.on('error', () => {});
     const ready = this.wait(-1, STARTUP_TIMEOUT_MS);
-    if (ready === undefined) {
-      void this.worker.terminate();
-      throw new Error(`the chat-template worker did not start within ${STARTUP_TIMEOUT_MS} ms`);
+    this.pid = ready?.pid;
+    if (ready === undefined || this.pid === undefined) {
+      this.dispose();
+      throw new Error(
+        `the chat-template render process did not start within ${STARTUP_TIMEOUT_MS} ms${ready?.error ? `: ${ready.error}` : ''}`,
+      );
     }
   }
 
-  /** Renders, or undefined when the deadline passed (the worker is then terminated). */
+  /** Renders, or undefined when the deadline passed (the child is then killed). */
   render(
     template: string,
     context: Record<string, unknown>,
@@ -126,9 +157,17 @@ class RenderWorker {
   ): Reply | undefined {
     const id = this.nextId++;
     this.port.postMessage({ id, template, context, maxChars });
-    const r = this.wait(id, timeoutMs);
-    if (r === undefined) void this.worker.terminate();
-    return r;
+    return this.wait(id, timeoutMs);
+  }
+
+  /** Kills the child and ends the worker. */
+  dispose(): void {
+    try {
+      if (this.pid !== undefined) process.kill(this.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    void this.worker.terminate();
   }
 
   private wait(id: number, timeoutMs: number): Reply | undefined {
@@ -139,8 +178,7 @@ class RenderWorker {
       if (got !== undefined) continue; // a late reply of an abandoned render
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
-      // a worker killed for memory never raises the flag: the deadline still ends the wait
-      // (the reply is posted before the flag moves, so a wake-up finds it on the port)
+      // the reply is posted before the flag moves, so a wake-up finds it on the port
       Atomics.wait(this.flag, 0, Atomics.load(this.flag, 0), Math.min(left, 50));
     }
   }
@@ -161,17 +199,24 @@ export function renderBounded(
   const { timeoutMs, maxChars, maxHeapMb } = { ...DEFAULT_RENDER_LIMITS, ...limits };
   if (shared === undefined || shared.maxHeapMb !== maxHeapMb) shared = new RenderWorker(maxHeapMb);
   const r = shared.render(template, context, maxChars, timeoutMs);
-  if (r === undefined) {
+  const hint = '(a runaway loop or a huge output in the template?)';
+  if (r === undefined || r.limit === 'memory') {
+    shared.dispose();
     shared = undefined;
-    throw new TemplateRenderError(
-      `${what}: rendering stopped: it did not finish within ${timeoutMs} ms or went past ${maxHeapMb} MB of memory (a runaway loop or a huge output in the template?)`,
-      'time',
-    );
+    throw r === undefined
+      ? new TemplateRenderError(
+          `${what}: rendering stopped: it did not finish within ${timeoutMs} ms ${hint}`,
+          'time',
+        )
+      : new TemplateRenderError(
+          `${what}: rendering stopped: ${r.error}, out of its ${maxHeapMb} MB memory limit ${hint}`,
+          'memory',
+        );
   }
   if (r.error !== undefined) {
     throw new TemplateRenderError(
       r.limit === 'output'
-        ? `${what}: rendering stopped: the ${r.error} (a runaway loop or a huge output in the template?)`
+        ? `${what}: rendering stopped: the ${r.error} ${hint}`
         : `${what}: rendering failed: ${r.error}`,
       r.limit === 'output' ? 'output' : null,
     );
