@@ -40,7 +40,7 @@ export function registerEntropy(program: Command): void {
     let prompts: number[][];
     let completions: number[][] | undefined;
     if (o.rollouts) {
-      const rows = await loadRollouts(o.rollouts);
+      const rows = await loadRollouts(o.rollouts, { vocabSize: model.config.vocabSize });
       prompts = rows.map((r) =>
         r.kind === 'ids' ? r.promptIds : encodePrompt(model, r.prompt, o.chatTemplate),
       );
