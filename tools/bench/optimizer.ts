@@ -2,7 +2,8 @@
  * `--only optimizer`: the ORT backend's host optimizer (HostOptimizer: in place, AdamW over a
  * worker pool) in ns/param, at the 40M shape (qwen2-25m) and a 255M one (Qwen2.5-0.5B with 8
  * layers), tensor by tensor as the trainer calls it; with --torch, torch.optim.AdamW and SGD
- * (foreach=True) on the same tensor sizes and thread count (torch_optimizer.py), each run just
+ * (foreach=True, and foreach=False: 1.13's CPU default) on the same tensor sizes and thread
+ * count (torch_optimizer.py), each run just
  * before ours so that the two see the same machine load. gradScale is 1: torch's step has no
  * fused gradient scale (clipping is its own pass there).
  */
@@ -20,13 +21,20 @@ export interface OptimizerShapeRun {
   threads: number;
   /** medians over the measured steps */
   adamw_ns_per_param: number;
+  /** CPU time of the process (all threads) per parameter: what the load cannot take away */
+  adamw_cpu_ns_per_param: number;
+  torch_adamw_cpu_ns_per_param: number | null;
   /** the same in-place kernel on the main thread alone */
   adamw_one_thread_ns_per_param: number;
   sgd_ns_per_param: number;
   torch_adamw_ns_per_param: number | null;
+  /** torch.optim.AdamW(foreach=False): torch 1.13's default on a CPU, often the faster there */
+  torch_adamw_loop_ns_per_param: number | null;
   torch_sgd_ns_per_param: number | null;
-  /** ours / torch's AdamW (≤ 1: ours is at least as fast) */
+  /** ours / torch's foreach AdamW (≤ 1: ours is at least as fast) */
   adamw_ratio: number | null;
+  /** ours / the faster of torch's two AdamW steps */
+  adamw_ratio_best: number | null;
   torch: string | null;
 }
 
@@ -73,16 +81,21 @@ function torchRun(python: string, sizes: number[], threads: number, steps: numbe
     torch: string;
     threads: number;
     adamw_s: number[];
+    adamw_loop_s: number[];
+    adamw_cpu_s: number[];
     sgd_s: number[];
   };
 }
 
-/** Seconds of each of `steps` calls of `step` (after one warm-up call). */
-function timeSteps(steps: number, step: (k: number) => void): number[] {
+/** Wall and process CPU seconds of each of `steps` calls of `step` (after one warm-up call). */
+function timeSteps(steps: number, step: (k: number) => void, cpu: number[] = []): number[] {
   step(0);
   return Array.from({ length: steps }, (_, k) => {
+    const c = process.cpuUsage();
     const t = performance.now();
     step(k + 1);
+    const u = process.cpuUsage(c);
+    cpu.push((u.user + u.system) / 1e6);
     return (performance.now() - t) / 1000;
   });
 }
@@ -124,7 +137,8 @@ export function benchOptimizer(options: {
         [t.p, t.m, t.v] = opt.adamw(t.p, t.g, t.m, t.v, { ...HYPER, step: k + 1 });
       }
     };
-    const adamwS = timeSteps(options.steps, adamw(pool));
+    const adamwCpu: number[] = [];
+    const adamwS = timeSteps(options.steps, adamw(pool), adamwCpu);
     const singleS = timeSteps(options.steps, adamw(single));
     const sgdS = timeSteps(options.steps, () => {
       for (const t of tensors) pool.sgd(t.p, t.g, { lr: 2e-5, weightDecay: 0.01, gradScale: 1 });
@@ -132,17 +146,22 @@ export function benchOptimizer(options: {
     void pool.destroy();
     const ours = ns(median(adamwS));
     const torchAdamw = torch ? ns(median(torch.adamw_s)) : null;
+    const torchLoop = torch ? ns(median(torch.adamw_loop_s)) : null;
     runs.push({
       shape,
       params,
       tensors: sizes.length,
       threads,
       adamw_ns_per_param: ours,
+      adamw_cpu_ns_per_param: ns(median(adamwCpu)),
+      torch_adamw_cpu_ns_per_param: torch ? ns(median(torch.adamw_cpu_s)) : null,
       adamw_one_thread_ns_per_param: ns(median(singleS)),
       sgd_ns_per_param: ns(median(sgdS)),
       torch_adamw_ns_per_param: torchAdamw,
+      torch_adamw_loop_ns_per_param: torchLoop,
       torch_sgd_ns_per_param: torch ? ns(median(torch.sgd_s)) : null,
       adamw_ratio: torchAdamw ? ours / torchAdamw : null,
+      adamw_ratio_best: torchAdamw && torchLoop ? ours / Math.min(torchAdamw, torchLoop) : null,
       torch: torch ? `${torch.torch} (${torch.threads} threads)` : null,
     });
   }
@@ -153,11 +172,11 @@ export function formatOptimizer(runs: OptimizerShapeRun[]): string {
   const f = (x: number | null) => (x === null ? '—' : x.toFixed(2));
   const lines = [
     'host optimizer (ns/param; ours: in place, AdamW over main thread + workers)',
-    'shape                           params      thr  adamw  1-thread  sgd   torch adamw  torch sgd  ratio',
+    'shape                           params      thr  adamw  1-thread  sgd   torch adamw (foreach / loop)  torch sgd  ratio (foreach / best)  cpu ns: adamw / torch foreach',
   ];
   for (const r of runs) {
     lines.push(
-      `${r.shape.padEnd(31)} ${String(r.params).padStart(11)} ${String(r.threads).padStart(4)}  ${f(r.adamw_ns_per_param).padStart(5)}  ${f(r.adamw_one_thread_ns_per_param).padStart(8)}  ${f(r.sgd_ns_per_param).padStart(4)}  ${f(r.torch_adamw_ns_per_param).padStart(11)}  ${f(r.torch_sgd_ns_per_param).padStart(9)}  ${f(r.adamw_ratio).padStart(5)}`,
+      `${r.shape.padEnd(31)} ${String(r.params).padStart(11)} ${String(r.threads).padStart(4)}  ${f(r.adamw_ns_per_param).padStart(5)}  ${f(r.adamw_one_thread_ns_per_param).padStart(8)}  ${f(r.sgd_ns_per_param).padStart(4)}  ${f(r.torch_adamw_ns_per_param).padStart(11)} / ${f(r.torch_adamw_loop_ns_per_param).padStart(5)}          ${f(r.torch_sgd_ns_per_param).padStart(9)}  ${f(r.adamw_ratio).padStart(5)} / ${f(r.adamw_ratio_best)}        ${f(r.adamw_cpu_ns_per_param)} / ${f(r.torch_adamw_cpu_ns_per_param)}`,
     );
   }
   return lines.join('\n');

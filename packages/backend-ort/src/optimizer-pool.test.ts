@@ -121,6 +121,27 @@ describe('HostOptimizer (worker pool)', () => {
     expect(opt.workerCount()).toBe(2);
   });
 
+  it('default chunking: a tensor of about one chunk is split over every thread and still matches', async () => {
+    const o = new HostOptimizer({ threads: 3 });
+    const n = 150_001; // pieces of 12,504: the main thread and both workers take some
+    const ref = createReferenceBackend({ precision: 'f32' });
+    const [param, g] = [randomFloats(n, 5), randomFloats(n, 6)];
+    const before = param.slice();
+    const r = [param, g].map((a) => ref.upload(a, [n]));
+    const [rm, rv] = [ref.zeros([n]), ref.zeros([n])];
+    ref.adamwUpdate(r[0], r[1], rm, rv, hyper(1));
+    const [p, m, v] = o.adamw(param, g, new Float32Array(n), new Float32Array(n), hyper(1));
+    const want = (await Promise.all([r[0], rm, rv].map((t) => ref.read(t)))) as Float32Array[];
+    expectAdamwClose(
+      'default chunking',
+      { p, m, v },
+      { p: want[0], m: want[1], v: want[2] },
+      before,
+    );
+    expect(o.workerCount()).toBe(2);
+    await o.destroy();
+  });
+
   it('threads 1: the SIMD kernel on the main thread alone, no workers, same results', async () => {
     const one = new HostOptimizer({ threads: 1, chunk: 1000, inlineMax: 100 });
     const n = 2501;

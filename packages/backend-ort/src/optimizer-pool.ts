@@ -222,7 +222,9 @@ export class HostOptimizer {
     const n = param.length;
     const chunk = this.chunk;
     const main = this.mainKernel();
-    const mainPiece = main.chunk;
+    // About four pieces per thread, so a tensor of a chunk or two still spreads over every thread
+    const piece = Math.min(chunk, Math.max(4096, Math.ceil(n / (4 * this.threads) / 4) * 4));
+    const mainPiece = Math.min(piece, main.chunk);
     const params = { ...p };
     const scalars = adamwSimdScalars(p);
     let cursor = 0;
@@ -241,7 +243,7 @@ export class HostOptimizer {
         }
         while (w.inflight.length < 2 && cursor < n) {
           const lo = cursor;
-          const hi = Math.min(n, lo + chunk);
+          const hi = Math.min(n, lo + piece);
           cursor = hi;
           const slot = w.inflight.length === 0 ? 0 : 1 - w.inflight[0].slot;
           const base = slot * 4 * chunk;
