@@ -11,6 +11,7 @@ import type {
 } from '@oneshot-em/core';
 import { generateOnDevice } from './generate.js';
 import { attentionBackward, attentionForward } from './kernels/attention/attention.js';
+import { refreshComputeCopy } from './kernels/convert/convert.js';
 import { decodeLoopOps } from './kernels/decode/decode.js';
 import { accumulate, add, addBias, scale } from './kernels/elementwise/elementwise.js';
 import { embeddingBackward, embeddingForward } from './kernels/embedding/embedding.js';
@@ -23,6 +24,7 @@ import { ropeRotate } from './kernels/rope/rope.js';
 import { markPresent, sample } from './kernels/sample/sample.js';
 import { swigluBackward, swigluForward } from './kernels/swiglu/swiglu.js';
 import { vocabGrad, vocabStats } from './kernels/vocab/vocab.js';
+import type { WeightDtype } from './kernels/weights.js';
 import { BufferPool, MemoryMeter } from './runtime/buffers.js';
 import { CommandQueue } from './runtime/commands.js';
 import { type KernelContext, numel } from './runtime/context.js';
@@ -55,6 +57,25 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
    * elementwise, sumSquares, optimizers, data movement) walk the segments.
    */
   maxBindingBytes?: number;
+  /**
+   * The dtype of the weights' compute copy (`--dtype`): 'f32' (none: kernels read the f32
+   * master), 'bf16' (packed 2 per u32, widened in the kernels; every adapter) or 'f16' (needs
+   * shader-f16). 'auto' (default) is bf16 on a GPU adapter when `baseDtype` is bf16, else f32.
+   * The f32 master weights and AdamW m, v stay; the copy costs 2 bytes per weight more.
+   */
+  dtype?: 'auto' | WeightDtype;
+  /** The base model's storage dtype, for `dtype: 'auto'`. */
+  baseDtype?: 'f32' | 'bf16' | 'f16';
+}
+
+/** `dtype: 'auto'`: bf16 on a GPU for a bf16 base model, f32 otherwise (a CPU adapter: f32). */
+export function resolveWeightDtype(
+  requested: 'auto' | WeightDtype,
+  baseDtype: 'f32' | 'bf16' | 'f16' | undefined,
+  isFallbackAdapter: boolean,
+): WeightDtype {
+  if (requested !== 'auto') return requested;
+  return baseDtype === 'bf16' && !isFallbackAdapter ? 'bf16' : 'f32';
 }
 
 export interface DawnBackend extends Backend {
@@ -62,6 +83,10 @@ export interface DawnBackend extends Backend {
   readonly adapter: DawnAdapterInfo;
   /** Optional features enabled on the device (present on the adapter and not disabled). */
   readonly features: { subgroups: boolean; f16: boolean };
+  /** The weights' compute-copy dtype (`dtype` option resolved; 'f32': none). */
+  readonly weightDtype: WeightDtype;
+  /** The raw bits of a tensor's compute copy (u16 per element), or undefined: for tests. */
+  readComputeCopy(t: Tensor): Promise<Uint16Array | undefined>;
   /** Storage buffers handed out and not yet disposed (leak checks). */
   liveBuffers(): number;
   /** The largest buffer (binding) this backend creates; larger tensors are split. */
@@ -90,6 +115,17 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     device.destroy();
     throw new Error(
       `Dawn backend: f16 needs the shader-f16 feature, which ${options.disableF16 ? 'disableF16 turns off' : `adapter "${dev.adapter.description}" lacks`}`,
+    );
+  }
+  const weightDtype = resolveWeightDtype(
+    options.dtype ?? 'auto',
+    options.baseDtype,
+    dev.adapter.isFallback,
+  );
+  if (weightDtype === 'f16' && !dev.hasF16) {
+    device.destroy();
+    throw new Error(
+      `Dawn backend: --dtype f16 needs the WebGPU feature shader-f16, which ${options.disableF16 ? 'disableF16 turns off' : `adapter "${dev.adapter.description}" lacks`}; use --dtype bf16 (every adapter) or f32`,
     );
   }
   if (options.maxBindingBytes !== undefined && !(options.maxBindingBytes >= 256)) {
@@ -140,8 +176,11 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     }
     counter.uploads++;
     counter.bytesUp += data.byteLength;
+    if (weightDtype !== 'f32' && t.dtype === 'f32') uploaded.add(t);
     return t;
   }
+  /** Host-uploaded f32 tensors: the only ones that get a compute copy (ctx.asWeight). */
+  const uploaded = new WeakSet<Tensor>();
   function dispose(t: Tensor): void {
     for (const b of DawnTensor.detach(t)) pool.release(b);
   }
@@ -150,6 +189,12 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     matmul: options.matmul ?? 'tile16',
     reduction: dev.hasSubgroups ? 'subgroup' : 'workgroup',
     f16: options.f16 ?? false,
+    weightDtype,
+    acquire: (bytes) => pool.acquire(bytes, false),
+    asWeight(t) {
+      if (uploaded.has(t) && !DawnTensor.computeCopy(t)) refreshComputeCopy(ctx, t as DawnTensor);
+      return t;
+    },
     alloc,
     upload,
     dispose,
@@ -158,6 +203,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       if (!t) {
         const { data, shape } = make();
         t = upload(data, shape);
+        uploaded.delete(t);
         constants.set(key, t);
       }
       return t;
@@ -170,6 +216,15 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     kind: 'dawn',
     adapter: dev.adapter,
     features: { subgroups: dev.hasSubgroups, f16: dev.hasF16 },
+    weightDtype,
+    async readComputeCopy(t) {
+      const copy = DawnTensor.computeCopy(t);
+      if (!copy) return undefined;
+      const out = new Uint16Array(numel(t.shape));
+      for (const [i, s] of DawnTensor.segments(t, 'readComputeCopy').entries())
+        out.set(new Uint16Array(await queue.read(copy[i], s.elems * 2), 0, s.elems), s.elem0);
+      return out;
+    },
     liveBuffers: () => pool.live,
     bindingLimit,
     memory: () => ({ liveBytes: meter.liveBytes, peakBytes: meter.peakBytes }),
@@ -274,8 +329,15 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       vocabGrad(ctx, logits, targets, statValues, coeffs, opts),
     sample: (logits, presence, uniforms, params) => sample(ctx, logits, presence, uniforms, params),
     markPresent: (presence, ids) => markPresent(ctx, presence, ids),
-    adamwUpdate: (param, grad, m, v, p) => adamwUpdate(ctx, param, grad, m, v, p),
-    sgdUpdate: (param, grad, p) => sgdUpdate(ctx, param, grad, p),
+    // the optimizer writes the f32 master, then the compute copy is rounded from it
+    adamwUpdate(param, grad, m, v, p) {
+      adamwUpdate(ctx, param, grad, m, v, p);
+      if (DawnTensor.computeCopy(param)) refreshComputeCopy(ctx, param as DawnTensor);
+    },
+    sgdUpdate(param, grad, p) {
+      sgdUpdate(ctx, param, grad, p);
+      if (DawnTensor.computeCopy(param)) refreshComputeCopy(ctx, param as DawnTensor);
+    },
   };
   return backend;
 }

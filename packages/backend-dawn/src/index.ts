@@ -1,5 +1,11 @@
 // Public API of @oneshot-em/backend-dawn.
-export { createDawnBackend, type DawnBackend, type DawnBackendOptions } from './dawn-backend.js';
+export {
+  createDawnBackend,
+  type DawnBackend,
+  type DawnBackendOptions,
+  resolveWeightDtype,
+} from './dawn-backend.js';
+export type { WeightDtype } from './kernels/weights.js';
 export {
   type DawnAdapterInfo,
   describeDawnAdapters,

@@ -17,11 +17,19 @@ export function largestBufferBytes(config: ModelConfig): number {
   return 4 * Math.max(V * C, F * C, 256 * V);
 }
 
+/** `--dtype`: the compute copy of the weights on the device (f32 master weights stay). */
+export type ComputeDtype = 'auto' | 'f32' | 'bf16' | 'f16';
+
 export async function createBackend(
   name: BackendName,
   device?: string,
   config?: ModelConfig,
+  dtype: ComputeDtype = 'auto',
 ): Promise<Backend> {
+  if (name !== 'dawn' && (dtype === 'bf16' || dtype === 'f16'))
+    throw new UserError(
+      `--dtype ${dtype} is not yet on the ${name} backend (only on dawn); use --dtype auto or f32`,
+    );
   switch (name) {
     case 'ort': {
       const mod = await importBackend('@oneshot-em/backend-ort', 'onnxruntime-node');
@@ -33,6 +41,8 @@ export async function createBackend(
       return mod.createDawnBackend({
         device: d,
         requiredBufferBytes: config ? largestBufferBytes(config) : undefined,
+        dtype,
+        baseDtype: config ? BASE_DTYPE[config.torchDtype] : undefined,
       });
     }
     case 'reference': {
@@ -43,6 +53,13 @@ export async function createBackend(
       throw new UserError(`unknown backend '${name as string}' (expected ort, dawn or reference)`);
   }
 }
+
+/** config.json's torch_dtype as `--dtype auto` reads it (bf16 base → bf16 on a GPU). */
+const BASE_DTYPE: Record<ModelConfig['torchDtype'], 'f32' | 'bf16' | 'f16'> = {
+  float32: 'f32',
+  bfloat16: 'bf16',
+  float16: 'f16',
+};
 
 async function importBackend(pkg: string, native: string) {
   try {

@@ -1,6 +1,7 @@
 import type { DType, Tensor } from '@oneshot-em/core';
 import type { Reduction } from '../kernels/kernel.js';
 import type { MatmulVariant } from '../kernels/matmul/matmul.js';
+import type { WeightDtype } from '../kernels/weights.js';
 import type { CommandQueue } from './commands.js';
 import { DawnTensor } from './tensor.js';
 
@@ -15,6 +16,16 @@ export interface KernelContext {
   readonly reduction: Reduction;
   /** Matmuls in the f16 kernel (the opt-in `f16` option; the device has shader-f16). */
   readonly f16: boolean;
+  /** The dtype of weights' compute copies (`dtype` option): 'f32' means none. */
+  readonly weightDtype: WeightDtype;
+  /** A raw buffer of `bytes` from the pool (a compute copy); freed with its tensor. */
+  acquire(bytes: number): GPUBuffer;
+  /**
+   * Called by kernels on the operand they read as a weight (matmul's b, the embedding table):
+   * with a low-precision `weightDtype`, a host-uploaded f32 tensor gets its compute copy on
+   * first use (activations, computed on the device, never do). Returns `t`.
+   */
+  asWeight(t: Tensor): Tensor;
   /** A new tensor (contents undefined) from the buffer pool. */
   alloc(shape: readonly number[], dtype?: DType): DawnTensor;
   upload(data: Float32Array | Int32Array, shape: readonly number[]): Tensor;

@@ -32,6 +32,8 @@ export class DawnTensor implements Tensor {
   /** For a split tensor: rows of dim 0 per segment; undefined for one buffer. */
   readonly rowsPerSegment: number | undefined;
   #buffers: GPUBuffer[] | null;
+  /** The low-precision compute copy of a weight (`--dtype`), one buffer per segment. */
+  #compute: { dtype: 'bf16' | 'f16'; buffers: GPUBuffer[] } | undefined;
 
   constructor(
     buffer: GPUBuffer | GPUBuffer[],
@@ -93,12 +95,42 @@ export class DawnTensor implements Tensor {
     return { buffer: own.#live(what)[0], rowsPerBatch: own.viewRowsPerBatch };
   }
 
-  /** Detaches the handle; returns its buffers for the pool (none for a view). */
+  /** Detaches the handle; returns its buffers and compute copy for the pool (none for a view). */
   static detach(t: Tensor): GPUBuffer[] {
     const own = DawnTensor.#own(t, 'dispose');
-    const b = own.#buffers ?? [];
+    const b = [...(own.#buffers ?? []), ...(own.#compute?.buffers ?? [])];
     own.#buffers = null;
+    own.#compute = undefined;
     return own.viewRowsPerBatch === undefined ? b : [];
+  }
+
+  /**
+   * Gives a weight its compute copy (`--dtype bf16|f16`): one buffer per segment, the same
+   * rows, 2 bytes per element. Kernels that read weights (matmul's b, embedding gather) take
+   * it instead of the f32 master; the optimizer refreshes it (kernels/convert).
+   */
+  static attachComputeCopy(t: Tensor, dtype: 'bf16' | 'f16', buffers: GPUBuffer[]): void {
+    const own = DawnTensor.#own(t, 'compute copy');
+    if (buffers.length !== own.#live('compute copy').length)
+      throw new Error('compute copy: one buffer per segment expected');
+    own.#compute = { dtype, buffers };
+  }
+
+  /** The compute copy's buffers (one per segment), if the tensor has one. */
+  static computeCopy(t: Tensor): GPUBuffer[] | undefined {
+    return t instanceof DawnTensor ? t.#compute?.buffers : undefined;
+  }
+
+  /** 'bf16' / 'f16' when `t` has a compute copy, else 'f32' (kernels read the master). */
+  static weightDtype(t: Tensor): 'f32' | 'bf16' | 'f16' {
+    return t instanceof DawnTensor ? (t.#compute?.dtype ?? 'f32') : 'f32';
+  }
+
+  /** The segments a weight-reading kernel binds: the compute copy's buffers where there is one. */
+  static weightSegments(t: Tensor, what = 'tensor'): Segment[] {
+    const segs = DawnTensor.segments(t, what);
+    const copy = DawnTensor.computeCopy(t);
+    return copy ? segs.map((s, i) => ({ ...s, buffer: copy[i] })) : segs;
   }
 
   static #own(t: Tensor, what: string): DawnTensor {

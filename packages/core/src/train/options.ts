@@ -102,6 +102,12 @@ export const trainOptionsSchema = z
       .string()
       .optional()
       .describe('a step_<N> checkpoint directory of this run to continue'),
+    dtype: z
+      .enum(['auto', 'f32', 'bf16', 'f16'])
+      .default('auto')
+      .describe(
+        'dtype of the compute copy of the weights on the device (auto: bf16 on a GPU for a bf16 base model, else f32); master weights and optimizer state stay f32; dawn only for now, f16 needs shader-f16',
+      ),
     saveDtype: z
       .enum(['auto', 'f32', 'bf16', 'f16'])
       .default('auto')

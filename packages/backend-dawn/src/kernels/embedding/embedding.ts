@@ -1,9 +1,11 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, expectDtype, type KernelContext, numel } from '../../runtime/context.js';
 import { DawnTensor } from '../../runtime/tensor.js';
-import { family, wgsl } from '../kernel.js';
+import { wgsl } from '../kernel.js';
+import { weightStorageFamilies } from '../weights.js';
 
-export const embedding = family(
+/** One module per weight dtype of the table (kernels/weights.ts); scatter_add uses the f32 one. */
+export const embeddingByDtype = weightStorageFamilies(
   'embedding',
   wgsl(import.meta.url, './embedding.wgsl'),
   [
@@ -19,6 +21,7 @@ export const embedding = family(
     scatter_add: { bindings: { ids: 1, src: 2, out: 3 } },
   },
 );
+export const embedding = embeddingByDtype.f32;
 
 /** Id buckets of the scatter-add (threads = C × buckets). */
 const SCATTER_BUCKETS = 64;
@@ -29,10 +32,13 @@ export function embeddingForward(ctx: KernelContext, ids: Tensor, table: Tensor)
   const [V, C] = table.shape;
   const n = numel(ids.shape);
   const out = ctx.alloc([n, C]);
-  // a split table: one pass per segment, each writing the rows of the ids it holds
-  for (const s of DawnTensor.segments(table, 'table')) {
+  // a split table: one pass per segment, each writing the rows of the ids it holds; a weight
+  // with a compute copy (`--dtype`) is read from it
+  ctx.asWeight(table);
+  const gather = embeddingByDtype[DawnTensor.weightDtype(table)].gather;
+  for (const s of DawnTensor.weightSegments(table, 'table')) {
     ctx.queue.dispatch(
-      embedding.gather,
+      gather,
       { n, c: C, v: s.rows, buckets: 1, row0: s.row0, v_total: V },
       { ids: buf(ids, 'ids'), src: s.buffer, out: buf(out, '') },
       ceilDiv(n * C, 64),

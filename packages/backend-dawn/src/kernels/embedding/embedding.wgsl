@@ -16,7 +16,8 @@ override WG: u32 = 64;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
-@group(0) @binding(2) var<storage, read> src: array<f32>;
+// binding 2: gather reads the table through `read_b` (a weight-storage fragment, kernels/weights.ts:
+// f32, bf16 or f16); scatter_add reads dOut through it too, always dispatched from the f32 module.
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 // out [N, C]: one thread per element.
@@ -31,7 +32,7 @@ fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   }
   let local = u32(id) - p.row0;  // wraps past v for ids below row0
   if (local >= p.v) { return; }
-  out[i] = src[local * p.c + i % p.c];
+  out[i] = read_b(local * p.c + i % p.c);
 }
 
 // out [V, C] (zeroed beforehand) += src [N, C] rows at ids. Thread (column, bucket) walks
@@ -47,6 +48,6 @@ fn scatter_add(@builtin(global_invocation_id) gid: vec3u) {
     let local = u32(id) - p.row0;
     if (id < 0 || local >= p.v || local % p.buckets != bucket) { continue; }
     let o = local * p.c + col;
-    out[o] = out[o] + src[t * p.c + col];
+    out[o] = out[o] + read_b(t * p.c + col);
   }
 }

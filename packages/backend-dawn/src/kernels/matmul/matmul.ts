@@ -2,6 +2,7 @@ import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext } from '../../runtime/context.js';
 import { DawnTensor, type Segment } from '../../runtime/tensor.js';
 import { family, wgsl } from '../kernel.js';
+import { weightStorageFamilies } from '../weights.js';
 
 const params = [
   ['m', 'u32'],
@@ -16,20 +17,28 @@ const params = [
   ['accumulate', 'u32'],
 ] as const;
 
-/** 16×16 tiles, one output per thread (the default); transposes are override constants. */
-export const matmulTile16 = family('matmul', wgsl(import.meta.url, './matmul.wgsl'), params, {
-  matmul: { bindings: { a: 1, b: 2, out: 3 }, workgroupSize: 16 },
-});
+const bindings = { a: 1, b: 2, out: 3 };
 
-/** 64×64 tiles, 4×4 outputs per thread in registers (`matmul: 'tile64'`). */
-export const matmulTile64 = family(
+/**
+ * 16×16 tiles, one output per thread; transposes are override constants. One module per
+ * weight dtype of b (kernels/weights.ts): f32, bf16 or f16 compute copies, f32 sums.
+ */
+export const matmulTile16ByDtype = weightStorageFamilies(
+  'matmul',
+  wgsl(import.meta.url, './matmul.wgsl'),
+  params,
+  { matmul: { bindings, workgroupSize: 16 } },
+);
+export const matmulTile16 = matmulTile16ByDtype.f32;
+
+/** 64×64 tiles, 4×4 outputs per thread in registers (`matmul: 'tile64'`), per weight dtype. */
+export const matmulTile64ByDtype = weightStorageFamilies(
   'matmul-tile64',
   wgsl(import.meta.url, './matmul-tile64.wgsl'),
   params,
-  {
-    matmul: { bindings: { a: 1, b: 2, out: 3 }, workgroupSize: 16 },
-  },
+  { matmul: { bindings, workgroupSize: 16 } },
 );
+export const matmulTile64 = matmulTile64ByDtype.f32;
 
 /** 16×16 tiles staged in f16, f16 products, f32 sums (the opt-in `f16` option; shader-f16). */
 export const matmulF16 = family('matmul-f16', wgsl(import.meta.url, './matmul-f16.wgsl'), params, {
@@ -59,27 +68,39 @@ export function matmul(
       `matmul: op(a) of [${a.shape}] (transA ${transA}) and op(b) of [${b.shape}] (transB ${transB}) do not chain`,
     );
   }
+  ctx.asWeight(b);
   const out = ctx.alloc([M, N]);
   const constants = { TRANS_A: Number(transA), TRANS_B: Number(transB) };
   if (DawnTensor.isSplit(a) || DawnTensor.isSplit(b) || DawnTensor.isSplit(out)) {
     splitMatmul(ctx, a, b, out, transA, transB, constants);
     return out;
   }
-  const [kernel, tile] = pick(ctx, M);
+  const [kernel, tile] = pick(ctx, M, b);
   ctx.queue.dispatch(
     kernel,
     { m: M, n: N, k: K, lda: a1, ldb: b1, ldc: N, off_a: 0, off_b: 0, off_c: 0, accumulate: 0 },
-    { a: buf(a, 'matmul a'), b: buf(b, 'matmul b'), out: buf(out, '') },
+    {
+      a: buf(a, 'matmul a'),
+      b: DawnTensor.weightSegments(b, 'matmul b')[0].buffer,
+      out: buf(out, ''),
+    },
     [ceilDiv(N, tile), ceilDiv(M, tile)],
     constants,
   );
   return out;
 }
 
-function pick(ctx: KernelContext, m: number) {
-  const wide = !ctx.f16 && ctx.matmul === 'tile64' && m >= 64;
+/** The kernel for M rows with b's storage: a weight with a compute copy reads it (f32 sums). */
+function pick(ctx: KernelContext, m: number, b: Tensor) {
+  const dtype = DawnTensor.weightDtype(b);
+  const f16 = ctx.f16 && dtype === 'f32';
+  const wide = !f16 && ctx.matmul === 'tile64' && m >= 64;
   return [
-    ctx.f16 ? matmulF16.matmul : wide ? matmulTile64.matmul : matmulTile16.matmul,
+    f16
+      ? matmulF16.matmul
+      : wide
+        ? matmulTile64ByDtype[dtype].matmul
+        : matmulTile16ByDtype[dtype].matmul,
     wide ? 64 : 16,
   ] as const;
 }
@@ -115,7 +136,7 @@ function splitMatmul(
   const [M, N] = out.shape;
   const K = transA ? a.shape[0] : a1;
   const sa = DawnTensor.segments(a, 'matmul a');
-  const sb = DawnTensor.segments(b, 'matmul b');
+  const sb = DawnTensor.weightSegments(b, 'matmul b');
   const so = DawnTensor.segments(out, 'matmul out');
   const starts = (segs: Segment[]) => segs.map((s) => s.row0);
   const mCuts = ranges(M, [...(transA ? [] : starts(sa)), ...starts(so)]);
@@ -123,7 +144,7 @@ function splitMatmul(
   const kCuts = ranges(K, [...(transA ? starts(sa) : []), ...(transB ? [] : starts(sb))]);
   for (const [m0, m1] of mCuts) {
     const o = segmentOf(so, m0);
-    const [kernel, tile] = pick(ctx, m1 - m0);
+    const [kernel, tile] = pick(ctx, m1 - m0, b);
     for (const [n0, n1] of nCuts) {
       kCuts.forEach(([k0, k1], ki) => {
         // the stored row and column where each operand's block starts

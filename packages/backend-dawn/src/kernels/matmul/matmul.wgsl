@@ -25,7 +25,8 @@ override TRANS_B: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+// binding 2, `b`, and `read_b(i)` (element i of b as f32) come from a weight-storage fragment
+// (weightStorageFamilies in kernels/weights.ts): f32, bf16 packed 2 per u32, or f16.
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 var<workgroup> tile_a: array<f32, WG * WG>;
@@ -39,8 +40,8 @@ fn load_a(row: u32, col: u32) -> f32 {
 
 fn load_b(row: u32, col: u32) -> f32 {
   if (row >= p.k || col >= p.n) { return 0.0; }
-  if (TRANS_B) { return b[p.off_b + col * p.ldb + row]; }
-  return b[p.off_b + row * p.ldb + col];
+  if (TRANS_B) { return read_b(p.off_b + col * p.ldb + row); }
+  return read_b(p.off_b + row * p.ldb + col);
 }
 
 fn write_out(row: u32, col: u32, v: f32) {
