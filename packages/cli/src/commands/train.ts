@@ -145,7 +145,7 @@ export async function runTrain(
     params: objParams,
   });
 
-  const backend = await createBackend(opts.backend, opts.device, model.config);
+  const backend = await createBackend(opts.backend, opts.device, model.config, opts.dtype);
   log(
     `backend ${backend.name} · model ${dir}${embedded ? ' (embedded stories260K)' : ''} · objective ${objective.objective.name} ${JSON.stringify(objective.params)}`,
   );
