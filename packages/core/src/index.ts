@@ -178,20 +178,22 @@ export {
 export type { TrainOptions } from './train/options.js';
 export { parseTrainOptions, trainOptionsSchema } from './train/options.js';
 export {
+  type MemoryLimits,
+  type PlanFit,
+  type PlanSuggestion,
+  planFits,
+  suggestFits,
+} from './train/memory-fit.js';
+export {
   formatBytes,
   type MemoryItem,
-  type MemoryLimits,
   type MemoryPlan,
   type MemoryPlanInput,
   type PlanBackend,
   type PlanDtype,
-  type PlanFit,
-  type PlanSuggestion,
   parseByteSize,
-  planFits,
   planMemory,
   plannedParamCount,
   RUNTIME_BYTES,
-  suggestFits,
 } from './train/memory-plan.js';
 export { rollout } from './train/rollout.js';

@@ -2,15 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../io/hf-config.js';
 import type { ModelConfig } from '../model/config.js';
 import { paramCount } from '../model/params.js';
+import { type MemoryLimits, planFits, suggestFits } from './memory-fit.js';
 import {
-  type MemoryLimits,
   type MemoryPlan,
   type MemoryPlanInput,
   parseByteSize,
-  planFits,
   planMemory,
   plannedParamCount,
-  suggestFits,
 } from './memory-plan.js';
 
 /** The published config.json fields of the Qwen2.5 models (7B: untied embeddings). */
