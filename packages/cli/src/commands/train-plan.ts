@@ -224,7 +224,8 @@ export async function planTrain(
   // only knobs this CLI has (--dtype once the schema has it; Dawn's optimizer runs on the GPU); on
   // NVIDIA, ORT's CUDA EP keeps the optimizer on the host
   const suggestions = suggestFits(input, limits, {
-    dtype: 'dtype' in trainOptionsSchema.shape && backend !== 'ort-cpu' && backend !== 'reference',
+    // only Dawn runs a 16-bit compute copy (ORT and the reference refuse one)
+    dtype: 'dtype' in trainOptionsSchema.shape && backend === 'dawn',
     backends: backend === 'dawn' && limits.device_total_bytes !== null ? ['ort-cuda'] : [],
   });
   return {
