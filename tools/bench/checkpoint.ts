@@ -1,21 +1,28 @@
 /**
  * Save + reload cost of a training checkpoint at a given model shape, in a process of its own
  * so that peak RSS is the save's or the load's:
- *   npx tsx packages/core/src/io/checkpoint-bench.ts save qwen2-25m /tmp/ck [f32|bf16|f16] [5GB]
- *   npx tsx packages/core/src/io/checkpoint-bench.ts load qwen2-25m /tmp/ck [model|state|both]
+ *   npx tsx tools/bench/checkpoint.ts save qwen2-25m /tmp/ck [f32|bf16|f16] [5GB]
+ *   npx tsx tools/bench/checkpoint.ts load qwen2-25m /tmp/ck [model|state|both]
  * The weights and AdamW moments are served by a host backend that builds each tensor when it is
  * read (a deterministic ramp), so the process holds only what the save or load itself allocates.
  */
 import * as fs from 'node:fs';
-import type { Backend } from '../backend/backend.js';
-import type { Tensor } from '../backend/tensor-ops.js';
-import type { ModelConfig } from '../model/config.js';
-import { numel, paramCount, paramSpecs } from '../model/params.js';
-import type { ModelWeights } from '../model/weights.js';
-import { loadCheckpointState, saveCheckpoint } from '../train/checkpoint.js';
-import type { OptimizerState } from '../train/optimizer.js';
-import { loadHfModel } from './hf-model.js';
-import { parseShardSize } from './shard-size.js';
+import {
+  type Backend,
+  type ModelConfig,
+  type ModelWeights,
+  numel,
+  type OptimizerState,
+  paramCount,
+  paramSpecs,
+  type Tensor,
+} from '@oneshot-em/core';
+import {
+  loadCheckpointState,
+  loadHfModel,
+  parseShardSize,
+  saveCheckpoint,
+} from '@oneshot-em/core/node';
 
 const SHAPES: Record<
   string,
