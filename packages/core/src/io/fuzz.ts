@@ -131,3 +131,9 @@ export function isClearError(e: unknown, source: string): boolean {
   if (e.constructor === TypeError || e.constructor === RangeError) return false;
   return e.message.startsWith(source);
 }
+
+/** A test's seed: `base`, or FUZZ_SEED from the environment to explore other cases. */
+export function fuzzSeed(base: number): number {
+  const env = process.env.FUZZ_SEED;
+  return env === undefined || env === '' ? base : Number(env) + base;
+}

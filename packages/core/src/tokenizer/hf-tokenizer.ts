@@ -123,7 +123,19 @@ class HfTokenizer implements Tokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
-    return this.impl.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids;
+    try {
+      return this.impl.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids;
+    } catch (error) {
+      throw this.damaged('encoding', error);
+    }
+  }
+
+  /** A library failure on a tokenizer.json that loaded but is malformed (found by fuzzing). */
+  private damaged(what: string, error: unknown): Error {
+    return new Error(
+      `${this.source}: ${what} failed: ${(error as Error)?.message ?? error} (the file is damaged or of a form this tokenizer does not support)`,
+      { cause: error },
+    );
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
@@ -135,7 +147,13 @@ class HfTokenizer implements Tokenizer {
       }
     }
     if (ids.length === 0) return '';
-    return this.impl.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+    try {
+      return this.impl.decode([...ids], {
+        skip_special_tokens: options.skipSpecialTokens ?? false,
+      });
+    } catch (error) {
+      throw this.damaged('decoding', error);
+    }
   }
 
   applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions): string {

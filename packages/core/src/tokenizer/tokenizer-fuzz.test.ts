@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isClearError, mutateBytes, mutateJson, rng } from '../io/fuzz.js';
+import { fuzzSeed, isClearError, mutateBytes, mutateJson, rng } from '../io/fuzz.js';
 import { defaultModelDir } from '../io/hf-model.js';
 import { createHfTokenizer } from './hf-tokenizer.js';
 
@@ -62,13 +62,29 @@ describe('tokenizer files fuzz (tokenizer.json, tokenizer_config.json)', () => {
     expect(performance.now() - start).toBeLessThan(CASE_MS);
   });
 
+  // found by this fuzz (other seeds): the library throws TypeErrors from encode on a damaged
+  // post_processor; the error now names tokenizer.json
+  it('a damaged post_processor fails encoding with an error naming tokenizer.json', () => {
+    const json = structuredClone(tokenizerJson);
+    json.post_processor.single[0] = 1e9;
+    const tok = createHfTokenizer({
+      tokenizerJson: json,
+      tokenizerConfig,
+      chatTemplateFile: null,
+      source: SOURCE,
+    });
+    expect(() => tok.encode('Once', { addSpecialTokens: true })).toThrow(
+      /^model\/tokenizer.json: encoding failed: .* \(the file is damaged or of a form this tokenizer does not support\)$/,
+    );
+  });
+
   it(`${CASES} mutations of tokenizer_config.json`, () => {
-    const r = rng(1);
+    const r = rng(fuzzSeed(1));
     for (let c = 0; c < CASES; c++) check(tokenizerJson, mutateJson(r, tokenizerConfig), c);
   });
 
   it(`${CASES} JSON-level mutations of tokenizer.json`, () => {
-    const r = rng(2);
+    const r = rng(fuzzSeed(2));
     let ok = 0;
     for (let c = 0; c < CASES; c++)
       if (check(mutateJson(r, tokenizerJson), tokenizerConfig, c)) ok++;
@@ -76,7 +92,7 @@ describe('tokenizer files fuzz (tokenizer.json, tokenizer_config.json)', () => {
   });
 
   it(`${CASES} byte-level mutations of tokenizer.json that still parse as JSON`, () => {
-    const r = rng(3);
+    const r = rng(fuzzSeed(3));
     const bytes = new TextEncoder().encode(tokenizerText);
     const decoder = new TextDecoder();
     for (let c = 0; c < CASES; c++) {

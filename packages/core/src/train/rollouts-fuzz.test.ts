@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isClearError, mutateBytes, mutateJson, rng } from '../io/fuzz.js';
+import { fuzzSeed, isClearError, mutateBytes, mutateJson, rng } from '../io/fuzz.js';
 import { parseRolloutLine, RolloutsError } from './rollouts.js';
 
 const CASES = 1000;
@@ -37,7 +37,7 @@ function check(text: string, c: number): void {
 
 describe('rollouts JSONL fuzz', () => {
   it(`${CASES} JSON-level and ${CASES} byte-level mutations of valid lines`, () => {
-    const r = rng(99);
+    const r = rng(fuzzSeed(99));
     for (let c = 0; c < CASES; c++) check(JSON.stringify(mutateJson(r, lines[c % 2])), c);
     const decoder = new TextDecoder();
     for (let c = 0; c < CASES; c++) {
