@@ -13,6 +13,13 @@ export const STORIES260K_TOKENIZER = fileURLToPath(
 
 export function readLlama2cFile(file: string): Llama2cCheckpoint {
   assertRegularFile(file, 'a llama2.c checkpoint');
+  // read whole (the format has no index); Node cannot hold 2 GiB or more in one buffer
+  const size = fs.statSync(file).size;
+  if (size >= 2 ** 31 - 1) {
+    throw new Error(
+      `${file}: ${size} bytes; llama2.c checkpoints of 2 GiB or more are not supported (load it as a Hugging Face directory instead: llama2.c's export.py writes one)`,
+    );
+  }
   return parseLlama2c(new Uint8Array(fs.readFileSync(file)), file);
 }
 

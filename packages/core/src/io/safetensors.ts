@@ -42,11 +42,19 @@ export class SafetensorsFile {
   static open(path: string, io?: FileIo): SafetensorsFile {
     // stat first: opening a FIFO would block until a writer appears
     assertRegularFile(path, 'a safetensors file');
-    const fd = fs.openSync(path, 'r');
+    // non-blocking, so that a FIFO swapped in after the stat cannot block the open either
+    const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     const short = (at: number) =>
       new SafetensorsError('truncated', path, `file ended at byte ${at}`);
     try {
-      const size = fs.fstatSync(fd).size;
+      const st = fs.fstatSync(fd);
+      if (!st.isFile())
+        throw new SafetensorsError(
+          'invalid_header',
+          path,
+          'not a regular file (replaced while opening)',
+        );
+      const size = st.size;
       if (size < 8) {
         throw new SafetensorsError(
           'truncated',
