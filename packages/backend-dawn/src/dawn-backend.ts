@@ -30,6 +30,7 @@ import { CommandQueue } from './runtime/commands.js';
 import { type KernelContext, numel } from './runtime/context.js';
 import { type DawnAdapterInfo, type DawnDeviceOptions, openDawnDevice } from './runtime/device.js';
 import { PipelineCache } from './runtime/pipelines.js';
+import { type OptionalMatmul, validateMatmulVariants } from './runtime/variants.js';
 import { copyElements, rowsPerSegment } from './runtime/segments.js';
 import { DawnTensor } from './runtime/tensor.js';
 
@@ -37,8 +38,9 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
   /** Submit and validate after every dispatch (slow; pinpoints a failing kernel). */
   debug?: boolean;
   /**
-   * Matmul kernel: 'tile16' (default) or 'tile64' (register-tiled, for large M and N; used
-   * only when M ≥ 64, else tile16). A variant, until tools/bench shows which is better.
+   * Matmul kernel: 'auto' (default: gemv for M ≤ 8, the register-tiled tile64 for M, N ≥ 64,
+   * else tile16, among the variants that validate on the adapter), or one variant where it
+   * applies ('gemv': M ≤ 8, 'tile64': M ≥ 64; else tile16).
    */
   matmul?: MatmulVariant;
   /**
@@ -57,6 +59,8 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
    * elementwise, sumSquares, optimizers, data movement) walk the segments.
    */
   maxBindingBytes?: number;
+  /** Tests: these optional matmul variants get invalid WGSL, to exercise the fallback. */
+  breakMatmulVariants?: OptionalMatmul[];
   /**
    * The dtype of the weights' compute copy (`--dtype`): 'f32' (none: kernels read the f32
    * master), 'bf16' (packed 2 per u32, widened in the kernels; every adapter) or 'f16' (needs
@@ -83,6 +87,8 @@ export interface DawnBackend extends Backend {
   readonly adapter: DawnAdapterInfo;
   /** Optional features enabled on the device (present on the adapter and not disabled). */
   readonly features: { subgroups: boolean; f16: boolean };
+  /** The optional matmul variants that validated on this adapter (else tile16 runs). */
+  readonly matmulVariants: { gemv: boolean; tile64: boolean };
   /** The weights' compute-copy dtype (`dtype` option resolved; 'f32': none). */
   readonly weightDtype: WeightDtype;
   /** The raw bits of a tensor's compute copy (u16 per element), or undefined: for tests. */
@@ -107,8 +113,10 @@ export interface DawnBackend extends Backend {
  * pool; `dispose` returns them.
  */
 export async function createDawnBackend(options: DawnBackendOptions = {}): Promise<DawnBackend> {
-  if (options.f16 && options.matmul === 'tile64')
-    throw new Error("Dawn backend: f16 has only a 16×16-tile matmul; drop matmul: 'tile64'");
+  if (options.f16 && (options.matmul === 'tile64' || options.matmul === 'gemv'))
+    throw new Error(
+      `Dawn backend: f16 has only a 16×16-tile matmul; drop matmul: '${options.matmul}'`,
+    );
   const dev = await openDawnDevice(options);
   const { device } = dev;
   if (options.f16 && !dev.hasF16) {
@@ -134,6 +142,11 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       `Dawn backend: maxBindingBytes = ${options.maxBindingBytes}; expected a byte count ≥ 256`,
     );
   }
+  const matmulAvailable = await validateMatmulVariants(
+    device,
+    weightDtype,
+    options.breakMatmulVariants,
+  );
   const meter = new MemoryMeter();
   const pool = new BufferPool(
     device,
@@ -186,7 +199,8 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
   }
   const ctx: KernelContext = {
     queue,
-    matmul: options.matmul ?? 'tile16',
+    matmul: options.matmul ?? 'auto',
+    matmulAvailable,
     reduction: dev.hasSubgroups ? 'subgroup' : 'workgroup',
     f16: options.f16 ?? false,
     weightDtype,
@@ -216,6 +230,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     kind: 'dawn',
     adapter: dev.adapter,
     features: { subgroups: dev.hasSubgroups, f16: dev.hasF16 },
+    matmulVariants: matmulAvailable,
     weightDtype,
     async readComputeCopy(t) {
       const copy = DawnTensor.computeCopy(t);

@@ -12,6 +12,8 @@ import { DawnTensor } from './tensor.js';
 export interface KernelContext {
   readonly queue: CommandQueue;
   readonly matmul: MatmulVariant;
+  /** The optional matmul variants that passed validation on this adapter (runtime/variants.ts). */
+  readonly matmulAvailable: { gemv: boolean; tile64: boolean };
   /** 'subgroup' when the device has the `subgroups` feature (and it is not disabled). */
   readonly reduction: Reduction;
   /** Matmuls in the f16 kernel (the opt-in `f16` option; the device has shader-f16). */

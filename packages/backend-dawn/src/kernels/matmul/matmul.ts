@@ -1,7 +1,7 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext } from '../../runtime/context.js';
 import { DawnTensor, type Segment } from '../../runtime/tensor.js';
-import { family, wgsl } from '../kernel.js';
+import { family, type KernelDescriptor, wgsl } from '../kernel.js';
 import { weightStorageFamilies } from '../weights.js';
 
 const params = [
@@ -45,11 +45,54 @@ export const matmulF16 = family('matmul-f16', wgsl(import.meta.url, './matmul-f1
   matmul: { bindings: { a: 1, b: 2, out: 3 }, workgroupSize: 16, requires: 'shader-f16' },
 });
 
-export type MatmulVariant = 'tile16' | 'tile64';
+/**
+ * The small-M kernel (M ≤ GEMV_MAX_ROWS: decode): b streamed once for all rows, per weight
+ * dtype; `gemv_rows` for transB (b [N, K]), `gemv_cols` for b [K, N].
+ */
+export const matmulGemvByDtype = weightStorageFamilies(
+  'matmul-gemv',
+  wgsl(import.meta.url, './matmul-gemv.wgsl'),
+  params,
+  {
+    gemv_rows: { bindings, workgroupSize: 64 },
+    gemv_cols: { bindings, workgroupSize: 64 },
+  },
+);
+export const GEMV_MAX_ROWS = 8;
 
 /**
- * op(a) [M, K] · op(b) [K, N] → [M, N]; with `ctx.f16` every matmul takes the f16 kernel,
- * else tile64 only for M ≥ 64 (decode rows use tile16).
+ * 'auto' (default): gemv for M ≤ 8, tile64 for M ≥ 64 and N ≥ 64, else tile16 — among the
+ * variants that passed validation on this adapter (ctx.matmulAvailable). An explicit variant
+ * is used wherever it applies (gemv: M ≤ 8; tile64: M ≥ 64), else tile16.
+ */
+export type MatmulVariant = 'auto' | 'tile16' | 'tile64' | 'gemv';
+
+/** What one dense matmul dispatches: the kernel and its workgroup grid. */
+export interface MatmulChoice {
+  name: 'tile16' | 'tile64' | 'gemv' | 'f16';
+  kernel: KernelDescriptor;
+  grid: (m: number, n: number) => number | [number, number];
+}
+
+/** The variant for an [M, K]·[K, N] product (pure; its rules are tested without a GPU). */
+export function chooseMatmul(
+  requested: MatmulVariant,
+  m: number,
+  n: number,
+  available: { gemv: boolean; tile64: boolean },
+): 'tile16' | 'tile64' | 'gemv' {
+  const gemvFits = m <= GEMV_MAX_ROWS && available.gemv;
+  const tile64Fits = m >= 64 && available.tile64;
+  if (requested === 'gemv') return gemvFits ? 'gemv' : 'tile16';
+  if (requested === 'tile64') return tile64Fits ? 'tile64' : 'tile16';
+  if (requested === 'tile16') return 'tile16';
+  if (gemvFits) return 'gemv';
+  return tile64Fits && n >= 64 ? 'tile64' : 'tile16';
+}
+
+/**
+ * op(a) [M, K] · op(b) [K, N] → [M, N]. The variant comes from `chooseMatmul` (or the f16
+ * kernel with `ctx.f16` and an f32 b); a b with a compute copy is read from it.
  */
 export function matmul(
   ctx: KernelContext,
@@ -75,35 +118,51 @@ export function matmul(
     splitMatmul(ctx, a, b, out, transA, transB, constants);
     return out;
   }
-  const [kernel, tile] = pick(ctx, M, b);
+  const choice = pick(ctx, M, N, b, transB, true);
   ctx.queue.dispatch(
-    kernel,
+    choice.kernel,
     { m: M, n: N, k: K, lda: a1, ldb: b1, ldc: N, off_a: 0, off_b: 0, off_c: 0, accumulate: 0 },
     {
       a: buf(a, 'matmul a'),
       b: DawnTensor.weightSegments(b, 'matmul b')[0].buffer,
       out: buf(out, ''),
     },
-    [ceilDiv(N, tile), ceilDiv(M, tile)],
+    choice.grid(M, N),
     constants,
   );
   return out;
 }
 
-/** The kernel for M rows with b's storage: a weight with a compute copy reads it (f32 sums). */
-function pick(ctx: KernelContext, m: number, b: Tensor) {
+/**
+ * The kernel for an M × N block with b's storage: a weight with a compute copy reads it (f32
+ * sums). Split matmuls (`dense` false) take the tile kernels only.
+ */
+function pick(
+  ctx: KernelContext,
+  m: number,
+  n: number,
+  b: Tensor,
+  transB: boolean,
+  dense: boolean,
+): MatmulChoice {
   const dtype = DawnTensor.weightDtype(b);
-  const f16 = ctx.f16 && dtype === 'f32';
-  const wide = !f16 && ctx.matmul === 'tile64' && m >= 64;
-  return [
-    f16
-      ? matmulF16.matmul
-      : wide
-        ? matmulTile64ByDtype[dtype].matmul
-        : matmulTile16ByDtype[dtype].matmul,
-    wide ? 64 : 16,
-  ] as const;
+  if (ctx.f16 && dtype === 'f32') return { name: 'f16', kernel: matmulF16.matmul, grid: tiles(16) };
+  const available = dense ? ctx.matmulAvailable : { ...ctx.matmulAvailable, gemv: false };
+  const name = chooseMatmul(ctx.matmul, m, n, available);
+  if (name === 'gemv') {
+    const g = matmulGemvByDtype[dtype];
+    return transB
+      ? { name, kernel: g.gemv_rows, grid: (_m, cols) => cols }
+      : { name, kernel: g.gemv_cols, grid: (_m, cols) => ceilDiv(cols, 64) };
+  }
+  if (name === 'tile64')
+    return { name, kernel: matmulTile64ByDtype[dtype].matmul, grid: tiles(64) };
+  return { name, kernel: matmulTile16ByDtype[dtype].matmul, grid: tiles(16) };
 }
+
+const tiles =
+  (t: number) =>
+  (m: number, n: number): [number, number] => [ceilDiv(n, t), ceilDiv(m, t)];
 
 /** [lo, hi) ranges of [0, n) cut at every segment start in `starts` (one empty range if n = 0). */
 function ranges(n: number, starts: number[]): Array<[number, number]> {
@@ -144,8 +203,8 @@ function splitMatmul(
   const kCuts = ranges(K, [...(transA ? starts(sa) : []), ...(transB ? [] : starts(sb))]);
   for (const [m0, m1] of mCuts) {
     const o = segmentOf(so, m0);
-    const [kernel, tile] = pick(ctx, m1 - m0, b);
     for (const [n0, n1] of nCuts) {
+      const { kernel, grid } = pick(ctx, m1 - m0, n1 - n0, b, transB, false);
       kCuts.forEach(([k0, k1], ki) => {
         // the stored row and column where each operand's block starts
         const [ar, ac] = transA ? [k0, m0] : [m0, k0];
@@ -167,7 +226,7 @@ function splitMatmul(
             accumulate: ki > 0 ? 1 : 0,
           },
           { a: sA.buffer, b: sB.buffer, out: o.buffer },
-          [ceilDiv(n1 - n0, tile), ceilDiv(m1 - m0, tile)],
+          grid(m1 - m0, n1 - n0),
           constants,
         );
       });

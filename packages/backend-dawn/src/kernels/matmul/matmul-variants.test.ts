@@ -1,0 +1,114 @@
+import { createReferenceBackend } from '@oneshot-em/core';
+import { describe, expect, it, vi } from 'vitest';
+import { createDawnBackend } from '../../dawn-backend.js';
+import { expectClose, isCi, randomFloats, readF, useDawn } from '../../testing/harness.js';
+import { chooseMatmul } from './matmul.js';
+
+const all = { gemv: true, tile64: true };
+
+describe('matmul variant choice (pure, any adapter)', () => {
+  it("'auto': gemv for M ≤ 8, tile64 for M and N ≥ 64, else tile16", () => {
+    expect(chooseMatmul('auto', 1, 151936, all)).toBe('gemv');
+    expect(chooseMatmul('auto', 8, 64, all)).toBe('gemv');
+    expect(chooseMatmul('auto', 9, 4096, all)).toBe('tile16');
+    expect(chooseMatmul('auto', 4096, 896, all)).toBe('tile64');
+    expect(chooseMatmul('auto', 4096, 32, all)).toBe('tile16');
+  });
+  it('a variant that failed validation is never chosen; explicit ones apply where they fit', () => {
+    expect(chooseMatmul('auto', 1, 999, { gemv: false, tile64: true })).toBe('tile16');
+    expect(chooseMatmul('auto', 512, 512, { gemv: true, tile64: false })).toBe('tile16');
+    expect(chooseMatmul('tile16', 1, 999, all)).toBe('tile16');
+    expect(chooseMatmul('gemv', 64, 999, all)).toBe('tile16');
+    expect(chooseMatmul('tile64', 8, 999, all)).toBe('tile16');
+    expect(chooseMatmul('tile64', 64, 8, all)).toBe('tile64');
+  });
+});
+
+// gemv against the f64 reference: M from 1 to 8, every transposition, K not a multiple of
+// the workgroup (64) and N odd; the f32 sum order differs from the reference's only
+for (const dtype of ['f32', 'bf16'] as const) {
+  describe(`gemv (${dtype} weights) vs the CPU reference`, () => {
+    const h = useDawn({ matmul: 'gemv', dtype });
+    for (const M of [1, 3, 8]) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          it(`M ${M} transA ${transA} transB ${transB}`, async (ctx) => {
+            const d = h.dawn(ctx);
+            expect(d.matmulVariants.gemv).toBe(true); // else tile16 would be tested here
+            const [K, N] = [131, 75];
+            const aShape = transA ? [K, M] : [M, K];
+            const bShape = transB ? [N, K] : [K, N];
+            const a = randomFloats(M * K, 41);
+            const b = randomFloats(K * N, 42);
+            const bt = d.upload(b, bShape);
+            const got = await readF(d, d.matmul(d.upload(a, aShape), bt, { transA, transB }));
+            // the oracle reads the weights as the kernel does: the compute copy's values
+            const bits = await d.readComputeCopy(bt);
+            const wb = bits
+              ? Float32Array.from(
+                  bits,
+                  (x) => new Float32Array(new Uint32Array([x << 16]).buffer)[0],
+                )
+              : b;
+            const want = await readF(
+              h.ref,
+              h.ref.matmul(h.ref.upload(a, aShape), h.ref.upload(wb, bShape), { transA, transB }),
+            );
+            expectClose(got, want, { abs: 2e-5, rel: 2e-5 }, `gemv ${dtype}`);
+          });
+        }
+      }
+    }
+  });
+}
+
+describe('a matmul variant that fails validation falls back with one line on stderr', () => {
+  it('broken gemv and tile64: a notice each, and tile16 gives the same products', async (ctx) => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    let d: Awaited<ReturnType<typeof createDawnBackend>>;
+    try {
+      d = await createDawnBackend({ breakMatmulVariants: ['gemv', 'tile64'] });
+    } catch (err) {
+      spy.mockRestore();
+      if (isCi()) throw err;
+      ctx.skip(`no Dawn adapter: ${(err as Error).message}`);
+      return;
+    }
+    spy.mockRestore();
+    try {
+      const notices = lines.filter((l) => l.includes('failed validation, using tile16'));
+      expect(notices).toHaveLength(2);
+      expect(notices[0]).toMatch(
+        /^oneshot-em: dawn matmul variant gemv \(matmul-gemv\/gemv_rows\)/,
+      );
+      expect(notices[1]).toMatch(/variant tile64/);
+      for (const l of notices) expect(l.trim().split('\n')).toHaveLength(1);
+      expect(d.matmulVariants).toEqual({ gemv: false, tile64: false });
+      const ref = useDawnRef();
+      for (const [M, K, N] of [
+        [1, 37, 19],
+        [70, 33, 65],
+      ]) {
+        const a = randomFloats(M * K, 1);
+        const b = randomFloats(N * K, 2);
+        const got = await readF(
+          d,
+          d.matmul(d.upload(a, [M, K]), d.upload(b, [N, K]), { transB: true }),
+        );
+        const want = await readF(
+          ref,
+          ref.matmul(ref.upload(a, [M, K]), ref.upload(b, [N, K]), { transB: true }),
+        );
+        expectClose(got, want, { abs: 1e-5, rel: 1e-5 }, `fallback M ${M}`);
+      }
+    } finally {
+      await d.destroy();
+    }
+  });
+});
+
+const useDawnRef = () => createReferenceBackend({ precision: 'f64' });
