@@ -4,6 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { paramSpecs } from '../model/params.js';
+import { resolveObjective } from '../objectives/resolve-objective.js';
+import { loadCheckpointState } from '../train/checkpoint.js';
 import { tinyModelConfig, tinyModelWeights, writeTinyModel } from '../testing/fixtures.js';
 import { loadModel } from '../train/load-model.js';
 import { loadPrompts } from '../train/prompts.js';
@@ -164,6 +166,19 @@ describe('only regular files are opened', () => {
     if (!fs.existsSync(parquet)) execFileSync('mkfifo', [parquet]);
     await expect(loadPrompts(parquet, 'problem')).rejects.toThrow(
       `${parquet}: not a regular file (a FIFO)`,
+    );
+  });
+
+  it('a FIFO as an objective plugin or a trainer_state.json', { timeout: 5000 }, async () => {
+    const plugin = path.join(fifoDir, 'plugin.ts');
+    if (!fs.existsSync(plugin)) execFileSync('mkfifo', [plugin]);
+    await expect(resolveObjective('./plugin.ts', { cwd: fifoDir })).rejects.toThrow(
+      `${plugin}: not a regular file (a FIFO); expected an objective plugin file as a regular file`,
+    );
+    const state = path.join(fifoDir, 'trainer_state.json');
+    if (!fs.existsSync(state)) execFileSync('mkfifo', [state]);
+    expect(() => loadCheckpointState(fifoDir, tinyModelConfig('llama'))).toThrow(
+      `${state}: not a regular file (a FIFO)`,
     );
   });
 
