@@ -14,6 +14,7 @@ import { type BackendSpec, createBenchBackend, gpuBuffers, parseBackendSpec } fr
 import {
   benchMatmul,
   benchVocabStats,
+  DAWN_MATMUL_VARIANTS,
   CPU_MATMUL_SHAPES,
   CPU_VOCAB_SHAPES,
   GPU_MATMUL_SHAPES,
@@ -232,8 +233,27 @@ async function runKernels(
   const backend = await createBenchBackend(spec, { requiredBufferBytes: maxBytes });
   const run: KernelRun = { backend: spec.label, device: backend.name, matmul: [], vocab_stats: [] };
   try {
-    run.matmul = await benchMatmul(backend, gpu ? GPU_MATMUL_SHAPES : CPU_MATMUL_SHAPES, repeats);
+    const shapes = gpu ? GPU_MATMUL_SHAPES : CPU_MATMUL_SHAPES;
+    if (spec.kind !== 'dawn') run.matmul = await benchMatmul(backend, shapes, repeats, bandwidth);
     run.vocab_stats = await benchVocabStats(backend, vocab, repeats, bandwidth);
+    // Dawn: each matmul variant on a backend of its own (kernels.ts DAWN_MATMUL_VARIANTS)
+    if (spec.kind === 'dawn')
+      for (const v of DAWN_MATMUL_VARIANTS) {
+        const fits = shapes.filter(v.applies);
+        const vb = await createBenchBackend(spec, {
+          requiredBufferBytes: maxBytes,
+          dawn: v.options,
+        }).catch((e: Error) => e);
+        if (vb instanceof Error) {
+          console.error(`[bench] matmul ${v.variant}: ${vb.message.split('\n')[0]}`);
+          continue;
+        }
+        try {
+          run.matmul.push(...(await benchMatmul(vb, fits, repeats, bandwidth, v)));
+        } finally {
+          await vb.destroy();
+        }
+      }
   } catch (e) {
     run.error = (e as Error).message.split('\n')[0];
   } finally {

@@ -21,6 +21,7 @@ export const CPU_MATMUL_SHAPES: MatmulShape[] = [
   { m: 256, k: 512, n: 1408 },
   { m: 256, k: 1408, n: 512 },
   { m: 256, k: 512, n: 32000 },
+  { m: 1, k: 512, n: 32000 },
 ];
 /**
  * GPU shapes: Qwen2.5-0.5B / 1.5B projections at 4096 tokens, the vocabulary head at 1024 tokens
@@ -82,15 +83,42 @@ async function timeOps(
 }
 
 export interface MatmulResult extends MatmulShape {
+  /** the Dawn kernel variant asked for (DAWN_MATMUL_VARIANTS), absent on other backends */
+  variant?: string;
   seconds: number;
   gflops: number;
+  /** operand and result bytes per second: 4·(M·K + M·N) + the weight's bytes (2 or 4 each) */
+  gbps: number;
+  /** gbps over the device's memory bandwidth, when known (decode shapes are bandwidth-bound) */
+  bandwidth_fraction: number | null;
 }
+
+/**
+ * The Dawn matmul variants `--only kernels` measures, each on its own backend: the automatic
+ * choice in f32, bf16 and f16 weights, and every explicit kernel on the shapes it applies to
+ * (gemv: M ≤ 8; tile64: M ≥ 64). An f16 variant is skipped on adapters without shader-f16.
+ */
+export const DAWN_MATMUL_VARIANTS: {
+  variant: string;
+  options: { matmul?: string; dtype?: string };
+  applies: (s: MatmulShape) => boolean;
+  weightBytes: number;
+}[] = [
+  { variant: 'auto', options: {}, applies: () => true, weightBytes: 4 },
+  { variant: 'tile16', options: { matmul: 'tile16' }, applies: () => true, weightBytes: 4 },
+  { variant: 'tile64', options: { matmul: 'tile64' }, applies: (s) => s.m >= 64, weightBytes: 4 },
+  { variant: 'gemv', options: { matmul: 'gemv' }, applies: (s) => s.m <= 8, weightBytes: 4 },
+  { variant: 'auto bf16', options: { dtype: 'bf16' }, applies: () => true, weightBytes: 2 },
+  { variant: 'auto f16', options: { dtype: 'f16' }, applies: () => true, weightBytes: 2 },
+];
 
 /** x [M, K] · w [N, K]ᵀ, the model's layout (weights are [out, in]). */
 export async function benchMatmul(
   backend: Backend,
   shapes: MatmulShape[],
   repeats: number,
+  bandwidthGBps: number | null = null,
+  variant?: { variant: string; weightBytes: number },
 ): Promise<MatmulResult[]> {
   const results: MatmulResult[] = [];
   for (const s of shapes) {
@@ -104,7 +132,16 @@ export async function benchMatmul(
     });
     backend.dispose(a);
     backend.dispose(b);
-    results.push({ ...s, seconds, gflops: (2 * s.m * s.n * s.k) / seconds / 1e9 });
+    const bytes = 4 * (s.m * s.k + s.m * s.n) + (variant?.weightBytes ?? 4) * s.n * s.k;
+    const gbps = bytes / seconds / 1e9;
+    results.push({
+      ...s,
+      ...(variant && { variant: variant.variant }),
+      seconds,
+      gflops: (2 * s.m * s.n * s.k) / seconds / 1e9,
+      gbps,
+      bandwidth_fraction: bandwidthGBps ? gbps / bandwidthGBps : null,
+    });
   }
   return results;
 }

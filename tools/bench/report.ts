@@ -139,13 +139,16 @@ export function formatReport(r: BenchReport): string {
     if (k.matmul.length > 0) {
       out.push(
         table(
-          ['M', 'K', 'N', 'ms', 'GFLOP/s'],
+          ['variant', 'M', 'K', 'N', 'ms', 'GFLOP/s', 'GB/s', 'of bandwidth'],
           k.matmul.map((x) => [
+            x.variant ?? '—',
             String(x.m),
             String(x.k),
             String(x.n),
             (x.seconds * 1000).toFixed(2),
             f(x.gflops),
+            f(x.gbps),
+            x.bandwidth_fraction === null ? '—' : `${(100 * x.bandwidth_fraction).toFixed(1)}%`,
           ]),
         ),
       );
