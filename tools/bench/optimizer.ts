@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { HostOptimizer } from '@oneshot-em/backend-ort';
+import { HostOptimizer } from '@oneshot-em/core/node';
 import { type AdamWParams, paramSpecs } from '@oneshot-em/core';
 import { QWEN2_SHAPES, qwen2Config } from './models.js';
 

@@ -1,4 +1,3 @@
 // Public API of @oneshot-em/backend-ort.
 export type { OrtDevice } from './device.js';
 export { createOrtBackend, type OrtBackend, type OrtBackendOptions } from './ort-backend.js';
-export { HostOptimizer, type HostOptimizerOptions } from './optimizer-pool.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createOrtBackend } from './ort-backend.js';
 import { expectClose, randomFloats } from './testing/compare.js';
 import { testDevice } from './testing/device.js';
-import { expectAdamwClose } from './testing/optimizer-tolerance.js';
+import { expectAdamwClose } from '@oneshot-em/core/testing';
 
 const hyper = (step: number): AdamWParams => ({
   lr: 1e-2,

@@ -43,7 +43,7 @@ import {
   TraceValue,
   traceOp,
 } from './graph/trace.js';
-import { HostOptimizer } from './optimizer-pool.js';
+import { HostOptimizer } from '@oneshot-em/core/node';
 
 export interface OrtBackendOptions {
   /** 'cpu' (default), 'cuda' (= cuda:0) or 'cuda:N'. */
@@ -91,7 +91,7 @@ export interface LoopBodyContext {
  * (executor.ts) compiles and runs what a read needs.
  *
  * In-place ops (kvCacheWrite, markPresent, adamwUpdate, sgdUpdate) re-point the handle to a new
- * value. The optimizers are host ops: see optimizers.ts for where and why.
+ * value. The optimizers are host ops: see core's train/host-optimizer/in-place.ts for where and why.
  */
 export class OrtBackendImpl implements OrtBackend {
   readonly kind = 'ort' as const;
@@ -682,9 +682,9 @@ export class OrtBackendImpl implements OrtBackend {
     this.repoint(presence, next);
   }
 
-  // ---- optimizers (host ops; see optimizers.ts) --------------------------------------
+  // ---- optimizers (host ops; core's train/host-optimizer) --------------------------------------
 
-  /** In place on the host arrays of param, m and v, split over worker threads (optimizer-pool.ts). */
+  /** In place on the host arrays of param, m and v, split over worker threads (core's HostOptimizer). */
   adamwUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, p: AdamWParams): void {
     const shape = param.shape;
     const f32 = { shape, dtype: 'f32' as const };

@@ -78,3 +78,6 @@ export type {
   TrainerSettings,
 } from './train/trainer.js';
 export { NonFiniteError, train } from './train/trainer.js';
+// the host optimizer (AdamW over worker threads, WebAssembly SIMD): ORT's, and optimizerOn 'host'
+export type { HostOptimizerOptions } from './train/host-optimizer/pool.js';
+export { HostOptimizer } from './train/host-optimizer/pool.js';

@@ -33,3 +33,4 @@ export {
 } from './testing/conformance-models.js';
 export type { OpCase } from './testing/conformance-ops.js';
 export { opCases } from './testing/conformance-ops.js';
+export { expectAdamwClose } from './testing/optimizer-tolerance.js';

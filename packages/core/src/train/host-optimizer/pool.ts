@@ -5,17 +5,17 @@ import {
   receiveMessageOnPort,
   Worker,
 } from 'node:worker_threads';
-import type { AdamWParams, SgdParams } from '@oneshot-em/core';
-import { AdamwSimd, adamwSimdModule, adamwSimdScalars, simdAvailable } from './optimizer-simd.js';
-import { adamwInPlace, sgdInPlace } from './optimizers.js';
+import type { AdamWParams, SgdParams } from '../../backend/tensor-ops.js';
+import { AdamwSimd, adamwSimdModule, adamwSimdScalars, simdAvailable } from './simd.js';
+import { adamwInPlace, sgdInPlace } from './in-place.js';
 
 /**
- * The host optimizer of the ORT backend: AdamW split over a persistent pool of worker threads,
- * in place, allocating nothing per step, each thread running the SIMD kernel of
- * optimizer-simd.ts over chunks staged in its own shared WebAssembly memory.
+ * The host optimizer (the ORT backend's, and the trainer's with optimizerOn 'host'): AdamW split
+ * over a persistent pool of worker threads, in place, allocating nothing per step, each thread
+ * running the SIMD kernel of simd.ts over chunks staged in its own shared WebAssembly memory.
  *
  * Why staging: onnxruntime-node rejects a SharedArrayBuffer-backed tensor ("Invalid argument",
- * as input and as a pre-allocated output — optimizer-pool.test.ts holds it), so a parameter,
+ * as input and as a pre-allocated output — backend-ort's ort-shared-memory.test.ts holds it), so a parameter,
  * which every graph run feeds, and a gradient, which a run returns, live in ordinary
  * ArrayBuffers that no worker can see. The moments m and v are never fed to ORT: they move into
  * SharedArrayBuffers once, on their first pooled update, and stay there. Per chunk the main
@@ -25,7 +25,7 @@ import { adamwInPlace, sgdInPlace } from './optimizers.js';
  * thread runs chunks of its own meanwhile, so `threads` counts it: the pool has threads − 1
  * workers. Completion is signalled through Atomics on a shared counter, so the update is
  * synchronous (a host op) and needs no event loop. Tensors of at most `inlineMax` elements run
- * the exact JavaScript kernel inline (optimizers.ts).
+ * the exact JavaScript kernel inline (in-place.ts).
  *
  * SGD is one memory-bound pass, cheaper than the copies a worker would need: it runs inline.
  */

@@ -1,17 +1,16 @@
-import type { AdamWParams, SgdParams } from '@oneshot-em/core';
+import type { AdamWParams, SgdParams } from '../../backend/tensor-ops.js';
 
 /**
- * The optimizers run on the HOST, ZeRO-offload style: onnxruntime-node cannot keep a tensor on
- * the GPU between runs, so a parameter, its gradient and its Adam moments cross the bus every
- * run whether the update is in a graph or not — and on the host the fp32 moments (2× the model)
- * never take GPU memory, which bounds it to weights + activations of one micro-batch. The
- * backend records each update as a host op in the trace and executes it once its inputs have
- * been computed (see Executor.flush).
+ * The host optimizers, ZeRO-offload style: the ORT backend's adamwUpdate/sgdUpdate (onnxruntime-node
+ * cannot keep a tensor on the GPU between runs, so a parameter, its gradient and its moments
+ * cross the bus every run anyway) and the trainer's with optimizerOn 'host' on any backend
+ * (train/offload.ts): on the host the f32 master weights and moments (3× the model) take no
+ * device memory, which bounds it to compute weights, gradients and one micro-batch's activations.
  *
  * Both kernels update their arrays IN PLACE and allocate nothing. They are the exact operation
  * sequence of core's reference (reference/optimizers.ts: torch.optim.AdamW, decoupled decay),
  * in f64 per element and rounded to f32 where the reference stores, so results are bit-for-bit
- * the reference's. optimizer-pool.ts runs adamwInPlace on worker threads over slices; the
+ * the reference's. pool.ts runs adamwInPlace on worker threads over slices; the
  * workers get it as source text (Function.prototype.toString), so it must stay self-contained:
  * no imports, no closures, no inner functions.
  */

@@ -1,8 +1,7 @@
-import { createReferenceBackend } from '@oneshot-em/core';
+import { createReferenceBackend } from '../../reference/reference-backend.js';
 import { describe, expect, it } from 'vitest';
-import { AdamwSimd, adamwSimdScalars, simdAvailable } from './optimizer-simd.js';
-import { randomFloats } from './testing/compare.js';
-import { expectAdamwClose } from './testing/optimizer-tolerance.js';
+import { AdamwSimd, adamwSimdScalars, simdAvailable } from './simd.js';
+import { expectAdamwClose, randomFloats } from '../../testing/optimizer-tolerance.js';
 
 describe('AdamW WebAssembly SIMD kernel', () => {
   it('validates on this runtime (Node 20 has WebAssembly SIMD)', () => {

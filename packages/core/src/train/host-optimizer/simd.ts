@@ -1,5 +1,5 @@
-import type { AdamWParams } from '@oneshot-em/core';
-import { adamwInPlace } from './optimizers.js';
+import type { AdamWParams } from '../../backend/tensor-ops.js';
+import { adamwInPlace } from './in-place.js';
 
 /**
  * AdamW as a WebAssembly SIMD kernel, 4 elements per iteration: the JavaScript kernel spends
@@ -11,7 +11,7 @@ import { adamwInPlace } from './optimizers.js';
  * operations, same order, one rounding to f32 at the store), so m and v are bit-for-bit the
  * reference's. The update u = stepSize·m / (√v / √(1−β₂ᵗ) + eps) is formed in f32 lanes (the
  * sqrt and divisions are what f64 would make slow), and p ← p·(1−lr·wd) − u again in f64: p is
- * within one ulp of itself plus 8 f32 roundings of |u| of the reference (optimizer-simd.test.ts;
+ * within one ulp of itself plus 8 f32 roundings of |u| of the reference (simd.test.ts;
  * at lr 2e-5 and |p| ~ 0.02 that is bit-equal for all but ~0.5 % of elements).
  */
 
