@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
+import { UserError } from './errors.js';
 
 /** camelCase key → --kebab-case flag: one concept, one name (config key: snake_case). */
 export function flagName(key: string): string {
@@ -58,7 +59,7 @@ export function addSchemaFlags(cmd: Command, schema: z.ZodObject, skip: string[]
       opt.argParser((v: string) => {
         const n = Number(v);
         if (v.trim() === '' || !Number.isFinite(n))
-          throw new Error(`${flag}: expected a number, got '${v}'`);
+          throw new UserError(`${flag}: expected a number, got '${v}'`);
         return n;
       });
     }
@@ -69,4 +70,28 @@ export function addSchemaFlags(cmd: Command, schema: z.ZodObject, skip: string[]
     cmd.addOption(opt);
   }
   return cmd;
+}
+
+/**
+ * Validates the flags of `schema` (added by addSchemaFlags) in `raw`, applying its defaults; the
+ * other keys of `raw` pass through. Errors name the flag: `--top-p: expected a number in (0, 1],
+ * got 1.5` (exit 2).
+ */
+export function parseSchemaFlags<S extends z.ZodObject>(
+  schema: S,
+  raw: Record<string, unknown>,
+  // biome-ignore lint/suspicious/noExplicitAny: the other keys are commander's untyped options
+): Record<string, any> & z.infer<S> {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.shape)) if (raw[key] !== undefined) picked[key] = raw[key];
+  const r = schema.safeParse(picked);
+  if (!r.success) {
+    throw new UserError(
+      r.error.issues
+        .map((i) => `${i.path.length ? `--${flagName(String(i.path[0]))}` : 'flags'}: ${i.message}`)
+        .join('\n'),
+    );
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  return { ...raw, ...(r.data as object) } as Record<string, any> & z.infer<S>;
 }

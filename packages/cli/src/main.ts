@@ -1,12 +1,15 @@
+import { exitCodeFor } from './exit-codes.js';
 import { buildProgram } from './program.js';
 
 const program = buildProgram();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const e = err as Error & { code?: unknown; exitCode?: number };
-  if (e.name === 'CommanderError') process.exit(e.exitCode ?? 2);
-  process.stderr.write(`oneshot-em: ${e.message}\n`);
-  if (process.env.ONESHOT_EM_DEBUG) process.stderr.write(`${e.stack}\n`);
-  process.exit(typeof e.code === 'number' ? e.code : 1);
+  const e = err as Error;
+  // commander has already printed its own message (unknown option, missing argument, …)
+  if (e.name !== 'CommanderError') {
+    process.stderr.write(`oneshot-em: ${e.message}\n`);
+    if (process.env.ONESHOT_EM_DEBUG) process.stderr.write(`${e.stack}\n`);
+  }
+  process.exit(exitCodeFor(e));
 }

@@ -7,6 +7,7 @@ import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerGrade } from './commands/grade.js';
 import { registerTrain } from './commands/train.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
 
 /** The `oneshot-em` command tree: the only composition root of core, backends and objectives. */
 export function buildProgram(): Command {
@@ -16,7 +17,9 @@ export function buildProgram(): Command {
     )
     .version('0.1.0')
     .showHelpAfterError('(add --help for usage)')
-    .exitOverride();
+    // every parse error (unknown flag, missing argument, bad choice) throws to main: exit 2
+    .exitOverride()
+    .addHelpText('afterAll', EXIT_CODES_HELP);
   registerTrain(program);
   registerGenerate(program);
   registerEntropy(program);

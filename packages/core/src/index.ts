@@ -178,6 +178,13 @@ export {
 export type { TrainOptions } from './train/options.js';
 export { parseTrainOptions, trainOptionsSchema } from './train/options.js';
 export {
+  MAX_NEW_TOKENS,
+  MAX_SAMPLES,
+  numberIn,
+  optionFields,
+  rangeText,
+} from './train/option-fields.js';
+export {
   type MemoryLimits,
   type PlanFit,
   type PlanSuggestion,

@@ -10,6 +10,7 @@ import {
   type ModelTokenStats,
   modelForward,
   modelLogits,
+  optionFields,
   rollout,
   type TrainBatch,
   uploadWeights,
@@ -17,9 +18,23 @@ import {
 import { encodePrompt, type LoadedModel, loadModel, loadPrompts } from '@oneshot-em/core/node';
 import { type Command, Option } from 'commander';
 import { createBackend } from '../backends.js';
+import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
 import { MATH_HELDOUT_PROMPTS, STORY_HELDOUT_PROMPTS } from '../model-source.js';
-import { addRuntimeFlags } from './generate.js';
+import { addRuntimeFlags, assertFitsContext } from './generate.js';
+
+/** compare's value flags: the shared fields (and ranges) of every command. */
+const compareFlagsSchema = z.object({
+  maxNewTokens: optionFields
+    .maxNewTokens()
+    .default(64)
+    .describe("the base model's greedy completion length"),
+  temperature: optionFields
+    .positiveTemperature()
+    .default(1)
+    .describe('softmax temperature of the statistics'),
+});
 
 /** At most this many logit values per model go into the histogram (a uniform subsample). */
 const MAX_LOGIT_SAMPLES = 1 << 20;
@@ -115,21 +130,13 @@ export function registerCompare(program: Command): void {
       new Option('--chat-template <mode>', '').choices(['auto', 'on', 'off']).default('auto'),
     )
     .addOption(
-      new Option('--max-new-tokens <n>', "the base model's greedy completion length")
-        .argParser(Number)
-        .default(64),
-    )
-    .addOption(
-      new Option('--temperature <t>', 'softmax temperature of the statistics')
-        .argParser(Number)
-        .default(1),
-    )
-    .addOption(
       new Option('--out <dir>', 'compare.json, logits.svg, entropy.svg').default('runs/compare'),
     )
     .addOption(new Option('--json', 'print the summary as JSON'));
+  addSchemaFlags(cmd, compareFlagsSchema);
   addRuntimeFlags(cmd);
-  cmd.action(async (o) => {
+  cmd.action(async (raw: Record<string, unknown>) => {
+    const o = parseSchemaFlags(compareFlagsSchema, raw);
     const base = loadModel(o.base);
     const trained = loadModel(o.trained);
     if (base.config.vocabSize !== trained.config.vocabSize) {
@@ -145,6 +152,7 @@ export function registerCompare(program: Command): void {
           ? STORY_HELDOUT_PROMPTS
           : MATH_HELDOUT_PROMPTS);
     const prompts = texts.map((t) => encodePrompt(base, t, o.chatTemplate));
+    assertFitsContext(prompts, o.maxNewTokens, base.config.maxPositionEmbeddings);
     const backend = await createBackend(o.backend, o.device, base.config);
     try {
       const w = uploadWeights(backend, base.config, base.weights);

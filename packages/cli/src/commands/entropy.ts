@@ -1,10 +1,18 @@
-import { buildBatch, measureEntropy, rollout, uploadWeights } from '@oneshot-em/core';
+import { buildBatch, measureEntropy, optionFields, rollout, uploadWeights } from '@oneshot-em/core';
 import { encodePrompt, loadModel, loadPrompts, loadRollouts } from '@oneshot-em/core/node';
 import { type Command, Option } from 'commander';
 import { createBackend } from '../backends.js';
+import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
 import { modelDir, STORY_HELDOUT_PROMPTS } from '../model-source.js';
-import { addRuntimeFlags } from './generate.js';
+import { addRuntimeFlags, assertFitsContext } from './generate.js';
+
+/** entropy's value flags: the shared fields (and ranges) of every command. */
+const entropyFlagsSchema = z.object({
+  temperature: optionFields.positiveTemperature().default(1).describe('temperature of the entropy'),
+  maxNewTokens: optionFields.maxNewTokens().default(64).describe('greedy completion length'),
+});
 
 export function registerEntropy(program: Command): void {
   const cmd = program
@@ -24,17 +32,13 @@ export function registerEntropy(program: Command): void {
       new Option('--chat-template <mode>', '').choices(['auto', 'on', 'off']).default('auto'),
     )
     .addOption(
-      new Option('--temperature <t>', 'temperature of the entropy').argParser(Number).default(1),
-    )
-    .addOption(
-      new Option('--max-new-tokens <n>', 'greedy completion length').argParser(Number).default(64),
-    )
-    .addOption(
       new Option('--mask <convention>', '').choices(['reference', 'shifted']).default('reference'),
     )
     .addOption(new Option('--json', 'print the result as JSON'));
+  addSchemaFlags(cmd, entropyFlagsSchema);
   addRuntimeFlags(cmd);
-  cmd.action(async (o) => {
+  cmd.action(async (raw: Record<string, unknown>) => {
+    const o = parseSchemaFlags(entropyFlagsSchema, raw);
     const { dir, embedded } = modelDir(o.model);
     const model = loadModel(dir);
     let prompts: number[][];
@@ -56,6 +60,8 @@ export function registerEntropy(program: Command): void {
       if (texts.length === 0) throw new UserError('give --prompt, --data or --rollouts');
       prompts = texts.map((t) => encodePrompt(model, t, o.chatTemplate));
     }
+    if (!completions)
+      assertFitsContext(prompts, o.maxNewTokens, model.config.maxPositionEmbeddings);
     const backend = await createBackend(o.backend, o.device, model.config);
     try {
       const w = uploadWeights(backend, model.config, model.weights);

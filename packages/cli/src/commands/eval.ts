@@ -4,17 +4,37 @@ import {
   formatResultsJson,
   formatResultsMarkdown,
   formatResultsTable,
+  MAX_SAMPLES,
+  optionFields,
   PAPER_BENCHMARKS,
   rollout,
   uploadWeights,
 } from '@oneshot-em/core';
 import { loadModel, runEval } from '@oneshot-em/core/node';
 import { type Command, Option } from 'commander';
+import { z } from 'zod';
 import { createBackend } from '../backends.js';
+import { UserError } from '../errors.js';
+import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
 import { modelDir } from '../model-source.js';
 import { addRuntimeFlags, completionText } from './generate.js';
 
-const num = (v: string) => Number(v);
+/** eval's value flags: the shared fields (and ranges) of every command. */
+const evalFlagsSchema = z.object({
+  limit: optionFields.positiveInt().optional().describe('first n problems of each benchmark'),
+  n: optionFields
+    .samples()
+    .default(1)
+    .describe('samples per problem (pass@1 over samples, pass@k, maj@k)'),
+  temperature: optionFields
+    .temperature()
+    .optional()
+    .describe('0 = greedy (the paper); default 0, or 0.6 with --n > 1'),
+  topP: optionFields.topP().default(1).describe('nucleus sampling (1 disables)'),
+  maxNewTokens: optionFields.maxNewTokens().default(3072).describe('the harness uses 3072'),
+  batchSize: optionFields.samples().default(16).describe('prompts per generation batch'),
+  seed: optionFields.seed().default(0).describe('fixes the samples on a backend and device'),
+});
 
 export function registerEval(program: Command): void {
   const cmd = program
@@ -28,27 +48,19 @@ export function registerEval(program: Command): void {
         `comma-separated: ${PAPER_BENCHMARKS.join(',')},aime25,gsm8k,amc23x8`,
       ).default(PAPER_BENCHMARKS.join(',')),
     )
-    .addOption(new Option('--limit <n>', 'first n problems of each benchmark').argParser(num))
-    .addOption(
-      new Option('--n <n>', 'samples per problem (pass@1 over samples, pass@k, maj@k)')
-        .argParser(num)
-        .default(1),
-    )
-    .addOption(new Option('--temperature <t>', '0 = greedy (the paper)').argParser(num))
-    .addOption(new Option('--top-p <p>', '').argParser(num).default(1))
-    .addOption(
-      new Option('--max-new-tokens <n>', 'the harness uses 3072').argParser(num).default(3072),
-    )
-    .addOption(
-      new Option('--batch-size <n>', 'prompts per generation batch').argParser(num).default(16),
-    )
-    .addOption(new Option('--seed <s>', '').argParser(num).default(0))
     .addOption(
       new Option('--out <dir>', 'problems.jsonl, results.json, results.md').default('runs/eval'),
     )
     .addOption(new Option('--json', 'print the results as JSON'));
+  addSchemaFlags(cmd, evalFlagsSchema);
   addRuntimeFlags(cmd);
-  cmd.action(async (o) => {
+  cmd.action(async (raw: Record<string, unknown>) => {
+    const o = parseSchemaFlags(evalFlagsSchema, raw);
+    if (o.n * o.batchSize > MAX_SAMPLES) {
+      throw new UserError(
+        `--n ${o.n} × --batch-size ${o.batchSize} is ${o.n * o.batchSize} sequences per batch; at most ${MAX_SAMPLES} (lower --batch-size)`,
+      );
+    }
     const { dir } = modelDir(o.model);
     const model = loadModel(dir);
     const temperature = o.temperature ?? (o.n > 1 ? 0.6 : 0);

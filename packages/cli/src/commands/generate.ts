@@ -1,8 +1,16 @@
-import { rollout, type Tokenizer, uploadWeights } from '@oneshot-em/core';
+import {
+  MAX_SAMPLES,
+  optionFields,
+  rollout,
+  type Tokenizer,
+  uploadWeights,
+} from '@oneshot-em/core';
 import { encodePrompt, loadModel } from '@oneshot-em/core/node';
 import { type Command, Option } from 'commander';
 import { createBackend } from '../backends.js';
+import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
 import { modelDir } from '../model-source.js';
 
 /**
@@ -17,13 +25,31 @@ export function completionText(tok: Tokenizer, promptIds: number[], ids: number[
     : tok.decode(ids, { skipSpecialTokens: true });
 }
 
-function num(flag: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n))
-      throw new UserError(`${flag}: expected a number, got '${v}'`);
-    return n;
-  };
+/** generate's sampling flags: the same fields (and ranges) as train's. */
+const generateFlagsSchema = z.object({
+  temperature: optionFields
+    .temperature()
+    .default(0.5)
+    .describe('sampling temperature (0 = greedy)'),
+  topP: optionFields.topP().default(0.95).describe('nucleus sampling (1 disables)'),
+  topK: optionFields.topK().default(0).describe('0 disables'),
+  repetitionPenalty: optionFields.repetitionPenalty().default(1.15).describe('1 disables'),
+  maxNewTokens: optionFields.maxNewTokens().default(256).describe('completion length limit'),
+  n: optionFields
+    .samples()
+    .default(1)
+    .describe(`completions per prompt (at most ${MAX_SAMPLES} sequences in all)`),
+  seed: optionFields.seed().default(42).describe('fixes the samples on a backend and device'),
+});
+
+/** Refuses a prompt that leaves no room for --max-new-tokens in the model's context. */
+export function assertFitsContext(prompts: number[][], maxNewTokens: number, context: number) {
+  const longest = Math.max(0, ...prompts.map((p) => p.length));
+  if (longest + maxNewTokens > context) {
+    throw new UserError(
+      `prompt (${longest} tokens) + --max-new-tokens ${maxNewTokens} exceeds the model's context of ${context} (max_position_embeddings)`,
+    );
+  }
 }
 
 /** Flags shared by generate / entropy / eval: where the model runs. */
@@ -55,29 +81,19 @@ export function registerGenerate(program: Command): void {
         .default('auto'),
     )
     .addOption(new Option('--greedy', 'argmax decoding, the same as --temperature 0'))
-    .addOption(
-      new Option('--temperature <t>', 'sampling temperature')
-        .argParser(num('--temperature'))
-        .default(0.5),
-    )
-    .addOption(new Option('--top-p <p>', '').argParser(num('--top-p')).default(0.95))
-    .addOption(new Option('--top-k <k>', '0 disables').argParser(num('--top-k')).default(0))
-    .addOption(
-      new Option('--repetition-penalty <r>', '1 disables')
-        .argParser(num('--repetition-penalty'))
-        .default(1.15),
-    )
-    .addOption(
-      new Option('--max-new-tokens <n>', '').argParser(num('--max-new-tokens')).default(256),
-    )
-    .addOption(new Option('--n <n>', 'completions per prompt').argParser(num('--n')).default(1))
-    .addOption(new Option('--seed <s>', '').argParser(num('--seed')).default(42))
     .addOption(new Option('--json', 'print one JSON line per completion: prompt, ids, text'));
+  addSchemaFlags(cmd, generateFlagsSchema);
   addRuntimeFlags(cmd);
-  cmd.action(async (o) => {
+  cmd.action(async (raw: Record<string, unknown>) => {
+    const o = parseSchemaFlags(generateFlagsSchema, raw);
     const { dir } = modelDir(o.model);
     const model = loadModel(dir);
     const texts: string[] = o.prompt ?? [''];
+    if (texts.length * o.n > MAX_SAMPLES) {
+      throw new UserError(
+        `--n ${o.n} × ${texts.length} prompts is ${texts.length * o.n} sequences; at most ${MAX_SAMPLES} are decoded in one batch`,
+      );
+    }
     const prompts: number[][] = [];
     const which: number[] = [];
     texts.forEach((t, i) => {
@@ -87,6 +103,7 @@ export function registerGenerate(program: Command): void {
         which.push(i);
       }
     });
+    assertFitsContext(prompts, o.maxNewTokens, model.config.maxPositionEmbeddings);
     const backend = await createBackend(o.backend, o.device, model.config);
     try {
       const w = uploadWeights(backend, model.config, model.weights);

@@ -45,7 +45,7 @@ describe('parseTrainOptions', () => {
       maxShardSize: 1000,
     });
     expect(() => parseTrainOptions({}, { maxShardSize: '5XB' }, 'flags')).toThrow(
-      'flags: max_shard_size: expected a size such as 500MB, 5GB, 2GiB, 100KB',
+      '--max-shard-size: expected a size such as 500MB, 5GB, 2GiB, 100KB',
     );
     expect(() => parseTrainOptions({ save_dtype: 'f64' }, {}, 'run.yaml')).toThrow(
       /run.yaml: save_dtype:/,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../io/shard-size.js';
 import { parseByteSize } from './byte-size.js';
+import { optionFields } from './option-fields.js';
 
 function isByteSize(v: string): boolean {
   try {
@@ -51,23 +52,22 @@ export const trainOptionsSchema = z
       .default(64)
       .describe('completions per optimizer step'),
     microBatch: z.number().int().positive().default(4).describe('completions per forward/backward'),
-    temperature: z.number().min(0).default(0.5).describe('sampling temperature (0 = greedy)'),
-    lossTemperature: z
-      .number()
-      .positive()
+    temperature: optionFields
+      .temperature()
+      .default(0.5)
+      .describe('sampling temperature (0 = greedy)'),
+    lossTemperature: optionFields
+      .positiveTemperature()
       .default(0.5)
       .describe('temperature of the entropy objective'),
-    topP: z.number().gt(0).max(1).default(0.95).describe('nucleus sampling (1 disables)'),
-    topK: z.number().int().min(0).default(0).describe('0 disables'),
-    repetitionPenalty: z
-      .number()
-      .positive()
+    topP: optionFields.topP().default(0.95).describe('nucleus sampling (1 disables)'),
+    topK: optionFields.topK().default(0).describe('0 disables'),
+    repetitionPenalty: optionFields
+      .repetitionPenalty()
       .default(1.15)
       .describe('CTRL-style penalty over prompt and generated tokens (1 disables)'),
-    maxNewTokens: z
-      .number()
-      .int()
-      .positive()
+    maxNewTokens: optionFields
+      .maxNewTokens()
       .default(512)
       .describe('completion length limit (stops earlier at EOS)'),
     mask: z
@@ -82,10 +82,8 @@ export const trainOptionsSchema = z
     eps: z.number().positive().default(1e-8).describe('AdamW ε'),
     weightDecay: z.number().min(0).default(0.01).describe('decoupled weight decay'),
     clip: z.number().min(0).default(1.0).describe('global L2 grad-norm clip; 0 disables'),
-    seed: z
-      .number()
-      .int()
-      .min(0)
+    seed: optionFields
+      .seed()
       .default(42)
       .describe('fixes the rollouts and the update on a backend and device'),
     saveSteps: z
@@ -157,6 +155,11 @@ export function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+/** camelCase → --kebab-case, the spelling of flags. */
+export function kebabCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 export function camelCase(key: string): string {
   return key.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
 }
@@ -183,11 +186,13 @@ export function parseTrainOptions(
   const r = trainOptionsSchema.safeParse(merged);
   if (!r.success) {
     const lines = r.error.issues.map((i) => {
-      const where = i.path.length ? snakeCase(String(i.path[0])) : '(root)';
+      const key = i.path.length ? String(i.path[0]) : '';
       if (i.code === 'unrecognized_keys') {
         return `${source}: unknown key(s) ${i.keys.map(snakeCase).join(', ')}`;
       }
-      return `${source}: ${where}: ${i.message}`;
+      // a value given as a flag is named as the flag, one from the file as file: key
+      if (key && fromFlags[key] !== undefined) return `--${kebabCase(key)}: ${i.message}`;
+      return `${source}: ${key ? snakeCase(key) : '(root)'}: ${i.message}`;
     });
     throw new Error(lines.join('\n'));
   }
