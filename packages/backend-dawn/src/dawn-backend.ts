@@ -201,6 +201,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     queue,
     matmul: options.matmul ?? 'auto',
     matmulAvailable,
+    workgroupLimits: dev.workgroupLimits,
     reduction: dev.hasSubgroups ? 'subgroup' : 'workgroup',
     f16: options.f16 ?? false,
     weightDtype,

@@ -18,6 +18,8 @@ export interface KernelContext {
   readonly reduction: Reduction;
   /** Matmuls in the f16 kernel (the opt-in `f16` option; the device has shader-f16). */
   readonly f16: boolean;
+  /** Threads per workgroup and workgroup-memory bytes the device allows. */
+  readonly workgroupLimits: { threads: number; storageBytes: number };
   /** The dtype of weights' compute copies (`dtype` option): 'f32' means none. */
   readonly weightDtype: WeightDtype;
   /** A raw buffer of `bytes` from the pool (a compute copy); freed with its tensor. */

@@ -46,6 +46,8 @@ export interface DawnDevice {
   /** Features actually enabled on the device. */
   hasF16: boolean;
   hasSubgroups: boolean;
+  /** Threads per workgroup and workgroup-memory bytes the device was created with. */
+  workgroupLimits: { threads: number; storageBytes: number };
   /** GPUBufferUsage / GPUMapMode flag tables (Dawn's, not `globalThis`). */
   usage: { storage: number; uniform: number; copySrc: number; copyDst: number; mapRead: number };
   mapRead: number;
@@ -208,6 +210,9 @@ export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<D
       maxBufferSize: limits.maxBufferSize,
       maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
       maxStorageBuffersPerShaderStage: storageBuffers,
+      // large workgroups for row reductions over few rows (kernels/vocab: vocabWorkgroup)
+      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
     },
   });
   const u = globals.GPUBufferUsage as Record<string, number>;
@@ -218,6 +223,10 @@ export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<D
     adapter: info,
     hasF16,
     hasSubgroups,
+    workgroupLimits: {
+      threads: Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX),
+      storageBytes: limits.maxComputeWorkgroupStorageSize,
+    },
     usage: {
       storage: u.STORAGE,
       uniform: u.UNIFORM,

@@ -118,7 +118,29 @@ function statsPass(
     },
     { logits, targets, stats_out: out },
     N,
+    { WG: vocabWorkgroup(N, ctx.workgroupLimits) },
   );
+}
+
+/** Bytes of workgroup memory per thread of the row merge (sh_part: 6 scalars). */
+const MERGE_BYTES_PER_THREAD = 24;
+
+/**
+ * Threads per row of the stats pass: 256, or for fewer than 1024 rows (a head chunk of a
+ * small batch) up to 1024 — one workgroup per row leaves a large GPU mostly idle at 256 rows
+ * × 256 threads, and more threads per row keep more loads in flight. A power of two within
+ * the device's thread and workgroup-memory limits.
+ */
+export function vocabWorkgroup(rows: number, limits: { threads: number; storageBytes: number }) {
+  const want = rows < 1024 ? 1024 : 256;
+  let wg = 256;
+  while (
+    wg * 2 <= want &&
+    wg * 2 <= limits.threads &&
+    wg * 2 * MERGE_BYTES_PER_THREAD <= limits.storageBytes
+  )
+    wg *= 2;
+  return wg;
 }
 
 /** dL/dz [N, V] from statValues and coeffs [N, S]; split logits give a dL/dz split alike. */
