@@ -77,11 +77,17 @@ export interface CheckpointOptions {
   io?: FileIo;
 }
 
+/**
+ * A tensor to save: on the backend, or already on the host (the offloaded master weights and
+ * moments, train/offload.ts: saved as they are, never uploaded).
+ */
+export type SavedTensor = Tensor | Float32Array;
+
 /** One tensor read from the backend when the writer gets to it, dropped after. */
-function fromBackend(backend: Backend, t: Tensor | undefined, what: string) {
+function fromBackend(backend: Backend, t: SavedTensor | undefined, what: string) {
   return async (): Promise<TensorSource> => {
     if (t === undefined) throw new Error(`saveCheckpoint: no tensor for ${what}`);
-    const values = await backend.read(t);
+    const values = t instanceof Float32Array ? t : await backend.read(t);
     if (!(values instanceof Float32Array))
       throw new Error(`saveCheckpoint: ${what} is not an f32 tensor`);
     return { kind: 'f32', values };
@@ -98,8 +104,10 @@ export async function saveCheckpoint(
   dir: string,
   backend: Backend,
   config: ModelConfig,
-  w: ModelWeights,
-  opt: OptimizerState,
+  w: ModelWeights | Map<string, SavedTensor>,
+  opt:
+    | Pick<OptimizerState, 'm' | 'v'>
+    | { m: Map<string, SavedTensor>; v: Map<string, SavedTensor> },
   state: TrainerState,
   copyFrom: string,
   options: CheckpointOptions = {},
@@ -107,7 +115,7 @@ export async function saveCheckpoint(
   const dtype = resolveSaveDtype(options.saveDtype ?? 'auto', copyFrom);
   const set = { maxShardSize: options.maxShardSize, io: options.io };
   const specs = paramSpecs(config);
-  const f32 = (name: string, shape: number[], t: Tensor | undefined): TensorToWrite => ({
+  const f32 = (name: string, shape: number[], t: SavedTensor | undefined): TensorToWrite => ({
     name,
     dtype: 'F32',
     shape,

@@ -26,10 +26,12 @@ export function createOptimizerState(
   backend: Backend,
   config: ModelConfig,
   kind: OptimizerConfig['kind'],
+  opts: { onDevice?: boolean } = {},
 ): OptimizerState {
   const m = new Map<string, Tensor>();
   const v = new Map<string, Tensor>();
-  if (kind === 'adamw') {
+  // onDevice false: the moments live on the host (offload.ts); none are allocated here
+  if (kind === 'adamw' && opts.onDevice !== false) {
     for (const s of paramSpecs(config)) {
       m.set(s.name, backend.zeros(s.shape));
       v.set(s.name, backend.zeros(s.shape));

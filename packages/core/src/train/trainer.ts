@@ -9,9 +9,18 @@ import type { WeightMap } from '../model/params.js';
 import { type ModelWeights, uploadWeights } from '../model/weights.js';
 import type { ResolvedObjective } from '../objectives/resolve-objective.js';
 import { buildBatch } from './batch.js';
+import { HostOptimizer } from './host-optimizer/pool.js';
 import { saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { lossAndGrads } from './loss-and-grads.js';
 import { runSvg, type StepMetrics } from './metrics.js';
+import {
+  createHostOptimizerState,
+  defaultOptimizerOn,
+  type HostOptimizerState,
+  hostOptimizerUpdate,
+  type OptimizerOn,
+  trainerOffloads,
+} from './offload.js';
 import {
   clipFactor,
   createOptimizerState,
@@ -47,6 +56,11 @@ export interface TrainerSettings {
   sampling: SamplingParams;
   maxNewTokens: number;
   optimizer: OptimizerConfig;
+  /**
+   * Where the f32 master weights and optimizer state live (default: ORT 'host', where it is
+   * inherent; else 'device'). 'host' on Dawn/reference: offload.ts (no m, v on the device).
+   */
+  optimizerOn?: OptimizerOn;
   /** global-norm clip; 0 disables */
   clip: number;
   seed: number;
@@ -113,10 +127,22 @@ export async function train(
   hooks: TrainerHooks = {},
 ): Promise<{ metrics: StepMetrics[]; finalDir: string }> {
   const { config } = model;
-  const w: ModelWeights = uploadWeights(backend, config, s.resume?.masterWeights ?? model.weights, {
-    release: model.releaseWeights ?? false,
+  const offload = trainerOffloads(backend.kind, s.optimizerOn ?? defaultOptimizerOn(backend.kind));
+  const start = s.resume?.masterWeights ?? model.weights;
+  // Offloaded, the master keeps the host arrays (adopted when released): the only host copy.
+  const w: ModelWeights = uploadWeights(backend, config, start, {
+    release: !offload && (model.releaseWeights ?? false),
   });
-  const opt = createOptimizerState(backend, config, s.optimizer.kind);
+  const opt = createOptimizerState(backend, config, s.optimizer.kind, { onDevice: !offload });
+  let host: HostOptimizerState | undefined;
+  if (offload) {
+    host = createHostOptimizerState(config, s.optimizer.kind, start, {
+      adopt: (model.releaseWeights ?? false) || start === s.resume?.masterWeights,
+      moments: s.resume && { m: s.resume.m, v: s.resume.v },
+      step: s.resume?.state.step,
+    });
+  }
+  const pool = offload ? new HostOptimizer() : undefined;
   let first = 1;
   if (s.resume) {
     const r = s.resume;
@@ -134,11 +160,11 @@ export async function train(
         `resume: effective_batch/micro_batch/seed must match the checkpoint (${r.state.effective_batch}/${r.state.micro_batch}/${r.state.seed})`,
       );
     }
-    for (const [name, values] of r.m) {
+    for (const [name, values] of offload ? [] : r.m) {
       backend.dispose(opt.m.get(name)!);
       opt.m.set(name, backend.upload(values, [values.length]));
     }
-    for (const [name, values] of r.v) {
+    for (const [name, values] of offload ? [] : r.v) {
       backend.dispose(opt.v.get(name)!);
       opt.v.set(name, backend.upload(values, [values.length]));
     }
@@ -230,7 +256,10 @@ export async function train(
       throw new NonFiniteError(step, `the gradient norm (${gradNorm}) is`);
     hooks.phase?.('optimizer', step);
     const tc = performance.now();
-    optimizerUpdate(backend, w, grads, opt, s.optimizer, clipFactor(gradNorm, s.clip) / microCount);
+    const gradScale = clipFactor(gradNorm, s.clip) / microCount;
+    if (host && pool)
+      await hostOptimizerUpdate(backend, w, grads, host, s.optimizer, gradScale, pool);
+    else optimizerUpdate(backend, w, grads, opt, s.optimizer, gradScale);
     for (const g of grads.values()) backend.dispose(g);
     // An absurd learning rate can overflow the weights with a finite gradient: one reduction
     // over all parameters catches it before anything is saved.
@@ -244,7 +273,9 @@ export async function train(
     if (step === s.steps) dirs.push(finalDir);
     for (const dir of dirs) {
       hooks.phase?.('checkpoint', step);
-      await saveCheckpoint(dir, backend, config, w, opt, state(step), model.dir, {
+      // offloaded: the host master and moments are saved as they are (nothing read back)
+      const saved = host ? { weights: host.master, m: host.m, v: host.v } : { weights: w, ...opt };
+      await saveCheckpoint(dir, backend, config, saved.weights, saved, state(step), model.dir, {
         saveDtype: s.saveDtype,
         maxShardSize: s.maxShardSize,
       });
@@ -280,5 +311,6 @@ export async function train(
     hooks.step?.(m);
   }
   for (const t of [...w.values(), ...opt.m.values(), ...opt.v.values()]) backend.dispose(t);
+  await pool?.destroy();
   return { metrics: all, finalDir };
 }
