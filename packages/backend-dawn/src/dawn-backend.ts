@@ -324,7 +324,11 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     embeddingBackward: (ids, dOut, vocabSize) => embeddingBackward(ctx, ids, dOut, vocabSize),
     matmul: (a, b, opts) => matmul(ctx, a, b, opts),
     add: (a, b) => add(ctx, a, b),
-    accumulate: (acc, x) => accumulate(ctx, acc, x),
+    accumulate(acc, x) {
+      accumulate(ctx, acc, x);
+      // in place: a weight's compute copy must follow its master
+      if (DawnTensor.computeCopy(acc)) refreshComputeCopy(ctx, acc as DawnTensor);
+    },
     scale: (x, s) => scale(ctx, x, s),
     addBias: (x, bias) => addBias(ctx, x, bias),
     sumRows: (x) => sumRows(ctx, x),

@@ -2,6 +2,7 @@ import { createReferenceBackend } from '@oneshot-em/core';
 import { describe, expect, it, vi } from 'vitest';
 import { createDawnBackend } from '../../dawn-backend.js';
 import { expectClose, isCi, randomFloats, readF, useDawn } from '../../testing/harness.js';
+import { fromBf16Bits, fromF16Bits } from '../weights.js';
 import { chooseMatmul } from './matmul.js';
 
 const all = { gemv: true, tile64: true };
@@ -26,7 +27,7 @@ describe('matmul variant choice (pure, any adapter)', () => {
 
 // gemv against the f64 reference: M from 1 to 8, every transposition, K not a multiple of
 // the workgroup (64) and N odd; the f32 sum order differs from the reference's only
-for (const dtype of ['f32', 'bf16'] as const) {
+for (const dtype of ['f32', 'bf16', 'f16'] as const) {
   describe(`gemv (${dtype} weights) vs the CPU reference`, () => {
     const h = useDawn({ matmul: 'gemv', dtype });
     for (const M of [1, 3, 8]) {
@@ -45,10 +46,7 @@ for (const dtype of ['f32', 'bf16'] as const) {
             // the oracle reads the weights as the kernel does: the compute copy's values
             const bits = await d.readComputeCopy(bt);
             const wb = bits
-              ? Float32Array.from(
-                  bits,
-                  (x) => new Float32Array(new Uint32Array([x << 16]).buffer)[0],
-                )
+              ? Float32Array.from(bits, dtype === 'f16' ? fromF16Bits : fromBf16Bits)
               : b;
             const want = await readF(
               h.ref,
