@@ -55,11 +55,12 @@ fn gemv_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
       if (r < p.m) { acc[r] += load_a(r, k) * w; }
     }
   }
-  for (var r = 0u; r < MAX_M; r++) { partial[r * WG + lid] = acc[r]; }
+  // only the M live rows go through the tree (decode at batch 1: one)
+  for (var r = 0u; r < p.m; r++) { partial[r * WG + lid] = acc[r]; }
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s = s / 2u) {
     if (lid < s) {
-      for (var r = 0u; r < MAX_M; r++) {
+      for (var r = 0u; r < p.m; r++) {
         partial[r * WG + lid] += partial[r * WG + lid + s];
       }
     }
