@@ -16,7 +16,9 @@ import { z } from 'zod';
 import { createBackend } from '../backends.js';
 import { UserError } from '../errors.js';
 import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
+import { claimEvalOut, evalKey } from '../eval-key.js';
 import { modelDir } from '../model-source.js';
+import { lockOut } from '../run-lock.js';
 import { addRuntimeFlags, completionText } from './generate.js';
 
 /** eval's value flags: the shared fields (and ranges) of every command. */
@@ -51,7 +53,13 @@ export function registerEval(program: Command): void {
     .addOption(
       new Option('--out <dir>', 'problems.jsonl, results.json, results.md').default('runs/eval'),
     )
-    .addOption(new Option('--json', 'print the results as JSON'));
+    .addOption(new Option('--json', 'print the results as JSON'))
+    .addOption(
+      new Option(
+        '--overwrite',
+        'replace a previous eval of another model or settings in --out (its problems.jsonl, results)',
+      ),
+    );
   addSchemaFlags(cmd, evalFlagsSchema);
   addRuntimeFlags(cmd);
   cmd.action(async (raw: Record<string, unknown>) => {
@@ -64,6 +72,23 @@ export function registerEval(program: Command): void {
     const { dir } = modelDir(o.model);
     const model = loadModel(dir);
     const temperature = o.temperature ?? (o.n > 1 ? 0.6 : 0);
+    const unlock = lockOut(o.out, `oneshot-em ${process.argv.slice(2).join(' ')}`, (s) =>
+      process.stderr.write(`${s}\n`),
+    );
+    claimEvalOut(
+      o.out,
+      evalKey(dir, {
+        backend: o.backend,
+        device: o.device ?? null,
+        n: o.n,
+        temperature,
+        top_p: o.topP,
+        max_new_tokens: o.maxNewTokens,
+        batch_size: o.batchSize,
+        seed: o.seed,
+      }),
+      o.overwrite === true,
+    );
     const backend = await createBackend(o.backend, o.device, model.config);
     const w = uploadWeights(backend, model.config, model.weights);
     const useTemplate = model.tokenizer.hasChatTemplate;
@@ -87,14 +112,29 @@ export function registerEval(program: Command): void {
         onProgress: ({ benchmark, done, total }) =>
           process.stderr.write(`\r${benchmark} ${done}/${total}   `),
         generate: async (prompts) => {
-          const ids = prompts.map((p) =>
-            model.tokenizer.encode(p, { addSpecialTokens: !useTemplate }),
+          const context = model.config.maxPositionEmbeddings;
+          // a prompt that cannot be encoded, or leaves no room for one new token, is that
+          // problem's error, not the eval's
+          const all = prompts.map((p) => {
+            try {
+              return model.tokenizer.encode(p, { addSpecialTokens: !useTemplate });
+            } catch (e) {
+              return new Error(`tokenizer: ${(e as Error).message}`);
+            }
+          });
+          const tooLong = all.map((p) =>
+            p instanceof Error
+              ? p
+              : p.length >= context
+                ? new Error(
+                    `prompt is ${p.length} tokens; the model's context (max_position_embeddings) is ${context}`,
+                  )
+                : undefined,
           );
+          const ids = all.filter((_, i) => !tooLong[i]) as number[][];
+          if (ids.length === 0) return tooLong as Error[];
           const flat = ids.flatMap((p) => Array.from({ length: o.n }, () => p));
-          const limit = Math.min(
-            o.maxNewTokens,
-            model.config.maxPositionEmbeddings - Math.max(...ids.map((p) => p.length)),
-          );
+          const limit = Math.min(o.maxNewTokens, context - Math.max(...ids.map((p) => p.length)));
           const r = await rollout(backend, model.config, w, {
             prompts: flat,
             sampling: { temperature, topP: o.topP, topK: 0, repetitionPenalty: 1 },
@@ -104,20 +144,32 @@ export function registerEval(program: Command): void {
             padId: model.padId,
             counterBase: batchNo++ * flat.length * o.maxNewTokens,
           });
-          return ids.map((p, i) =>
+          const texts = ids.map((p, i) =>
             r.completions
               .slice(i * o.n, (i + 1) * o.n)
               .map((c) => completionText(model.tokenizer, p, c)),
           );
+          return tooLong.map((e) => e ?? (texts.shift() as string[]));
         },
       });
       process.stderr.write('\n');
-      writeFileSync(join(o.out, 'results.md'), formatResultsMarkdown(results));
+      const md = join(o.out, 'results.md');
+      try {
+        writeFileSync(md, formatResultsMarkdown(results));
+      } catch (e) {
+        throw new Error(`${md}: cannot write the results (${(e as Error).message})`);
+      }
+      if (results.errors > 0) {
+        process.stderr.write(
+          `${results.errors} problem(s) could not run (counted as wrong; their "error" is in ${join(o.out, 'problems.jsonl')})\n`,
+        );
+      }
       process.stdout.write(o.json ? formatResultsJson(results) : formatResultsTable(results));
       if (!o.json)
         process.stdout.write(`\n(${join(o.out, 'problems.jsonl')}, results.json, results.md)\n`);
     } finally {
       await backend.destroy();
+      unlock();
     }
   });
 }

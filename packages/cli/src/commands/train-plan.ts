@@ -30,6 +30,7 @@ import {
   loadRollouts,
   loadTokenizer,
   readModelConfig,
+  trainerOffloads,
 } from '@oneshot-em/core/node';
 import { UserError } from '../errors.js';
 import { STORY_TRAIN_PROMPT } from '../model-source.js';
@@ -208,6 +209,14 @@ export async function planTrain(
     );
   }
   const backend = planBackend(opts);
+  // ORT's optimizer runs on the host whatever is asked: refuse 'device' before anything loads
+  if (backend === 'ort-cpu' || backend === 'ort-cuda') {
+    try {
+      trainerOffloads('ort', opts.optimizerOn ?? 'host');
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+  }
   const input: MemoryPlanInput = {
     config,
     backend,
@@ -218,12 +227,14 @@ export async function planTrain(
     maxNewTokens: len.completion,
     sampling: len.sampling,
     optimizer: opts.optimizer,
+    optimizerOn: opts.optimizerOn,
   };
   const plan = planMemory(input);
   const limits = deviceLimit(opts, backend);
-  // only knobs this CLI has (--dtype once the schema has it; Dawn's optimizer runs on the GPU); on
-  // NVIDIA, ORT's CUDA EP keeps the optimizer on the host
+  // only knobs this CLI has (--dtype on Dawn; --optimizer-on host on Dawn, where it runs on the
+  // GPU by default); on NVIDIA, ORT's CUDA EP keeps the optimizer on the host
   const suggestions = suggestFits(input, limits, {
+    optimizerOnHost: backend === 'dawn',
     // only Dawn runs a 16-bit compute copy (ORT and the reference refuse one)
     dtype: 'dtype' in trainOptionsSchema.shape && backend === 'dawn',
     backends: backend === 'dawn' && limits.device_total_bytes !== null ? ['ort-cuda'] : [],
@@ -246,6 +257,7 @@ const FLAG: Record<string, string> = {
   max_new_tokens: '--max-new-tokens',
   dtype: '--dtype',
   optimizer: '--optimizer',
+  optimizer_on: '--optimizer-on',
 };
 const BACKEND_FLAGS: Record<string, string> = {
   'ort-cuda': '--backend ort --device cuda',

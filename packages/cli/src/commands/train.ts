@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { dirname, extname } from 'node:path';
 import {
   type Backend,
   buildBatch,
@@ -11,6 +11,7 @@ import {
   uploadWeights,
 } from '@oneshot-em/core';
 import {
+  assertRegularFile,
   encodePrompt,
   type LoadedModel,
   loadCheckpointState,
@@ -35,6 +36,10 @@ import {
   STORY_TRAIN_PROMPT,
 } from '../model-source.js';
 import { createProgress } from '../progress.js';
+import { assertOutUsable, clearRun } from '../run-dir.js';
+import { readRunConfig, writeRunConfig } from '../run-config.js';
+import { lockOut } from '../run-lock.js';
+import { addRunDirFlags, checkResume } from './train-resume.js';
 import { planJson, planSummary, planTable, planTrain, refusalMessage } from './train-plan.js';
 
 /** Settings that make the embedded 260K model's demo finish in seconds and visibly learn. */
@@ -42,6 +47,7 @@ const EMBEDDED_DEFAULTS = { effectiveBatch: 16, microBatch: 8, maxNewTokens: 64,
 
 function readConfigFile(file: string): Record<string, unknown> {
   if (!existsSync(file)) throw new UserError(`${file}: config file not found`);
+  assertRegularFile(file, 'a config file');
   const text = readFileSync(file, 'utf8');
   try {
     const v = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
@@ -74,6 +80,7 @@ export async function runTrain(
   opts: TrainOptions,
   log: (s: string) => void,
   embedded: boolean,
+  hooks: { beforeTrain?: () => void } = {},
 ): Promise<{ before: number; after: number; finalDir: string }> {
   const { dir } = modelDir(opts.model);
   const model = loadModel(opts.resume ?? dir);
@@ -83,7 +90,7 @@ export async function runTrain(
     (opts.data || opts.rollouts ? undefined : embedded ? STORY_TRAIN_PROMPT : undefined);
   let source: RolloutSource;
   if (opts.rollouts) {
-    const lines = await loadRollouts(opts.rollouts);
+    const lines = await loadRollouts(opts.rollouts, { vocabSize: model.config.vocabSize });
     source = {
       kind: 'given',
       rows: lines.map((l) =>
@@ -174,6 +181,8 @@ export async function runTrain(
   const progress = createProgress();
   let lastRate: number | undefined;
   const resume = opts.resume ? loadCheckpointState(opts.resume, model.config) : undefined;
+  // the last moment before the trainer writes into --out (a failed start leaves it as it was)
+  hooks.beforeTrain?.();
   try {
     const { finalDir } = await train(
       backend,
@@ -208,6 +217,7 @@ export async function runTrain(
           eps: opts.eps,
           weightDecay: opts.weightDecay,
         },
+        optimizerOn: opts.optimizerOn,
         clip: opts.clip,
         seed: opts.seed,
         saveSteps: opts.saveSteps,
@@ -254,6 +264,7 @@ export function registerTrain(program: Command): void {
       ),
     );
   addSchemaFlags(cmd, trainOptionsSchema, ['chatTemplate']);
+  addRunDirFlags(cmd);
   cmd.addOption(
     new Option('--chat-template <mode>', 'apply the tokenizer chat template')
       .choices(['auto', 'on', 'off'])
@@ -274,9 +285,14 @@ Examples:
   oneshot-em train --rollouts vllm-samples.jsonl --effective-batch 64 --micro-batch 4`,
   );
   cmd.action(async (flags: Record<string, unknown>) => {
-    const { config: file, ...rest } = flags;
+    const { config: file, overwrite, allowConfigChange, ...rest } = flags;
     const fromFile = typeof file === 'string' ? readConfigFile(file) : {};
-    const embedded = rest.model === undefined && fromFile.model === undefined;
+    // --resume: the run's recorded configuration is the base; the file and the flags override it
+    const resumeDir = rest.resume ?? fromFile.resume;
+    const recorded = typeof resumeDir === 'string' ? readRunConfig(dirname(resumeDir)) : undefined;
+    const recordedBase = recorded?.options ?? {};
+    const embedded =
+      rest.model === undefined && fromFile.model === undefined && recordedBase.model === undefined;
     const base = embedded
       ? {
           ...Object.fromEntries(
@@ -296,6 +312,7 @@ Examples:
               v,
             ]),
           ),
+          ...recordedBase,
           ...fromFile,
         },
         rest,
@@ -306,6 +323,11 @@ Examples:
     }
     if (opts.json && !opts.dryRun)
       throw new UserError('--json goes with --dry-run (a run writes its numbers to metrics.jsonl)');
+    const log = (s: string) => process.stderr.write(`${s}\n`);
+    const guard = opts.dryRun
+      ? undefined
+      : checkResume(opts, recorded, allowConfigChange === true, log);
+    if (guard?.done) return;
     // the memory plan, before anything is loaded (train-plan.ts)
     const tp = await planTrain(opts, modelDir(opts.model).dir, embedded);
     if (opts.dryRun) {
@@ -315,6 +337,21 @@ Examples:
     }
     process.stderr.write(`${planSummary(tp)}\n`);
     if (!tp.fit.fits) throw new UserError(refusalMessage(tp));
-    await runTrain(opts, (s) => process.stderr.write(`${s}\n`), embedded);
+    const unlock = lockOut(opts.out, `oneshot-em ${process.argv.slice(2).join(' ')}`, log);
+    try {
+      assertOutUsable(opts.out, {
+        resume: opts.resume,
+        overwrite: overwrite === true,
+        command: 'train',
+      });
+      await runTrain(opts, log, embedded, {
+        beforeTrain: () => {
+          if (overwrite === true) clearRun(opts.out);
+          writeRunConfig(opts.out, opts, guard?.identity ?? {});
+        },
+      });
+    } finally {
+      unlock();
+    }
   });
 }

@@ -37,8 +37,13 @@ export interface RunEvalOptions {
   limit?: number;
   /** Samples per problem (1 = greedy). */
   n?: number;
-  /** For each prompt, its `n` completions (without the prompt). */
-  generate: (prompts: string[]) => Promise<string[][]>;
+  /**
+   * For each prompt, its `n` completions (without the prompt), or an Error for a prompt that
+   * cannot run (too long for the context, a tokenizer error): that problem is recorded with its
+   * error and the eval goes on. A call that throws stops the eval (a backend failure); what was
+   * written resumes.
+   */
+  generate: (prompts: string[]) => Promise<(string[] | Error)[]>;
   outDir: string;
   /** Keep problems already in outDir/problems.jsonl and generate only the rest. */
   resume?: boolean;
@@ -84,26 +89,59 @@ function readDone(path: string, n: number): Map<string, ProblemRecord> {
 }
 
 function appendLines(path: string, records: ProblemRecord[]): void {
-  const fd = openSync(path, 'a');
   try {
-    writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(path, 'a');
+    try {
+      writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    // disk full, permission denied: name the file (the lines before this batch stay whole)
+    throw new Error(`${path}: cannot append the graded problems (${(e as Error).message})`);
   }
+}
+
+/** A problem that could not run: recorded with its error; its samples count as wrong. */
+export interface ErrorRecord extends ProblemRecord {
+  error: string;
+}
+
+function errorRecord(
+  benchmark: string,
+  problem: EvalProblem,
+  prompt: string,
+  n: number,
+  error: string,
+): ErrorRecord {
+  return {
+    benchmark,
+    id: problem.id,
+    prompt,
+    reference: problem.reference,
+    error,
+    samples: Array.from({ length: n }, () => ({
+      output: '',
+      extracted: '',
+      correct: false,
+      reason: 'error',
+    })),
+  };
 }
 
 function checkCompletions(
   completions: unknown,
   prompts: number,
   n: number,
-): asserts completions is string[][] {
+): asserts completions is (string[] | Error)[] {
   if (!Array.isArray(completions) || completions.length !== prompts) {
     throw new Error(
       `generate returned ${Array.isArray(completions) ? completions.length : typeof completions} results for ${prompts} prompts`,
     );
   }
   for (const [i, outputs] of completions.entries()) {
+    if (outputs instanceof Error) continue;
     if (
       !Array.isArray(outputs) ||
       outputs.length !== n ||
@@ -117,7 +155,7 @@ function checkCompletions(
 }
 
 /** Evaluate, writing outDir/problems.jsonl and outDir/results.json; returns the results. */
-export async function runEval(options: RunEvalOptions): Promise<EvalResults> {
+export async function runEval(options: RunEvalOptions): Promise<EvalResults & { errors: number }> {
   const n = options.n ?? 1;
   const batchSize = options.batchSize ?? 16;
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`n should be a positive integer, got ${n}`);
@@ -145,13 +183,15 @@ export async function runEval(options: RunEvalOptions): Promise<EvalResults> {
       const prompts = batch.map((p) => buildEvalPrompt(p.question, options.applyChatTemplate));
       const completions = await options.generate(prompts);
       checkCompletions(completions, prompts.length, n);
-      const records = batch.map(
-        (problem, i): ProblemRecord => ({
+      const records = batch.map((problem, i): ProblemRecord => {
+        const c = completions[i];
+        if (c instanceof Error) return errorRecord(name, problem, prompts[i], n, c.message);
+        return {
           benchmark: name,
           id: problem.id,
           prompt: prompts[i],
           reference: problem.reference,
-          samples: completions[i]
+          samples: c
             .map((o) => truncateAtStop(o))
             .map((output) => {
               const extracted = extractAnswer(output);
@@ -161,8 +201,8 @@ export async function runEval(options: RunEvalOptions): Promise<EvalResults> {
                 ...grade(extracted, problem.reference, { timeLimitMs: options.timeLimitMs }),
               };
             }),
-        }),
-      );
+        };
+      });
       appendLines(jsonlPath, records);
       for (const r of records) done.set(key(name, r.id), r);
       finished += batch.length;
@@ -170,18 +210,27 @@ export async function runEval(options: RunEvalOptions): Promise<EvalResults> {
     }
   }
 
-  const results = summarizeResults(
-    sets.map(({ name, problems }) =>
-      benchmarkAccuracy(
-        name,
-        problems.map((p) => done.get(key(name, p.id)) as ProblemRecord),
-        n,
-      ),
-    ),
+  const isError = (r: ProblemRecord | undefined) => r !== undefined && 'error' in r;
+  const summary = summarizeResults(
+    sets.map(({ name, problems }) => {
+      const records = problems.map((p) => done.get(key(name, p.id)) as ProblemRecord);
+      // problems that could not run count as wrong; `errors` says how many they were
+      return { ...benchmarkAccuracy(name, records, n), errors: records.filter(isError).length };
+    }),
     n,
   );
+  const errors = sets.reduce(
+    (k, { name, problems }) =>
+      k + problems.filter((p) => isError(done.get(key(name, p.id)))).length,
+    0,
+  );
+  const results = { ...summary, errors };
   const resultsPath = join(options.outDir, RESULTS_FILE);
-  writeFileSync(`${resultsPath}.tmp`, formatResultsJson(results));
-  renameSync(`${resultsPath}.tmp`, resultsPath);
+  try {
+    writeFileSync(`${resultsPath}.tmp`, formatResultsJson(results));
+    renameSync(`${resultsPath}.tmp`, resultsPath);
+  } catch (e) {
+    throw new Error(`${resultsPath}: cannot write the results (${(e as Error).message})`);
+  }
   return results;
 }

@@ -1,0 +1,227 @@
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, join } from 'node:path';
+import type { TrainOptions } from '@oneshot-em/core';
+import { assertRegularFile } from '@oneshot-em/core/node';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { UserError } from './errors.js';
+
+/**
+ * `<out>/run_config.yaml`: the resolved options of a run (snake_case keys, the config-file
+ * spelling, so `train --config run_config.yaml` runs it again) plus `_identity`, the hashes of
+ * what the options only name (the model's config.json and safetensors headers, the data file).
+ */
+export const RUN_CONFIG_FILE = 'run_config.yaml';
+const IDENTITY_KEY = '_identity';
+
+/** Not part of what a run computes: never recorded. */
+const NOT_RECORDED = new Set(['resume', 'dryRun', 'json']);
+/**
+ * May differ on resume without changing the computation: where and how often it saves, how
+ * long it goes on, the memory limit it plans against.
+ */
+const NOT_COMPARED = new Set(['steps', 'saveSteps', 'out', 'deviceMemory', 'maxShardSize']);
+
+const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+export interface RecordedRun {
+  file: string;
+  /** snake_case keys, as in a config file */
+  options: Record<string, unknown>;
+  identity: Record<string, string>;
+}
+
+/** sha256 of a whole file, read in 1 MiB pieces. */
+export function fileSha256(file: string): string {
+  assertRegularFile(file);
+  const h = createHash('sha256');
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/** sha256 over the header bytes (length + JSON) of every weights file: cheap, not the weights. */
+export function weightsHeaderSha256(dir: string): string {
+  const h = createHash('sha256');
+  const files = readdirSync(dir)
+    .filter((f) => /^model.*\.safetensors(\.index\.json)?$/.test(f))
+    .sort();
+  for (const f of files) {
+    const path = join(dir, f);
+    if (f.endsWith('.json')) {
+      h.update(readFileSync(path));
+      continue;
+    }
+    const fd = openSync(path, 'r');
+    try {
+      const len = Buffer.alloc(8);
+      readSync(fd, len, 0, 8, 0);
+      // a damaged length is the loader's to report; hash what is there, at most 100 MB
+      const n = Math.min(Number(len.readBigUInt64LE(0)), 100_000_000);
+      const header = Buffer.alloc(n);
+      readSync(fd, header, 0, n, 8);
+      h.update(f).update(len).update(header);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return h.digest('hex');
+}
+
+/** What the options only name, by content. */
+export function runIdentity(opts: TrainOptions, modelDir: string): Record<string, string> {
+  const id: Record<string, string> = {
+    model_dir: modelDir,
+    model_config_sha256: fileSha256(join(modelDir, 'config.json')),
+    model_weights_header_sha256: weightsHeaderSha256(modelDir),
+  };
+  if (opts.data) id.data_sha256 = fileSha256(opts.data);
+  if (opts.rollouts) id.rollouts_sha256 = fileSha256(opts.rollouts);
+  if (opts.prompt !== undefined) {
+    id.prompt_sha256 = createHash('sha256').update(opts.prompt).digest('hex');
+  }
+  return id;
+}
+
+/** The options as recorded (snake_case, undefined left out). */
+export function recordedOptions(opts: TrainOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(opts)) {
+    if (v !== undefined && !NOT_RECORDED.has(k)) out[snake(k)] = v;
+  }
+  return out;
+}
+
+/** Writes `<out>/run_config.yaml` (temp + rename: never a torn file); errors name the path. */
+export function writeRunConfig(out: string, opts: TrainOptions, identity: Record<string, string>) {
+  const file = join(out, RUN_CONFIG_FILE);
+  const text = `# the resolved configuration of this run; train --config ${RUN_CONFIG_FILE} runs it again\n${stringifyYaml(
+    { ...recordedOptions(opts), [IDENTITY_KEY]: identity },
+  )}`;
+  try {
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+  } catch (e) {
+    throw new Error(`${file}: cannot write the run configuration (${(e as Error).message})`);
+  }
+}
+
+/** The run configuration in `runDir`, or undefined where there is none (runs before it existed). */
+export function readRunConfig(runDir: string): RecordedRun | undefined {
+  const file = join(runDir, RUN_CONFIG_FILE);
+  if (!existsSync(file)) return undefined;
+  assertRegularFile(file, RUN_CONFIG_FILE);
+  let v: unknown;
+  try {
+    v = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${file}: not valid YAML (${(e as Error).message})`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new UserError(`${file}: expected a mapping of option keys to values`);
+  }
+  const { [IDENTITY_KEY]: identity, ...options } = v as Record<string, unknown>;
+  return { file, options, identity: (identity ?? {}) as Record<string, string> };
+}
+
+/** Every key whose value changed, as `key: old → new` (a key the run did not record: `(unset)`). */
+export function configChanges(
+  recorded: RecordedRun,
+  opts: TrainOptions,
+  identity: Record<string, string>,
+): string[] {
+  const now = recordedOptions(opts);
+  const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
+  const changes: string[] = [];
+  const keys = new Set([...Object.keys(recorded.options), ...Object.keys(now)]);
+  for (const k of keys) {
+    if (NOT_COMPARED.has(k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()))) continue;
+    const a = recorded.options[k];
+    const b = now[k];
+    if (JSON.stringify(a) !== JSON.stringify(b)) changes.push(`${k}: ${show(a)} → ${show(b)}`);
+  }
+  for (const [k, v] of Object.entries(identity)) {
+    const a = recorded.identity[k];
+    if (a !== v) changes.push(`${IDENTITY_KEY}.${k}: ${show(a)} → ${show(v)}`);
+  }
+  return changes;
+}
+
+interface MetricsLine {
+  step: number;
+  loss: number;
+  entropy: number;
+}
+
+/**
+ * Where a resume starts: the checkpoint's step, checked against its directory name and the run's
+ * metrics.jsonl. `done` when the run already reached `steps`.
+ */
+export function resumePoint(
+  resumeDir: string,
+  runDir: string,
+  steps: number,
+): { step: number; done?: MetricsLine | { step: number } } {
+  const stateFile = join(resumeDir, 'trainer_state.json');
+  if (!existsSync(stateFile)) {
+    throw new UserError(
+      `${resumeDir}: not a resumable checkpoint (no trainer_state.json; use a step_<N> or final directory of a run)`,
+    );
+  }
+  assertRegularFile(stateFile, 'trainer_state.json');
+  let step: unknown;
+  try {
+    step = (JSON.parse(readFileSync(stateFile, 'utf8')) as { step?: unknown }).step;
+  } catch (e) {
+    throw new UserError(`${stateFile}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!Number.isInteger(step) || (step as number) < 0) {
+    throw new UserError(`${stateFile}: step: expected a non-negative integer, got ${String(step)}`);
+  }
+  const n = step as number;
+  const named = /^step_(\d+)$/.exec(basename(resumeDir));
+  if (named && Number(named[1]) !== n) {
+    throw new UserError(
+      `${stateFile}: step ${n} disagrees with its directory ${basename(resumeDir)}: the checkpoint is damaged or was moved`,
+    );
+  }
+  const metricsFile = join(runDir, 'metrics.jsonl');
+  let line: MetricsLine | undefined;
+  if (existsSync(metricsFile)) {
+    const lines: MetricsLine[] = [];
+    for (const [i, text] of readFileSync(metricsFile, 'utf8').split('\n').entries()) {
+      if (!text.trim()) continue;
+      try {
+        lines.push(JSON.parse(text) as MetricsLine);
+      } catch {
+        throw new UserError(`${metricsFile}:${i + 1}: not valid JSON`);
+      }
+    }
+    line = lines.find((m) => m.step === n);
+    const last = lines.at(-1)?.step ?? 0;
+    if (!line && n > 0) {
+      throw new UserError(
+        `${stateFile}: step ${n} is not in ${metricsFile} (it ends at step ${last}): the checkpoint is not from this run`,
+      );
+    }
+  }
+  return { step: n, done: n >= steps ? (line ?? { step: n }) : undefined };
+}
