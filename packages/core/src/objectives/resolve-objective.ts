@@ -54,7 +54,14 @@ async function importFile(
   if (!existsSync(file))
     throw new Error(`objective file not found: ${file} (from '${source}', relative to ${cwd})`);
   assertRegularFile(file, 'an objective plugin file');
-  const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(
+      `${file}: the objective plugin failed to load: ${(e as Error)?.message ?? String(e)}`,
+    );
+  }
   return { objective: defaultExport(module, file), origin: file };
 }
 
@@ -96,6 +103,39 @@ export async function resolveObjective(
     : isObjectivePath(source)
       ? await importFile(source, cwd)
       : await importPackage(source, cwd);
-  const params = parseObjectiveParams(objective, { ...options.params, ...specParams });
-  return { objective, params: params as Record<string, unknown>, origin };
+  if (builtin) {
+    const params = parseObjectiveParams(objective, { ...options.params, ...specParams });
+    return { objective, params: params as Record<string, unknown>, origin };
+  }
+  // a plugin's errors name its file (or package): parameters now, stats and loss in training
+  const named = namedPlugin(objective, origin);
+  let params: object;
+  try {
+    params = parseObjectiveParams(named, { ...options.params, ...specParams });
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (objective plugin ${origin})`);
+  }
+  return { objective: named, params: params as Record<string, unknown>, origin };
+}
+
+/** The plugin with its `stats` and `loss` rethrowing as `objective <name> (<origin>): … threw: …`. */
+function namedPlugin(objective: Objective, origin: string): Objective {
+  const wrap =
+    <A extends unknown[], R>(what: string, f: (...a: A) => R) =>
+    (...a: A): R => {
+      try {
+        return f(...a);
+      } catch (e) {
+        throw new Error(
+          `objective ${objective.name} (${origin}): ${what} threw: ${(e as Error)?.message ?? String(e)}`,
+        );
+      }
+    };
+  return {
+    name: objective.name,
+    description: objective.description,
+    params: objective.params,
+    stats: wrap('stats', (p) => objective.stats(p)),
+    loss: wrap('loss', (ctx, p) => objective.loss(ctx, p)),
+  };
 }
