@@ -1,0 +1,121 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, tmp } from './run-cli.js';
+
+const MODEL = join(import.meta.dirname, '..', '..', '..', 'core', 'assets', 'stories260K');
+const TINY = [
+  '--backend',
+  'reference',
+  '--steps',
+  '2',
+  '--effective-batch',
+  '2',
+  '--micro-batch',
+  '2',
+  '--max-new-tokens',
+  '8',
+  '--save-steps',
+  '1',
+];
+
+/** A run directory under hostile use: a second run, resumes that change things, a finished run. */
+describe('train --out and --resume', () => {
+  it('refuses a second run into a used --out, checks resumes against run_config.yaml', () => {
+    const out = tmp();
+    const first = runCli(['train', ...TINY, '--out', out]);
+    expect(first.status, first.stderr).toBe(0);
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8');
+    expect(readFileSync(join(out, 'run_config.yaml'), 'utf8')).toMatch(
+      /lr: 0\.001\n[\s\S]*_identity:\n {2}model_dir: .*stories260K\n {2}model_config_sha256: [0-9a-f]{64}/,
+    );
+
+    // a second fresh run: refused before anything is written
+    const again = runCli(['train', ...TINY, '--out', out]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/already holds files .*--overwrite replaces it/);
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8')).toBe(metrics);
+
+    // resume of the finished run: nothing to do, with the recorded numbers
+    const last = JSON.parse(metrics.trim().split('\n').at(-1) as string);
+    const done = runCli(['train', '--resume', join(out, 'final')]);
+    expect(done.status, done.stderr).toBe(0);
+    expect(done.stderr).toContain(
+      `nothing left to do: step 2 of 2 done (loss ${last.loss.toFixed(4)}, entropy ${last.entropy.toFixed(4)})`,
+    );
+    expect(done.stderr).not.toMatch(/held-out/);
+
+    // resume with other settings: every change listed, exit 2; the run is untouched
+    const changed = runCli([
+      'train',
+      '--resume',
+      join(out, 'step_1'),
+      '--lr',
+      '0.01',
+      '--objective',
+      'nll',
+    ]);
+    expect(changed.status).toBe(2);
+    expect(changed.stderr).toContain('lr: 0.001 → 0.01');
+    expect(changed.stderr).toContain('objective: "token-entropy" → "nll"');
+    expect(changed.stderr).toContain('--allow-config-change');
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8')).toBe(metrics);
+
+    // a trainer_state.json that disagrees with its directory
+    const state = join(out, 'step_1', 'trainer_state.json');
+    writeFileSync(state, readFileSync(state, 'utf8').replace(/"step": *1/, '"step": 2'));
+    const torn = runCli(['train', '--resume', join(out, 'step_1')]);
+    expect(torn.status).toBe(2);
+    expect(torn.stderr).toMatch(/step 2 disagrees with its directory step_1/);
+  });
+});
+
+describe('eval with problems that cannot run', () => {
+  it('records each as its error, goes on, and counts them', () => {
+    // the embedded model with a 32-token context: every benchmark prompt is too long
+    const dir = tmp();
+    const model = join(dir, 'short');
+    cpSync(MODEL, model, { recursive: true });
+    const cfg = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8'));
+    writeFileSync(
+      join(model, 'config.json'),
+      JSON.stringify({ ...cfg, max_position_embeddings: 32 }),
+    );
+    const out = join(dir, 'eval');
+    const r = runCli([
+      'eval',
+      '--model',
+      model,
+      '--backend',
+      'reference',
+      '--bench',
+      'math500',
+      '--limit',
+      '2',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ errors: 2, benchmarks: [{ errors: 2 }] });
+    const lines = readFileSync(join(out, 'problems.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.length).toBe(2);
+    expect(JSON.parse(lines[0]).error).toMatch(/tokens; the model's context .* is 32/);
+    expect(r.stderr).toMatch(/2 problem\(s\) could not run/);
+
+    // the same --out with another model: refused, naming what changed
+    const other = runCli([
+      'eval',
+      '--backend',
+      'reference',
+      '--bench',
+      'math500',
+      '--limit',
+      '2',
+      '--out',
+      out,
+    ]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/another model or settings[\s\S]*model_dir/);
+  });
+});
