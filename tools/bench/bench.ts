@@ -46,6 +46,8 @@ const USAGE = `usage: npx tsx tools/bench/bench.ts [options]
   --threads T           optimizer: threads of our host optimizer and of torch's (default all cores)
   --no-save             scale: stop before the trainer's checkpoint (no save, reload or entropy)
   --dawn-options JSON   extra createDawnBackend options, e.g. '{"poolBytes":0}'
+  --optimizer-on host|device  scale: where the trainer keeps the f32 master and AdamW state
+                        (default: the backend's; host = ZeRO-offload, the 7B shape on Dawn)
   --json FILE           write the JSON report there
   --gen-batch B --effective-batch N --micro-batch M --prompt-tokens P --new-tokens G
   --repeats R           ops per kernel timing (default 4 on CPU, 20 with --gpu)
@@ -93,6 +95,8 @@ interface RunOptions {
   save: boolean;
   /** --dawn-options, passed to createDawnBackend as they are */
   dawnOptions: Record<string, unknown>;
+  /** --optimizer-on (scale): the trainer's optimizerOn */
+  optimizerOn?: 'host' | 'device';
 }
 
 async function runModel(
@@ -204,7 +208,8 @@ async function runScale(
   try {
     run.scale = await measureScale(backend, modelName, wl, {
       save: o.save,
-      plan: (m) => benchPlan(spec, m, wl, dawnPoolBytes(o), deviceIsHost(backend)),
+      optimizerOn: o.optimizerOn,
+      plan: (m) => benchPlan(spec, m, wl, dawnPoolBytes(o), deviceIsHost(backend), o.optimizerOn),
       progress: (r) => {
         run.scale = r;
         update();
@@ -284,6 +289,7 @@ async function main(): Promise<void> {
       'no-save': { type: 'boolean', default: false },
       threads: { type: 'string' },
       'dawn-options': { type: 'string' },
+      'optimizer-on': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -314,6 +320,9 @@ async function main(): Promise<void> {
     if (typeof dawnOptions !== 'object' || dawnOptions === null || Array.isArray(dawnOptions))
       throw new Error(`--dawn-options ${values['dawn-options']}: expected a JSON object`);
   }
+  const optimizerOn = values['optimizer-on'];
+  if (optimizerOn !== undefined && optimizerOn !== 'host' && optimizerOn !== 'device')
+    throw new Error(`--optimizer-on ${optimizerOn}: expected host or device`);
   const gpu = values.gpu ?? false;
   const repeats = positive(values.repeats, 'repeats') ?? (gpu ? 20 : 4);
   const bandwidth = positive(values.bandwidth, 'bandwidth') ?? null;
@@ -379,6 +388,7 @@ async function main(): Promise<void> {
         bandwidth,
         save: !values['no-save'],
         dawnOptions,
+        optimizerOn,
       };
       if (!scaleOnly) {
         report.runs.push(await runModel(spec, m, wl, o));

@@ -3,6 +3,7 @@
  * EM step's and the scale stage's `plan` (host_bytes, device_bytes) and RSS / plan.
  */
 import { type PlanBackend, planMemory } from '@oneshot-em/core';
+import type { OptimizerOn } from '@oneshot-em/core/node';
 import type { BackendSpec } from './backends.js';
 import type { Workload } from './measure.js';
 import type { BenchModel } from './models.js';
@@ -32,6 +33,7 @@ export function benchPlan(
   wl: Workload,
   poolBytes?: number,
   deviceIsHost = false,
+  optimizerOn?: OptimizerOn,
 ): BenchPlan {
   const p = planMemory({
     config: model.config,
@@ -42,6 +44,7 @@ export function benchPlan(
     maxNewTokens: wl.newTokens,
     sampling: false,
     optimizer: 'adamw',
+    optimizerOn,
     poolBytes,
     deviceIsHost,
   });

@@ -13,7 +13,13 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Backend, buildBatch, measureEntropy, uploadWeights } from '@oneshot-em/core';
-import { loadCheckpointState, loadHfModel, resolveObjective, train } from '@oneshot-em/core/node';
+import {
+  loadCheckpointState,
+  loadHfModel,
+  type OptimizerOn,
+  resolveObjective,
+  train,
+} from '@oneshot-em/core/node';
 import {
   BENCH_CLIP,
   BENCH_OPTIMIZER,
@@ -84,6 +90,8 @@ export interface ScaleOptions {
   plan?: (model: BenchModel) => ScalePlan | null;
   /** where the trainer writes (kept); default a temporary folder, removed at the end */
   dir?: string;
+  /** the trainer's optimizerOn (default: the backend's); the 7B stage on Dawn needs 'host' */
+  optimizerOn?: OptimizerOn;
 }
 
 const maxRss = () => process.resourceUsage().maxRSS * 1024;
@@ -176,6 +184,7 @@ export async function measureScale(
           sampling: BENCH_SAMPLING,
           maxNewTokens: wl.newTokens,
           optimizer: BENCH_OPTIMIZER,
+          optimizerOn: opts.optimizerOn,
           clip: BENCH_CLIP,
           seed: 42,
           saveSteps: 0,

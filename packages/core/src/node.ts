@@ -81,3 +81,6 @@ export { NonFiniteError, train } from './train/trainer.js';
 // the host optimizer (AdamW over worker threads, WebAssembly SIMD): ORT's, and optimizerOn 'host'
 export type { HostOptimizerOptions } from './train/host-optimizer/pool.js';
 export { HostOptimizer } from './train/host-optimizer/pool.js';
+// where the optimizer runs (ZeRO-offload): defaults per backend and the ORT check
+export type { HostOptimizerState, OptimizerOn } from './train/offload.js';
+export { defaultOptimizerOn, trainerOffloads } from './train/offload.js';

@@ -195,8 +195,15 @@ describe('planMemory: host, device and the peak', () => {
     const P = 1_543_714_304;
     const onDevice = planMemory(base(QWEN_15B));
     const onHost = planMemory(base(QWEN_15B, { optimizerOn: 'host' }));
-    // the f32 master (the loaded copy) and m, v on the host; the device keeps a compute copy
-    expect(onDevice.device_bytes - onHost.device_bytes).toBe(8 * P);
+    // the f32 master (the loaded copy) and m, v on the host; the device keeps the uploaded f32
+    // weights, and the pool's size-class rounding of m and v goes with them (half of it)
+    const rounding = (plan: typeof onDevice) =>
+      plan.items.find((i) => i.name === 'buffer size classes (Dawn pool)')?.device_bytes ?? 0;
+    expect(rounding(onHost)).toBe(rounding(onDevice) / 2);
+    expect(onDevice.device_bytes - onHost.device_bytes).toBe(8 * P + rounding(onHost));
+    expect(
+      onHost.items.some((i) => i.name === 'optimizer state (AdamW m, v)' && i.host_bytes === 8 * P),
+    ).toBe(true);
     expect(onHost.host_bytes - onDevice.host_bytes).toBe(8 * P);
   });
 
@@ -249,6 +256,33 @@ describe('planFits and suggestFits', () => {
     const input = base(QWEN_15B, { microBatch: 6, effectiveBatch: 48 });
     const limit = planMemory({ ...input, microBatch: 3 }).device_bytes + 1;
     expect(suggestFits(input, limits(limit)).find((x) => x.knob === 'micro_batch')?.to).toBe(3);
+  });
+
+  it('Qwen2.5-7B on Dawn fits one H200 (141 GB device, 128 GiB host) with the optimizer on the host, and the fit says so', () => {
+    const h200 = limits(141e9, 128 * 2 ** 30);
+    const paper = base(QWEN_7B); // 64 × 512 new tokens, micro-batch 4
+    expect(planFits(planMemory(paper), h200).fits).toBe(false);
+    const s = suggestFits(paper, h200, { optimizerOnHost: true });
+    const on = s.find((x) => x.knob === 'optimizer_on');
+    expect(on?.to).toBe('host');
+    expect(on?.device_bytes).toBeLessThanOrEqual(141e9);
+    const offloaded = planMemory({ ...paper, optimizerOn: 'host' });
+    expect(planFits(offloaded, h200).fits).toBe(true);
+    // the gpu-check stage: one completion of 64 + 512 tokens, no buffer pool
+    const stage = planMemory({
+      ...paper,
+      effectiveBatch: 1,
+      microBatch: 1,
+      optimizerOn: 'host',
+      poolBytes: 0,
+    });
+    expect(planFits(stage, h200).fits).toBe(true);
+    // not offered where the optimizer is on the host already
+    expect(
+      suggestFits({ ...paper, optimizerOn: 'host' }, limits(1e9), { optimizerOnHost: true }).some(
+        (x) => x.knob === 'optimizer_on',
+      ),
+    ).toBe(false);
   });
 
   it('nothing is suggested when the weights and optimizer state alone do not fit', () => {

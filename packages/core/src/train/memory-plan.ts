@@ -236,8 +236,10 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
       paramBytes,
       'the binding keeps no device tensors between runs',
     );
-  } else if (backend === 'dawn' && optimizerOn === 'host') {
-    onDevice('weights (compute copy)', 'persistent', paramBytes, 'the master stays on the host');
+  }
+  if (backend === 'dawn' && optimizerOn === 'host') {
+    // Dawn's upload keeps an f32 buffer per weight (its compute copy, if any, is rounded from it)
+    onDevice('weights (f32, uploaded)', 'persistent', paramBytes, 'the master stays on the host');
   }
   const gradSide = ort || unified ? onHost : onDevice;
   gradSide('gradients (accumulator, f32)', 'persistent', paramBytes, 'summed over micro-batches');
@@ -253,7 +255,8 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
     onDevice(
       'buffer size classes (Dawn pool)',
       'persistent',
-      dawnParamRounding(c) * (2 + (input.optimizer === 'adamw' ? 2 : 0)),
+      dawnParamRounding(c) *
+        (2 + (input.optimizer === 'adamw' && optimizerOn === 'device' ? 2 : 0)),
       'rounding of weights, gradients and optimizer buffers',
     );
   }

@@ -4,6 +4,7 @@ import type { ModelConfig } from '../model/config.js';
 import { numel, paramSpecs, type WeightMap } from '../model/params.js';
 import type { ModelWeights } from '../model/weights.js';
 import type { HostOptimizer } from './host-optimizer/pool.js';
+import type { OptimizerPlacement } from './memory-plan.js';
 import type { OptimizerConfig } from './optimizer.js';
 
 /**
@@ -12,7 +13,7 @@ import type { OptimizerConfig } from './optimizer.js';
  * by the host optimizer, while the device keeps only the compute weights, the gradients and one
  * micro-batch's activations — no m, v on the device at all (7B: 61 GB less there).
  */
-export type OptimizerOn = 'host' | 'device';
+export type OptimizerOn = OptimizerPlacement;
 
 /**
  * The default per backend: ORT's optimizer already runs on the host (its binding keeps no

@@ -77,6 +77,12 @@ export const trainOptionsSchema = z
         "which logits the loss covers: the reference trainer's, or those that predicted each completion token",
       ),
     optimizer: z.enum(['adamw', 'sgd']).default('adamw').describe('torch.optim semantics'),
+    optimizerOn: z
+      .enum(['host', 'device'])
+      .optional()
+      .describe(
+        'where the f32 master weights and optimizer state live (default: host on ort, where it is inherent; device on dawn and reference). host (ZeRO-offload): the device keeps only the compute weights, gradients and one micro-batch; per step the gradients go down and the weights up once',
+      ),
     beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β1'),
     beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW β2'),
     eps: z.number().positive().default(1e-8).describe('AdamW ε'),
