@@ -160,7 +160,7 @@ describe('--max-shard-size', () => {
   it('a size it cannot read is an error naming the key, before anything runs', () => {
     const r = runCli(['train', '--max-shard-size', '5XB', '--out', tmp()]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('max_shard_size: expected a size such as 500MB, 5GB, 2GiB, 100KB');
+    expect(r.stderr).toContain('--max-shard-size: expected a size such as 500MB, 5GB, 2GiB, 100KB');
   });
 });
 
