@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evalKey, claimEvalOut } from './eval-key.js';
 import { configChanges, readRunConfig, resumePoint, writeRunConfig } from './run-config.js';
-import { assertOutUsable, clearRun } from './run-dir.js';
+import { assertOutUsable, clearRun, nameRunFileError, writeOutFile } from './run-dir.js';
 import { LOCK_FILE, lockOut } from './run-lock.js';
 import { tmp } from './test/run-cli.js';
 import { parseTrainOptions } from '@oneshot-em/core';
@@ -144,5 +144,24 @@ describe('eval --out key', () => {
     );
     claimEvalOut(out, evalKey(MODEL, { n: 4, temperature: 0.6 }), true);
     expect(existsSync(join(out, 'problems.jsonl'))).toBe(false);
+  });
+});
+
+describe('a full disk names the path', () => {
+  it.skipIf(!existsSync('/dev/full'))('metrics writes and command outputs', () => {
+    // /dev/full: every write fails with ENOSPC, as on a full disk; Node's error names no path
+    let raw: unknown;
+    try {
+      appendFileSync('/dev/full', '{"step":1}\n');
+    } catch (e) {
+      raw = e;
+    }
+    expect((raw as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    expect(String((nameRunFileError(raw, '/runs/x') as Error).message)).toMatch(
+      /^\/runs\/x\/metrics\.jsonl or \/runs\/x\/run\.svg: cannot write the run's metrics \(ENOSPC/,
+    );
+    const other = new Error('something else');
+    expect(nameRunFileError(other, '/runs/x')).toBe(other);
+    expect(() => writeOutFile('/dev/full', 'x')).toThrow(/^\/dev\/full: cannot write it \(ENOSPC/);
   });
 });

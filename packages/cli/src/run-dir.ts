@@ -1,4 +1,4 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from './errors.js';
 import { RUN_CONFIG_FILE } from './run-config.js';
@@ -54,5 +54,31 @@ export function clearRun(out: string): void {
         `${join(out, name)}: cannot remove it for --overwrite (${(e as Error).message})`,
       );
     }
+  }
+}
+
+/** Errors of a full disk, a quota, a refused or read-only write: the path is what the user needs. */
+const WRITE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'EFBIG']);
+
+/**
+ * A write error from the trainer's metrics.jsonl / run.svg writes carries no path (Node names only
+ * `write`); checkpoints already name theirs (SaveError). Returns the error naming the run files.
+ */
+export function nameRunFileError(err: unknown, out: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!e || typeof e.code !== 'string' || !WRITE_ERRORS.has(e.code)) return err;
+  if (e.path !== undefined || e.message.includes(out)) return err;
+  const named = new Error(
+    `${join(out, 'metrics.jsonl')} or ${join(out, 'run.svg')}: cannot write the run's metrics (${e.message}); the checkpoints saved so far are intact`,
+  );
+  return named;
+}
+
+/** writeFileSync whose error names the file (a full disk or a refused write). */
+export function writeOutFile(file: string, data: string): void {
+  try {
+    writeFileSync(file, data);
+  } catch (e) {
+    throw new Error(`${file}: cannot write it (${(e as Error).message})`);
   }
 }

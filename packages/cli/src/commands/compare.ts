@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type Backend,
@@ -21,6 +21,7 @@ import { createBackend } from '../backends.js';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
+import { writeOutFile } from '../run-dir.js';
 import { MATH_HELDOUT_PROMPTS, STORY_HELDOUT_PROMPTS } from '../model-source.js';
 import { addRuntimeFlags, assertFitsContext } from './generate.js';
 
@@ -176,9 +177,9 @@ export function registerCompare(program: Command): void {
         { labels: ['base', 'trained'] },
       );
       mkdirSync(o.out, { recursive: true });
-      writeFileSync(join(o.out, 'compare.json'), `${JSON.stringify(report.summary, null, 2)}\n`);
-      writeFileSync(join(o.out, 'logits.svg'), report.logitSvg);
-      writeFileSync(join(o.out, 'entropy.svg'), report.entropySvg);
+      writeOutFile(join(o.out, 'compare.json'), `${JSON.stringify(report.summary, null, 2)}\n`);
+      writeOutFile(join(o.out, 'logits.svg'), report.logitSvg);
+      writeOutFile(join(o.out, 'entropy.svg'), report.entropySvg);
       const s = report.summary;
       if (o.json) process.stdout.write(`${JSON.stringify(s)}\n`);
       else {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   formatResultsJson,
@@ -18,6 +18,7 @@ import { UserError } from '../errors.js';
 import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
 import { claimEvalOut, evalKey } from '../eval-key.js';
 import { modelDir } from '../model-source.js';
+import { writeOutFile } from '../run-dir.js';
 import { lockOut } from '../run-lock.js';
 import { addRuntimeFlags, completionText } from './generate.js';
 
@@ -153,12 +154,7 @@ export function registerEval(program: Command): void {
         },
       });
       process.stderr.write('\n');
-      const md = join(o.out, 'results.md');
-      try {
-        writeFileSync(md, formatResultsMarkdown(results));
-      } catch (e) {
-        throw new Error(`${md}: cannot write the results (${(e as Error).message})`);
-      }
+      writeOutFile(join(o.out, 'results.md'), formatResultsMarkdown(results));
       if (results.errors > 0) {
         process.stderr.write(
           `${results.errors} problem(s) could not run (counted as wrong; their "error" is in ${join(o.out, 'problems.jsonl')})\n`,

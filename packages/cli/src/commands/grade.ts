@@ -1,7 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { assertRegularFile } from '@oneshot-em/core/node';
 import { extractAnswer, grade, gradeJsonl } from '@oneshot-em/core';
 import { type Command, Option } from 'commander';
 import { UserError } from '../errors.js';
+import { writeOutFile } from '../run-dir.js';
 
 export function registerGrade(program: Command): void {
   program
@@ -32,13 +34,15 @@ export function registerGrade(program: Command): void {
       }) => {
         if (o.jsonl) {
           let text: string;
+          // a FIFO or a device would block the read forever: refused at once (exit 2)
+          assertRegularFile(o.jsonl, '--jsonl');
           try {
             text = readFileSync(o.jsonl, 'utf8');
           } catch (e) {
             throw new UserError(`${o.jsonl}: cannot read (${(e as Error).message})`);
           }
           const graded = gradeJsonl(text, o.jsonl);
-          if (o.out) writeFileSync(o.out, graded);
+          if (o.out) writeOutFile(o.out, graded);
           else process.stdout.write(graded);
           return;
         }

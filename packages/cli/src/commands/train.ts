@@ -36,7 +36,7 @@ import {
   STORY_TRAIN_PROMPT,
 } from '../model-source.js';
 import { createProgress } from '../progress.js';
-import { assertOutUsable, clearRun } from '../run-dir.js';
+import { assertOutUsable, clearRun, nameRunFileError } from '../run-dir.js';
 import { readRunConfig, writeRunConfig } from '../run-config.js';
 import { lockOut } from '../run-lock.js';
 import { addRunDirFlags, checkResume } from './train-resume.js';
@@ -350,6 +350,8 @@ Examples:
           writeRunConfig(opts.out, opts, guard?.identity ?? {});
         },
       });
+    } catch (e) {
+      throw nameRunFileError(e, opts.out);
     } finally {
       unlock();
     }

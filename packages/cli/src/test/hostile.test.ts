@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -117,5 +118,20 @@ describe('eval with problems that cannot run', () => {
     ]);
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/another model or settings[\s\S]*model_dir/);
+  });
+});
+
+describe('FIFOs where files are expected', () => {
+  it('train --config and grade --jsonl refuse at once, exit 2', () => {
+    const fifo = join(tmp(), 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    for (const args of [
+      ['train', '--config', fifo],
+      ['grade', '--jsonl', fifo],
+    ]) {
+      const r = runCli(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`${fifo}: not a regular file (a FIFO)`);
+    }
   });
 });
