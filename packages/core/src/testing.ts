@@ -34,3 +34,10 @@ export {
 export type { OpCase } from './testing/conformance-ops.js';
 export { opCases } from './testing/conformance-ops.js';
 export { expectAdamwClose } from './testing/optimizer-tolerance.js';
+export type { OffloadRun } from './testing/offload-runs.js';
+export {
+  checkpointBytes,
+  OFFLOAD_CONFIG,
+  OFFLOAD_PARAMS,
+  offloadRun,
+} from './testing/offload-runs.js';

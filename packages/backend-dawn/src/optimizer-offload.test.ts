@@ -1,0 +1,90 @@
+/**
+ * The optimizer on the host (core's trainer, optimizerOn 'host': f32 master and AdamW m, v in
+ * host memory, the gradients read down and the weights uploaded per step) against the same run
+ * with Dawn's f32 GPU AdamW, on fresh backends: 3 steps of the tiny Qwen2 on given completions.
+ */
+import { join } from 'node:path';
+import { loadHfModel } from '@oneshot-em/core/node';
+import { OFFLOAD_PARAMS, offloadRun } from '@oneshot-em/core/testing';
+import { describe, expect, it } from 'vitest';
+import { createDawnBackend } from './dawn-backend.js';
+import { useDawn } from './testing/harness.js';
+
+/** The saved f32 weights of a run's final checkpoint, by name. */
+function finalWeights(run: Awaited<ReturnType<typeof offloadRun>>): Map<string, Float32Array> {
+  return loadHfModel(join(run.out, 'final')).weights;
+}
+
+describe('optimizer on the host on Dawn', () => {
+  const h = useDawn(); // skips (locally) or fails (CI) without an adapter
+
+  async function run(optimizerOn: 'host' | 'device', dtype: 'f32' | 'bf16' = 'f32', steps = 3) {
+    const backend = await createDawnBackend({ dtype });
+    try {
+      return await offloadRun(backend, { optimizerOn, saveSteps: 0, steps });
+    } finally {
+      await backend.destroy();
+    }
+  }
+
+  it('one AdamW step equals the GPU AdamW step (stated tolerance); 3 steps: the same losses; device peak lower by about m + v', async (ctx) => {
+    h.dawn(ctx);
+    // One step: the same gradients on both sides, so only the optimizer's arithmetic differs.
+    // Both store g, m, v in f32; the GPU forms the update in f32 where the host kernel uses f64
+    // per element, bias corrections included: 1 − 0.999 in f32 is 4.7e-5 off, so √(1 − β₂ᵗ) is
+    // 2.3e-5 off and the update |u| ≤ lr (1e-2) by as much; p by one rounding more. A wrong step,
+    // scale or clip factor would be off by a fraction of lr itself.
+    const a = finalWeights(await run('device', 'f32', 1));
+    const b = finalWeights(await run('host', 'f32', 1));
+    let worst = 0;
+    let where = '';
+    for (const [name, x] of a) {
+      const y = b.get(name) as Float32Array;
+      for (let i = 0; i < x.length; i++) {
+        const r = Math.abs(x[i] - y[i]) / (2 ** -22 * Math.abs(x[i]) + 5e-5 * 1e-2);
+        if (!(r <= worst)) [worst, where] = [r, `${name}[${i}] ${x[i]} vs ${y[i]}`];
+      }
+    }
+    console.log(`host vs GPU AdamW after 1 step: worst ${worst.toFixed(3)}× the bound at ${where}`);
+    expect(worst, where).toBeLessThanOrEqual(1);
+    // Three steps: later gradients differ by those roundings, and Adam normalises near-zero
+    // gradients (k_proj.bias's is analytically 0) to ±lr, so weights are compared through the
+    // losses they give.
+    const device = await run('device');
+    const host = await run('host');
+    for (const [i, m] of host.metrics.entries()) {
+      expect(Math.abs(m.loss - device.metrics[i].loss)).toBeLessThanOrEqual(
+        1e-4 * Math.abs(device.metrics[i].loss),
+      );
+    }
+    expect(host.metrics[0].loss).toBe(device.metrics[0].loss);
+    const moments = 8 * OFFLOAD_PARAMS;
+    const dPeak = Math.max(...device.metrics.map((m) => m.memory?.peak_bytes ?? Number.NaN));
+    const hPeak = Math.max(...host.metrics.map((m) => m.memory?.peak_bytes ?? Number.NaN));
+    console.log(
+      `device peak: optimizer on device ${dPeak} B, on host ${hPeak} B; m + v ${moments} B`,
+    );
+    // m and v in the pool's size classes: at least their bytes, at most twice
+    expect(dPeak - hPeak).toBeGreaterThanOrEqual(moments);
+    expect(dPeak - hPeak).toBeLessThanOrEqual(2 * moments);
+    // per step: the gradients read down once, the weights uploaded once
+    expect(host.metrics[1].transfers.bytes_down).toBeGreaterThanOrEqual(4 * OFFLOAD_PARAMS);
+    expect(host.metrics[1].transfers.bytes_up - device.metrics[1].transfers.bytes_up).toBe(
+      4 * OFFLOAD_PARAMS,
+    );
+  });
+
+  it('bf16 compute copy: the re-uploaded weights get a fresh copy (the run matches the GPU AdamW one)', async (ctx) => {
+    h.dawn(ctx);
+    const device = await run('device', 'bf16');
+    const host = await run('host', 'bf16');
+    for (const [i, m] of host.metrics.entries()) {
+      // bf16 matmuls: a weight that rounds differently moves the loss by ~2⁻⁸ relative at most
+      expect(Math.abs(m.loss - device.metrics[i].loss)).toBeLessThanOrEqual(
+        4e-3 * Math.abs(device.metrics[i].loss),
+      );
+    }
+    // the first step's loss is before any update: identical
+    expect(host.metrics[0].loss).toBe(device.metrics[0].loss);
+  });
+});
