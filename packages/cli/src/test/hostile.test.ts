@@ -135,3 +135,37 @@ describe('FIFOs where files are expected', () => {
     }
   });
 });
+
+describe('--resume without --model', () => {
+  it("continues with the recorded model and copies its files, not the embedded model's", () => {
+    const dir = tmp();
+    const model = join(dir, 'model');
+    cpSync(MODEL, model, { recursive: true });
+    // a marker only this copy has
+    writeFileSync(
+      join(model, 'generation_config.json'),
+      JSON.stringify({ bos_token_id: 1, eos_token_id: 2, marker: 'mine' }),
+    );
+    const out = join(dir, 'run');
+    const first = runCli([
+      'train',
+      '--model',
+      model,
+      '--prompt',
+      'Once upon a time',
+      ...TINY,
+      '--lr',
+      '1e-3',
+      '--out',
+      out,
+    ]);
+    expect(first.status, first.stderr).toBe(0);
+    const resumed = runCli(['train', '--resume', join(out, 'step_1'), '--out', join(dir, 'again')]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`model ${model}`);
+    const copied = JSON.parse(
+      readFileSync(join(dir, 'again', 'final', 'generation_config.json'), 'utf8'),
+    );
+    expect(copied.marker).toBe('mine');
+  });
+});
