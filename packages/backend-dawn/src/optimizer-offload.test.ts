@@ -4,8 +4,13 @@
  * with Dawn's f32 GPU AdamW, on fresh backends: 3 steps of the tiny Qwen2 on given completions.
  */
 import { join } from 'node:path';
-import { loadHfModel } from '@oneshot-em/core/node';
-import { OFFLOAD_PARAMS, offloadRun } from '@oneshot-em/core/testing';
+import { loadCheckpointState, loadHfModel } from '@oneshot-em/core/node';
+import {
+  checkpointBytes,
+  OFFLOAD_CONFIG,
+  OFFLOAD_PARAMS,
+  offloadRun,
+} from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createDawnBackend } from './dawn-backend.js';
 import { useDawn } from './testing/harness.js';
@@ -86,5 +91,29 @@ describe('optimizer on the host on Dawn', () => {
     }
     // the first step's loss is before any update: identical
     expect(host.metrics[0].loss).toBe(device.metrics[0].loss);
+  });
+
+  it('--resume of an offloaded run from step 2 continues bit for bit', async (ctx) => {
+    h.dawn(ctx);
+    const runOn = async (over: Parameters<typeof offloadRun>[1]) => {
+      const backend = await createDawnBackend();
+      try {
+        return await offloadRun(backend, { optimizerOn: 'host', ...over });
+      } finally {
+        await backend.destroy();
+      }
+    };
+    const full = await runOn({});
+    const step2 = join(full.out, 'step_2');
+    const state = loadCheckpointState(step2, OFFLOAD_CONFIG);
+    const resumed = await runOn({
+      resume: { ...state, masterWeights: loadHfModel(step2).weights },
+    });
+    expect(resumed.metrics.at(-1)?.loss).toBe(full.metrics.at(-1)?.loss);
+    for (const f of ['model.safetensors', 'optimizer.safetensors'])
+      expect(
+        checkpointBytes(resumed, 'final', f).equals(checkpointBytes(full, 'final', f)),
+        f,
+      ).toBe(true);
   });
 });
