@@ -20,13 +20,16 @@ const INPUT_ERRORS = new Set([
 ]);
 
 /** Commander's codes for help and version, which are not errors. */
-const COMMANDER_OK = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
+const COMMANDER_OK = new Set(['commander.helpDisplayed', 'commander.version']);
 
 /** The exit code for an error that reached main. */
 export function exitCodeFor(err: unknown): number {
-  const e = err as { name?: string; code?: unknown };
+  const e = err as { name?: string; code?: unknown; exitCode?: number };
   if (e?.name === 'CommanderError') {
-    return COMMANDER_OK.has(String(e.code)) ? EXIT_OK : EXIT_USAGE;
+    // 'commander.help' is help shown for a missing command: exit 0 only if commander says so
+    if (COMMANDER_OK.has(String(e.code)) || (e.code === 'commander.help' && e.exitCode === 0))
+      return EXIT_OK;
+    return EXIT_USAGE;
   }
   if (typeof e?.code === 'number') return e.code;
   if (e?.name && INPUT_ERRORS.has(e.name)) return EXIT_USAGE;

@@ -57,6 +57,13 @@ describe('one validation layer for every command', () => {
     }
   });
 
+  it('help and version exit 0; no command at all is a usage error', async () => {
+    expect((await parseError(['--help'])).code).toBe(0);
+    expect((await parseError(['train', '--help'])).code).toBe(0);
+    expect((await parseError(['--version'])).code).toBe(0);
+    expect((await parseError([])).code).toBe(EXIT_USAGE);
+  });
+
   it('every command documents the exit codes in --help', () => {
     const program = buildProgram();
     for (const c of program.commands) {
