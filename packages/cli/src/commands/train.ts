@@ -143,14 +143,16 @@ export async function runTrain(
   }
 
   const objParams: Record<string, unknown> = {};
-  const objective0 = await resolveObjective(opts.objective, { cwd: process.cwd() });
+  // an unknown objective, a missing or broken plugin, a bad parameter: input errors (exit 2)
+  const resolveInput = (params?: Record<string, unknown>) =>
+    resolveObjective(opts.objective, { cwd: process.cwd(), params }).catch((e: Error) => {
+      throw new UserError(e.message);
+    });
+  const objective0 = await resolveInput();
   const shape = (objective0.objective.params as { shape?: Record<string, unknown> }).shape ?? {};
   if ('temperature' in shape) objParams.temperature = opts.lossTemperature;
   if ('mask' in shape) objParams.mask = opts.mask;
-  const objective = await resolveObjective(opts.objective, {
-    cwd: process.cwd(),
-    params: objParams,
-  });
+  const objective = await resolveInput(objParams);
 
   const backend = await createBackend(opts.backend, opts.device, model.config, opts.dtype);
   log(

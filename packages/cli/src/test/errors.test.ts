@@ -25,12 +25,20 @@ describe('oneshot-em errors', () => {
   });
 
   it('unknown objective lists the available ones; a bad parameter shows its range', () => {
-    const r = runCli(['train', '--objective', 'entropyy', '--steps', '1']);
-    expect(r.status).not.toBe(0);
+    const r = runCli(['train', '--objective', 'entropyy', '--steps', '1', '--out', tmp()]);
+    expect(r.status).toBe(2); // an input error
     expect(r.stderr).toMatch(/entropyy/);
     expect(r.stderr).toMatch(/token-entropy/);
-    const r2 = runCli(['train', '--objective', 'high-entropy-tokens:q=7', '--steps', '1']);
-    expect(r2.status).not.toBe(0);
+    const r2 = runCli([
+      'train',
+      '--objective',
+      'high-entropy-tokens:q=7',
+      '--steps',
+      '1',
+      '--out',
+      tmp(),
+    ]);
+    expect(r2.status).toBe(2);
     expect(r2.stderr).toMatch(/\bq\b/);
   });
 
