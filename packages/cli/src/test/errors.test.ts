@@ -51,8 +51,10 @@ describe('oneshot-em errors', () => {
       'reference',
       '--steps',
       '1',
+      '--out',
+      tmp(),
     ]);
-    expect(r.status).not.toBe(0);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/max_position_embeddings|context/);
   });
 
@@ -60,11 +62,11 @@ describe('oneshot-em errors', () => {
     const dir = tmp();
     const file = join(dir, 'r.jsonl');
     writeFileSync(file, `{"prompt_ids":[1],"completion_ids":[5]}\n{"text":"x"}\n`);
-    const r = runCli(['train', '--backend', 'reference', '--rollouts', file, '--steps', '1']);
+    const r = runCli(['train', '--backend', 'reference', '--rollouts', file, '--out', tmp()]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`${file}:2: expected`);
     writeFileSync(file, `{"prompt_ids":[1],"completion_ids":[${Array(600).fill(5).join(',')}]}\n`);
-    const r2 = runCli(['train', '--backend', 'reference', '--rollouts', file, '--steps', '1']);
+    const r2 = runCli(['train', '--backend', 'reference', '--rollouts', file, '--out', tmp()]);
     expect(r2.status).not.toBe(0);
     expect(r2.stderr).toMatch(/r\.jsonl:1: prompt \+ completion is 601 tokens/);
   });
