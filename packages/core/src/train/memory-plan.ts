@@ -23,7 +23,10 @@
  * - Dawn: weights, gradients, optimizer state, activations and KV cache are GPU buffers; the
  *   host keeps the loaded f32 weights. The buffer pool rounds sizes up (buffers.ts: 8 classes
  *   per power of two above 64 KiB, computed here the same way) and keeps up to `poolBytes`
- *   of disposed buffers for reuse.
+ *   of disposed buffers for reuse. With `optimizerOn: 'host'` (train/offload.ts) the f32 master
+ *   (the loaded weights, adopted) and AdamW m, v are host memory; the device keeps the uploaded
+ *   f32 weights (Dawn's upload path; a bf16/f16 compute copy comes on top), the gradients and
+ *   the activations.
  * - Reference: everything is host memory (f32 arrays), like the ORT CPU EP.
  * - Activations are f32 whatever the compute dtype (the kernels accumulate and store f32);
  *   a bf16/f16 compute dtype adds a compute copy of the weights next to the f32 master.
