@@ -165,7 +165,7 @@ describe('oneshot-em train refuses a plan that does not fit, before loading', ()
       '--dry-run',
     ]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/device_memory: expected a size such as 80GB/);
+    expect(r.stderr).toMatch(/--device-memory: expected a size such as 80GB/);
   });
 });
 

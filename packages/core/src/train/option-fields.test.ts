@@ -9,7 +9,7 @@ describe('shared option fields', () => {
       ['topP', [1e-9, 0.95, 1], [0, 1.5, -0.1]],
       ['topK', [0, 40], [-3, 1.5]],
       ['repetitionPenalty', [1e-3, 1, 1.15], [0, -1]],
-      ['maxNewTokens', [1, 3072], [0, 1.5, 2 ** 21]],
+      ['maxNewTokens', [1, 3072, 2 ** 24], [0, 1.5, 2 ** 24 + 1]],
       ['samples', [1, MAX_SAMPLES], [0, MAX_SAMPLES + 1, 1e9]],
       ['positiveTemperature', [0.5], [0]],
     ];

@@ -51,10 +51,11 @@ export function numberIn(r: Range) {
 export const MAX_SAMPLES = 1024;
 
 /**
- * Hard cap of new tokens: no supported model has a longer context (2²⁰), and each command also
- * checks prompt + max new tokens against the model's max_position_embeddings.
+ * Hard cap of new tokens: config.json's max_position_embeddings is bounded by 2²⁴ (size-limits.ts),
+ * so no longer completion can fit; each command also checks prompt + max new tokens against the
+ * model's context, and train's memory plan refuses what would not fit in memory.
  */
-export const MAX_NEW_TOKENS = 1 << 20;
+export const MAX_NEW_TOKENS = 2 ** 24;
 
 export const optionFields = {
   temperature: () => numberIn({ min: 0 }),
