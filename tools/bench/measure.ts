@@ -223,13 +223,13 @@ export async function measureEmStep(
       },
     );
     const timed = metrics.slice(steps - measured);
-    const update = (m: StepMetrics) => m.seconds.loss_grad + m.seconds.optimizer;
+    const update = (m: StepMetrics) => m['time/loss_grad'] + m['time/optimizer'];
     const best = timed.reduce((a, b) => (update(b) < update(a) ? b : a));
     return {
       metrics: best,
       update_seconds: update(best),
       update_seconds_all: timed.map(update),
-      checkpoint_seconds: metrics[metrics.length - 1].seconds.checkpoint,
+      checkpoint_seconds: metrics[metrics.length - 1]['time/checkpoint'],
     };
   } finally {
     rmSync(out, { recursive: true, force: true });

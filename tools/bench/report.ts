@@ -112,7 +112,7 @@ export function formatReport(r: BenchReport): string {
           'bufs',
         ],
         measured.map((m) => {
-          const s = m.em_step?.metrics.seconds;
+          const s = m.em_step?.metrics;
           return [
             m.device,
             m.model,
@@ -120,8 +120,8 @@ export function formatReport(r: BenchReport): string {
             f(m.generation?.decode_tokens_per_s),
             f(m.training?.train_tokens_per_s),
             ms(m.em_step?.update_seconds),
-            ms(s?.loss_grad),
-            ms(s?.optimizer),
+            ms(s?.['time/loss_grad']),
+            ms(s?.['time/optimizer']),
             ms(m.em_step?.checkpoint_seconds),
             ms(m.torch?.update_s),
             m.ratio_vs_torch === undefined ? '—' : m.ratio_vs_torch.toFixed(2),

@@ -140,7 +140,12 @@ console.log(
     loss: m.loss,
     grad_norm: m.grad_norm,
     seconds,
-    phases: m.seconds,
+    phases: {
+      rollout: m['time/rollout'],
+      loss_grad: m['time/loss_grad'],
+      optimizer: m['time/optimizer'],
+      checkpoint: m['time/checkpoint'],
+    },
     device_peak_bytes: device.peakBytes,
     host_peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
   }),

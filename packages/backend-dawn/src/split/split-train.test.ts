@@ -71,7 +71,7 @@ describe('one EM step with split tensors equals the unsplit step', () => {
       const whole = await step(dir);
       expect(split.segments).toBe(2);
       expect(whole.segments).toBe(1);
-      expect(split.metrics.tokens).toBe(whole.metrics.tokens);
+      expect(split.metrics.num_tokens).toBe(whole.metrics.num_tokens);
       expect(split.metrics.loss).toBe(whole.metrics.loss); // same rollouts, same forward order
       expectClose(
         [split.metrics.grad_norm],

@@ -6,6 +6,7 @@ import {
   measureEntropy,
   parseTrainOptions,
   rollout,
+  type StepMetrics,
   type TrainOptions,
   trainOptionsSchema,
   uploadWeights,
@@ -35,7 +36,7 @@ import {
   STORY_HELDOUT_PROMPTS,
   STORY_TRAIN_PROMPT,
 } from '../model-source.js';
-import { createProgress } from '../progress.js';
+import { createProgress, stepLine } from '../progress.js';
 import { assertOutUsable, clearRun, nameRunFileError } from '../run-dir.js';
 import { readRunConfig, writeRunConfig } from '../run-config.js';
 import { lockOut } from '../run-lock.js';
@@ -181,7 +182,7 @@ export async function runTrain(
   log(`held-out mean token entropy before: ${before.toFixed(4)} nats`);
 
   const progress = createProgress();
-  let lastRate: number | undefined;
+  let lastStep: StepMetrics | undefined;
   const resume = opts.resume ? loadCheckpointState(opts.resume, model.config) : undefined;
   // the last moment before the trainer writes into --out (a failed start leaves it as it was)
   hooks.beforeTrain?.();
@@ -229,13 +230,11 @@ export async function runTrain(
         resume,
       },
       {
-        // the bar shows the phase, the step, and the tokens/s of the last finished step
-        phase: (phase, step) => progress.update(phase, step, opts.steps, lastRate),
+        // the bar shows the phase, the step, and the last finished step's tokens/s and lengths
+        phase: (phase, step) => progress.update(phase, step, opts.steps, lastStep),
         step: (m) => {
-          lastRate = m.tokens_per_s;
-          progress.line(
-            `step ${m.step}/${opts.steps} loss ${m.loss.toFixed(4)} entropy ${m.entropy.toFixed(4)} grad_norm ${m.grad_norm.toFixed(3)} ${m.tokens_per_s.toFixed(0)} tok/s ${m.seconds.total.toFixed(2)} s`,
-          );
+          lastStep = m;
+          progress.line(stepLine(m, opts.steps));
         },
       },
     );

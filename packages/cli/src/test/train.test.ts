@@ -32,9 +32,12 @@ describe.each(BACKENDS)('oneshot-em train --backend %s', (backend) => {
     expect(after).toBeLessThan(before);
     const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(10);
-    for (const key of ['loss', 'entropy', 'grad_norm', 'lr', 'tokens', 'tokens_per_s', 'seconds']) {
-      expect(JSON.parse(lines[0])).toHaveProperty(key);
-    }
+    const keys = ['loss', 'entropy', 'grad_norm', 'learning_rate', 'num_tokens', 'tokens_per_s'];
+    keys.push('completions/mean_length', 'completions/clipped_ratio', 'step_time', 'time/rollout');
+    for (const key of keys) expect(Object.keys(JSON.parse(lines[0]))).toContain(key);
+    // num_tokens is cumulative: prompt + completion tokens of every step so far
+    const counts = lines.map((l) => JSON.parse(l).num_tokens as number);
+    for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeGreaterThan(counts[i - 1]);
     expect(readFileSync(join(out, 'run.svg'), 'utf8')).toMatch(/^<svg/);
     expect(existsSync(join(out, 'final', 'model.safetensors'))).toBe(true);
     expect(existsSync(join(out, 'final', 'tokenizer.json'))).toBe(true);

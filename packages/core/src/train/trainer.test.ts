@@ -49,7 +49,8 @@ describe('trainer (reference backend, tiny qwen2)', () => {
     expect(metrics.map((m) => m.step)).toEqual([1, 2, 3]);
     for (const m of metrics) {
       expect(Number.isFinite(m.loss) && Number.isFinite(m.grad_norm)).toBe(true);
-      expect(m.tokens).toBeGreaterThan(0);
+      expect(m.num_tokens).toBeGreaterThan(0);
+      expect(m['completions/mean_length']).toBeGreaterThan(0);
     }
     expect(readdirSync(out).sort()).toEqual([
       'final',

@@ -12,7 +12,7 @@ import { buildBatch } from './batch.js';
 import { HostOptimizer } from './host-optimizer/pool.js';
 import { saveCheckpoint, type TrainerState } from './checkpoint.js';
 import { lossAndGrads } from './loss-and-grads.js';
-import { runSvg, type StepMetrics } from './metrics.js';
+import { completionStats, readStepMetrics, runSvg, type StepMetrics } from './metrics.js';
 import {
   createHostOptimizerState,
   defaultOptimizerOn,
@@ -178,7 +178,7 @@ export async function train(
   else if (existsSync(metricsFile)) {
     // keep the steps before the checkpoint, drop any logged after it (they are redone)
     for (const line of readFileSync(metricsFile, 'utf8').split('\n')) {
-      if (line.trim()) all.push(JSON.parse(line) as StepMetrics);
+      if (line.trim()) all.push(readStepMetrics(JSON.parse(line), all.at(-1)?.num_tokens));
     }
     all.splice(0, all.length, ...all.filter((m) => m.step < first));
     writeFileSync(metricsFile, all.map((m) => `${JSON.stringify(m)}\n`).join(''));
@@ -200,6 +200,8 @@ export async function train(
     let tRollout = 0;
     let tLoss = 0;
     let tokens = 0;
+    let promptTokens = 0;
+    const stepCompletions: number[][] = [];
     let lossSum = 0;
     let entropySum = 0;
     let grads: ModelGrads | undefined;
@@ -237,6 +239,8 @@ export async function train(
       hooks.phase?.('loss/grad', step);
       const batch = buildBatch(prompts, completions, model.padId);
       tokens += completions.reduce((n, c) => n + c.length, 0);
+      promptTokens += prompts.reduce((n, p) => n + p.length, 0);
+      stepCompletions.push(...completions);
       const r = await lossAndGrads(backend, config, w, batch, objective, model.eosIds);
       lossSum += r.loss;
       entropySum += r.metrics.entropy ?? Number.NaN;
@@ -289,16 +293,16 @@ export async function train(
       loss,
       entropy: entropySum / microCount,
       grad_norm: gradNorm,
-      lr: s.optimizer.lr,
-      tokens,
+      learning_rate: s.optimizer.lr,
+      // TRL's GRPO count: prompt + completion tokens (unpadded), cumulative over the run
+      num_tokens: (all.at(-1)?.num_tokens ?? 0) + promptTokens + tokens,
+      ...completionStats(stepCompletions, model.eosIds),
       tokens_per_s: tokens / ((tRollout + tLoss) / 1000 || 1),
-      seconds: {
-        rollout: tRollout / 1000,
-        loss_grad: tLoss / 1000,
-        optimizer: (td - tc) / 1000,
-        checkpoint: tSave / 1000,
-        total,
-      },
+      step_time: total,
+      'time/rollout': tRollout / 1000,
+      'time/loss_grad': tLoss / 1000,
+      'time/optimizer': (td - tc) / 1000,
+      'time/checkpoint': tSave / 1000,
       transfers: {
         bytes_up: after.bytesUp - before.bytesUp,
         bytes_down: after.bytesDown - before.bytesDown,
