@@ -8,7 +8,16 @@ import {
   offloadRun,
 } from '../testing/offload-runs.js';
 import { loadCheckpointState } from './checkpoint.js';
-import { defaultOptimizerOn, trainerOffloads } from './offload.js';
+import { HostOptimizer } from './host-optimizer/pool.js';
+import {
+  createHostOptimizerState,
+  defaultOptimizerOn,
+  hostOptimizerUpdate,
+  trainerOffloads,
+} from './offload.js';
+import { createOptimizerState, optimizerUpdate } from './optimizer.js';
+import { expectAdamwClose, randomFloats } from '../testing/optimizer-tolerance.js';
+import { paramSpecs, numel } from '../model/params.js';
 
 const reference = () => createReferenceBackend({ precision: 'f32' });
 const FILES = ['model.safetensors', 'optimizer.safetensors'];
@@ -108,5 +117,53 @@ describe('optimizer on the host (ZeRO-offload) on the reference backend', () => 
     expect(() => trainerOffloads('ort', 'device')).toThrow(
       /--optimizer-on device: the ort backend/,
     );
+  });
+
+  it('hostOptimizerUpdate through the worker pool (SIMD kernel): m, v bit-for-bit, p within the stated bound of the device update; grads consumed', async () => {
+    const backend = reference();
+    const pool = new HostOptimizer({ threads: 2, inlineMax: 0, chunk: 1024 });
+    const cfg = {
+      kind: 'adamw' as const,
+      lr: 1e-2,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0.01,
+    };
+    try {
+      const specs = paramSpecs(OFFLOAD_CONFIG);
+      const w0 = new Map(specs.map((s, k) => [s.name, randomFloats(numel(s.shape), 100 + k, 0.1)]));
+      const host = createHostOptimizerState(OFFLOAD_CONFIG, 'adamw', w0, { adopt: false });
+      const hostW = new Map(specs.map((s) => [s.name, backend.upload(w0.get(s.name)!, s.shape)]));
+      const devW = new Map(specs.map((s) => [s.name, backend.upload(w0.get(s.name)!, s.shape)]));
+      const dev = createOptimizerState(backend, OFFLOAD_CONFIG, 'adamw');
+      for (let step = 1; step <= 2; step++) {
+        const g = (k: number, s: (typeof specs)[number]) =>
+          backend.upload(randomFloats(numel(s.shape), 1000 * step + k), s.shape);
+        const hostGrads = new Map(specs.map((s, k) => [s.name, g(k, s)]));
+        const devGrads = new Map(specs.map((s, k) => [s.name, g(k, s)]));
+        await hostOptimizerUpdate(backend, hostW, hostGrads, host, cfg, 0.5, pool);
+        expect(hostGrads.size, 'every gradient read and disposed').toBe(0);
+        optimizerUpdate(backend, devW, devGrads, dev, cfg, 0.5);
+      }
+      expect(pool.workerCount()).toBe(1);
+      for (const s of specs) {
+        const want = {
+          p: (await backend.read(devW.get(s.name)!)) as Float32Array,
+          m: (await backend.read(dev.m.get(s.name)!)) as Float32Array,
+          v: (await backend.read(dev.v.get(s.name)!)) as Float32Array,
+        };
+        const got = { p: host.master.get(s.name)!, m: host.m.get(s.name)!, v: host.v.get(s.name)! };
+        expectAdamwClose(s.name, got, want, w0.get(s.name)!, 2);
+        // the device weight is the uploaded master
+        expect(
+          Buffer.from(((await backend.read(hostW.get(s.name)!)) as Float32Array).buffer).equals(
+            Buffer.from(Float32Array.from(got.p).buffer),
+          ),
+        ).toBe(true);
+      }
+    } finally {
+      await pool.destroy();
+    }
   });
 });
