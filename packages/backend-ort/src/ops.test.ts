@@ -2,6 +2,7 @@ import type { Tensor, TensorOps } from '@oneshot-em/core';
 import { createReferenceBackend } from '@oneshot-em/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDevice } from './testing/device.js';
+import { vocabRowsPerChunk } from './graph/ops/vocab.js';
 import { createOrtBackend, type OrtBackend } from './ort-backend.js';
 import { expectClose, randomFloats, randomInts } from './testing/compare.js';
 
@@ -251,6 +252,26 @@ describe('ort ops vs the CPU reference', () => {
         1e-5,
       );
     }
+  });
+
+  it('vocabStats in row chunks (CPU EP: 2^19 logits each, a partial last chunk) = the reference', async () => {
+    const [N, V] = [600, 1000];
+    expect(vocabRowsPerChunk(N, V)).toBe(524);
+    const z = randomFloats(N * V, 43, 6);
+    for (const i of [7, 3 * V + 1, 530 * V + 999]) z[i] = Number.NEGATIVE_INFINITY;
+    const y = randomInts(N, 44, V);
+    const stats = ['lse', 'ez', 'zy', 'mz', 's2'] as const;
+    await matchesReference(
+      'vocab chunked',
+      (ops) => ({
+        stats: ops.vocabStats(ops.upload(z, [N, V]), ops.upload(y, [N]), {
+          temperature: 0.5,
+          stats,
+        }),
+      }),
+      1e-5,
+      1e-5,
+    );
   });
 
   it('sample: greedy, and seeded top-p / repetition-penalty draws; markPresent', async () => {

@@ -34,7 +34,7 @@ import { emitRmsnormBackward, emitRmsnormForward } from './graph/ops/rmsnorm.js'
 import { emitRope, emitRopeTables, ropeTables } from './graph/ops/rope.js';
 import { emitMarkPresent, emitSample } from './graph/ops/sample.js';
 import { emitSwigluBackward, emitSwigluForward } from './graph/ops/swiglu.js';
-import { emitVocabGrad, emitVocabStats } from './graph/ops/vocab.js';
+import { emitVocabGrad, emitVocabStats, vocabRowsPerChunk } from './graph/ops/vocab.js';
 import {
   type Emit,
   type HostImpl,
@@ -641,10 +641,12 @@ export class OrtBackendImpl implements OrtBackend {
     targets: Tensor,
     opts: { temperature: number; stats: readonly VocabStatName[] },
   ): Tensor {
-    const [N] = logits.shape;
+    const [N, V] = logits.shape;
     checkTemperature(opts.temperature);
+    // Row chunks help the CPU EP's caches; on CUDA each chunk would be kernel launches.
+    const rows = this.device.kind === 'cpu' ? vocabRowsPerChunk(N, V) : N;
     return this.trace1([logits, targets], [N, opts.stats.length], (b, [z, y]) => [
-      emitVocabStats(b, z.name, y.name, N, opts.temperature, opts.stats),
+      emitVocabStats(b, z.name, y.name, N, opts.temperature, opts.stats, rows),
     ]);
   }
   vocabGrad(
