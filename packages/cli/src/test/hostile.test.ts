@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -167,5 +168,30 @@ describe('--resume without --model', () => {
       readFileSync(join(dir, 'again', 'final', 'generation_config.json'), 'utf8'),
     );
     expect(copied.marker).toBe('mine');
+  });
+});
+
+describe('a locked --out', () => {
+  it('train and eval refuse it, naming the holder (exit 2)', () => {
+    const out = tmp();
+    // held by this (live) test process
+    writeFileSync(
+      join(out, '.lock'),
+      JSON.stringify({
+        pid: process.pid,
+        hostname: hostname(),
+        started: 'now',
+        command: 'the test',
+      }),
+    );
+    for (const args of [
+      ['train', ...TINY, '--out', out],
+      ['eval', '--backend', 'reference', '--bench', 'math500', '--limit', '1', '--out', out],
+    ]) {
+      const r = runCli(args);
+      expect(r.status, args[0]).toBe(2);
+      expect(r.stderr).toContain(`${out} is in use by pid ${process.pid} on ${hostname()}`);
+    }
+    expect(JSON.parse(readFileSync(join(out, '.lock'), 'utf8')).command).toBe('the test');
   });
 });
