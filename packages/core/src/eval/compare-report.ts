@@ -48,14 +48,14 @@ export function compareReport(
     logitSvg: histogramPairSvg({
       ...common,
       title: 'Logit values',
-      xLabel: 'logit',
+      xLabel: 'logit value (unnormalised log-probability)',
       base: base.logits,
       trained: trained.logits,
     }),
     entropySvg: histogramPairSvg({
       ...common,
       title: 'Token entropy',
-      xLabel: 'entropy (nats)',
+      xLabel: 'next-token entropy (nats)',
       base: base.entropies,
       trained: trained.entropies,
     }),

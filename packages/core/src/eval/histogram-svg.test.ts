@@ -1,4 +1,6 @@
+import { scaleLinear } from 'd3-scale';
 import { describe, expect, it } from 'vitest';
+import { checkSvg, textBoxes } from '../plot/svg-check.js';
 import { uniforms } from '../sampling/rng.js';
 import { compareReport } from './compare-report.js';
 import { histogram, histogramPairSvg, summarizeValues } from './histogram-svg.js';
@@ -73,9 +75,64 @@ describe('histogramPairSvg', () => {
     expect(svg).toContain('trained: n=1000');
   });
 
+  it.each([
+    [1, 1],
+    [10, 1],
+    [150, 40],
+    [1000, 1e-6],
+  ])(
+    '%i values of scale %d with NaN/Infinity mixed in: finite, in the viewBox, no text overlap',
+    (n, scale) => {
+      const u = uniforms(3, n, 0, n);
+      const base = [...u].map((v, i) => (i % 9 === 4 ? Number.NaN : (v - 0.3) * scale));
+      const trained = [...u].map((v, i) =>
+        i % 11 === 5 ? Number.NEGATIVE_INFINITY : v * v * scale,
+      );
+      const svg = histogramPairSvg({ title: 'Logit values', xLabel: 'logit value', base, trained });
+      expect(checkSvg(svg)).toEqual([]);
+      const boxes = textBoxes(svg);
+      expect(boxes.filter((b) => b.className === 'axis-title').map((b) => b.text)).toEqual([
+        'share of values per bin (%)',
+        'logit value',
+        'share of values per bin (%)',
+        'logit value',
+      ]);
+      expect(boxes.filter((b) => b.className === 'legend').map((b) => b.text)).toEqual([
+        'mean',
+        'trained',
+        'base',
+      ]);
+      // the x tick labels under the first panel are d3's ticks over the data range
+      const finite = [...base, ...trained].filter(Number.isFinite);
+      const lo = Math.min(...finite);
+      const hi = Math.max(...finite);
+      const x = scaleLinear().domain(lo === hi ? [lo - 0.5, lo + 0.5] : [lo, hi]);
+      const xLabels = boxes
+        .filter((b) => b.className === 'tick' && b.y0 > 84 + 240 && b.x0 < 56 + 360 + 8)
+        .map((b) => b.text);
+      const candidates = Array.from({ length: 10 }, (_, k) => {
+        const f = x.tickFormat(k + 1);
+        const plain = x.ticks(k + 1).map((v) => f(v).replace('−', '-'));
+        const expo = x.ticks(k + 1).map((v) =>
+          v === 0
+            ? '0'
+            : v
+                .toExponential(2)
+                .replace(/\.?0+e/, 'e')
+                .replace('e+', 'e'),
+        );
+        return plain.some((l) => l.length > 8) ? expo : plain;
+      });
+      expect(candidates).toContainEqual(xLabels);
+      expect(xLabels.length).toBeGreaterThanOrEqual(n === 1 ? 1 : 2);
+      if (n > 1) expect(svg).toMatch(/non-finite left out/);
+    },
+  );
+
   it('draws empty inputs without NaN coordinates', () => {
     const svg = histogramPairSvg({ title: 't', xLabel: 'x', base: [], trained: [], bins: 3 });
     expect(svg).not.toContain('NaN');
+    expect(checkSvg(svg)).toEqual([]);
   });
 });
 
@@ -92,5 +149,7 @@ describe('compareReport', () => {
     expect(report.logitSvg).toContain('>Logit values<');
     expect(report.entropySvg).toContain('>Token entropy<');
     expect(report.entropySvg).toContain('trained: n=3, mean=0.50');
+    expect(checkSvg(report.logitSvg)).toEqual([]);
+    expect(checkSvg(report.entropySvg)).toEqual([]);
   });
 });
