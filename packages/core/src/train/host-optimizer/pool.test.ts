@@ -193,7 +193,7 @@ const n = 1 << 18;
 o.adamw(new Float32Array(n), new Float32Array(n).fill(1), new Float32Array(n), new Float32Array(n), { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, gradScale: 1, step: 1 });
 if (o.workerCount() !== 1) throw new Error('no worker started');
 if (process.argv[2] === 'destroy') await o.destroy();
-console.log(`done ${o.workerCount()}`);
+console.log('done ' + String(o.workerCount()));
 `,
       );
       for (const mode of ['destroy', 'leave']) {
