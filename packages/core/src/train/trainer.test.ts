@@ -1,4 +1,11 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -163,6 +170,59 @@ describe('trainer (reference backend, tiny qwen2)', () => {
       .split('\n')
       .map((l) => JSON.parse(l).loss);
     expect(lb).toEqual(la.slice(1));
+  });
+
+  it('--resume in place reads an old metrics.jsonl line (lr, tokens, seconds) and continues num_tokens', async () => {
+    const out = tmp();
+    const objective = await resolveObjective('token-entropy');
+    const run = () =>
+      train(
+        createReferenceBackend({ precision: 'f32' }),
+        loadModel(dir),
+        objective,
+        { kind: 'sample', prompts },
+        settings(out),
+      );
+    const { metrics: first } = await run();
+    // step 1 as an older version wrote it; steps 2, 3 are redone from step_1
+    const m1 = first[0];
+    const old = {
+      step: 1,
+      loss: m1.loss,
+      entropy: m1.entropy,
+      grad_norm: m1.grad_norm,
+      lr: m1.learning_rate,
+      tokens: 7,
+      tokens_per_s: m1.tokens_per_s,
+      seconds: { rollout: 1, loss_grad: 2, optimizer: 3, checkpoint: 4, total: 10 },
+      transfers: m1.transfers,
+    };
+    writeFileSync(join(out, 'metrics.jsonl'), `${JSON.stringify(old)}\n`);
+    const ck = join(out, 'step_1');
+    const model = loadModel(ck);
+    const { metrics } = await train(
+      createReferenceBackend({ precision: 'f32' }),
+      { ...model, dir },
+      objective,
+      { kind: 'sample', prompts },
+      settings(out, { resume: loadCheckpointState(ck, model.config) }),
+    );
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.step)).toEqual([1, 2, 3]);
+    expect(lines[0]).toMatchObject({
+      learning_rate: m1.learning_rate,
+      num_tokens: 7,
+      step_time: 10,
+    });
+    expect(lines[0]).not.toHaveProperty('lr');
+    expect(lines[0]['completions/mean_length']).toBeNull();
+    // the redone steps add what the first run's steps 2 and 3 added
+    expect(metrics.slice(1).map((m) => m.num_tokens - 7)).toEqual(
+      first.slice(1).map((m) => m.num_tokens - m1.num_tokens),
+    );
   });
 
   it('stops on a non-finite loss or gradient with the step number and saves nothing for it', async () => {
