@@ -56,4 +56,28 @@ describe('runEval with problems that cannot run', () => {
     expect(asked).toBe(0);
     expect(again.errors).toBe(2);
   });
+
+  it('a chat template that throws on one problem records that problem and goes on', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'oneshot-em-eval-'));
+    const problems = loadBenchmark('gsm8k', { limit: 3 });
+    let asked = 0;
+    const results = await runEval({
+      benchmarks: ['gsm8k'],
+      limit: 3,
+      outDir,
+      applyChatTemplate: (messages) => {
+        const text = messages.map((m) => m.content).join('\n');
+        if (text.includes(problems[1].question)) throw new Error('output over the 16 Mi cap');
+        return text;
+      },
+      generate: async (prompts) => {
+        asked += prompts.length;
+        return prompts.map(() => ['\\boxed{0}']);
+      },
+    });
+    expect(asked).toBe(2);
+    expect(results.errors).toBe(1);
+    const records = readFileSync(join(outDir, PROBLEMS_FILE), 'utf8').trim().split('\n');
+    expect(JSON.parse(records[1]).error).toBe('chat template: output over the 16 Mi cap');
+  });
 });

@@ -180,11 +180,21 @@ export async function runEval(options: RunEvalOptions): Promise<EvalResults & { 
     options.onProgress?.({ benchmark: name, done: finished, total: problems.length });
     for (let start = 0; start < todo.length; start += batchSize) {
       const batch = todo.slice(start, start + batchSize);
-      const prompts = batch.map((p) => buildEvalPrompt(p.question, options.applyChatTemplate));
-      const completions = await options.generate(prompts);
-      checkCompletions(completions, prompts.length, n);
+      // a chat template that fails on one problem (its output limit, say) is that problem's error
+      const built = batch.map((p) => {
+        try {
+          return buildEvalPrompt(p.question, options.applyChatTemplate);
+        } catch (e) {
+          return new Error(`chat template: ${(e as Error)?.message ?? String(e)}`);
+        }
+      });
+      const prompts = built.map((b) => (b instanceof Error ? '' : b));
+      const runnable = prompts.filter((_, i) => !(built[i] instanceof Error));
+      const generated = runnable.length ? await options.generate(runnable) : [];
+      checkCompletions(generated, runnable.length, n);
+      const completions = built.map((b) => (b instanceof Error ? b : generated.shift()));
       const records = batch.map((problem, i): ProblemRecord => {
-        const c = completions[i];
+        const c = completions[i] as string[] | Error;
         if (c instanceof Error) return errorRecord(name, problem, prompts[i], n, c.message);
         return {
           benchmark: name,
