@@ -60,6 +60,7 @@ export {
   DTYPE_BYTES,
   f16ToF32,
   f32ToBf16,
+  f32ToF16Into,
   MAX_HEADER_BYTES,
   NonFiniteTensorError,
   parseSafetensorsHeader,

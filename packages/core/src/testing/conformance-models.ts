@@ -330,8 +330,10 @@ export async function expectSameDecode(
   reference: TensorOps,
   model: TinyModel,
   c: DecodeCase,
+  /** the weights the reference decodes with (default: the model's own) */
+  referenceModel: TinyModel = model,
 ): Promise<void> {
-  const want = await decodeSequences(reference, model, c);
+  const want = await decodeSequences(reference, referenceModel, c);
   const paths: Array<[string, FusedGenerate | undefined]> = [['generic generate', undefined]];
   const fused = (backend as { generate?: FusedGenerate }).generate;
   if (fused) paths.push(['fused backend.generate', fused.bind(backend)]);
