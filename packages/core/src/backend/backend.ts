@@ -36,11 +36,11 @@ export interface Backend extends TensorOps {
   transfers(): TransferCounter;
   /**
    * Live and peak bytes of this backend's tensors (tools/bench and the micro-batch memory tests
-   * read it). Optional while the backends adopt it.
+   * read it; metrics.jsonl logs it per step).
    */
-  memory?(): DeviceMemory;
+  memory(): DeviceMemory;
   /** Starts a new peak window for `memory().peakBytes`. */
-  resetPeakMemory?(): void;
+  resetPeakMemory(): void;
   /**
    * acc += x in place (acc keeps its handle; x is unchanged): gradient accumulation without a
    * new tensor per micro-batch. Optional: the trainer falls back to `add` + dispose.
