@@ -19,7 +19,7 @@ import {
 import { randomWeights, stories260K, TINY_QWEN2 } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createDawnBackend } from './dawn-backend.js';
-import { toBf16Bits, toF16Bits } from './kernels/weights.js';
+import { toBf16Bits, toF16Bits } from './testing/harness.js';
 import { expectClose, useDawn } from './testing/harness.js';
 
 function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {

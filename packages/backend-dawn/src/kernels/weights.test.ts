@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { createDawnBackend } from '../dawn-backend.js';
-import { expectClose, randomFloats, readF, useDawn } from '../testing/harness.js';
-import { fromBf16Bits, fromF16Bits, toBf16Bits, toF16Bits, type WeightDtype } from './weights.js';
+import {
+  expectClose,
+  fromBf16Bits,
+  fromF16Bits,
+  randomFloats,
+  readF,
+  toBf16Bits,
+  toF16Bits,
+  useDawn,
+} from '../testing/harness.js';
+import type { WeightDtype } from './weights.js';
 
 const round: Record<Exclude<WeightDtype, 'f32'>, (x: number) => number> = {
   bf16: (x) => fromBf16Bits(toBf16Bits(x)),

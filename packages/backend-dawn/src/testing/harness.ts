@@ -5,7 +5,15 @@
  * Without an adapter a test skips with the missing-driver message locally, and fails with it
  * under CI=true (CI must never skip silently).
  */
-import { createReferenceBackend, type ReferenceBackend, type Tensor } from '@oneshot-em/core';
+import {
+  bf16ToF32,
+  createReferenceBackend,
+  f16ToF32,
+  f32ToBf16,
+  f32ToF16Into,
+  type ReferenceBackend,
+  type Tensor,
+} from '@oneshot-em/core';
 import { afterAll, beforeAll, type TestContext } from 'vitest';
 import { createDawnBackend, type DawnBackend, type DawnBackendOptions } from '../dawn-backend.js';
 import type { Reduction } from '../kernels/kernel.js';
@@ -167,4 +175,23 @@ export function someCoords(n: number, count = 6): number[] {
   const out = new Set<number>([0, n - 1]);
   for (let i = 1; out.size < Math.min(count, n); i++) out.add(Math.floor((i * n * 0.618) % n));
   return [...out];
+}
+
+/**
+ * Host bf16 / f16 rounding of one value (nearest even), as bits and back: the oracle of the
+ * device compute copies, through core's safetensors converters (one implementation).
+ */
+export function toBf16Bits(x: number): number {
+  return f32ToBf16(Float32Array.of(x))[0];
+}
+export function toF16Bits(x: number): number {
+  const out = new Uint16Array(1);
+  f32ToF16Into(Float32Array.of(x), out);
+  return out[0];
+}
+export function fromBf16Bits(bits: number): number {
+  return bf16ToF32(Uint16Array.of(bits))[0];
+}
+export function fromF16Bits(bits: number): number {
+  return f16ToF32(Uint16Array.of(bits))[0];
 }

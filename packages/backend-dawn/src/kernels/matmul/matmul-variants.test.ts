@@ -2,7 +2,7 @@ import { createReferenceBackend } from '@oneshot-em/core';
 import { describe, expect, it, vi } from 'vitest';
 import { createDawnBackend } from '../../dawn-backend.js';
 import { expectClose, isCi, randomFloats, readF, useDawn } from '../../testing/harness.js';
-import { fromBf16Bits, fromF16Bits } from '../weights.js';
+import { fromBf16Bits, fromF16Bits } from '../../testing/harness.js';
 import { chooseMatmul } from './matmul.js';
 
 const all = { gemv: true, tile64: true };
