@@ -129,7 +129,9 @@ async function runModel(
         run.generation = await measureGeneration(backend, model, w, wl);
         if (bandwidth)
           run.decode_bandwidth_fraction =
-            ((run.generation.decode_tokens_per_s / wl.genBatch) * model.params * 4) /
+            ((run.generation.decode_tokens_per_s / wl.genBatch) *
+              model.params *
+              computeWeightBytes(o)) /
             (bandwidth * 1e9);
       }
       if (parts.has('training')) run.training = await measureTraining(backend, model, w, wl);
@@ -165,6 +167,10 @@ async function runModel(
   }
   return run;
 }
+
+/** Bytes per weight that decode streams: the compute copy's (`--dawn-options '{"dtype":"bf16"}'`). */
+const computeWeightBytes = (o: RunOptions) =>
+  o.dawnOptions.dtype === 'bf16' || o.dawnOptions.dtype === 'f16' ? 2 : 4;
 
 /** Dawn's pool size from --dawn-options, for the plan (undefined: the backend's default). */
 const dawnPoolBytes = (o: RunOptions) =>

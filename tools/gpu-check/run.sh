@@ -21,17 +21,18 @@ cd "$root"
 # name|sets it needs|cap seconds — in order of value: what the first ~10 device minutes answer
 STAGES=(
   "dawn-adapter|dawn|30"
+  "dawn-kernels|dawn|120"
+  "dawn-decode-1|dawn|60"
+  "dawn-decode-1-bf16|dawn|60"
+  "dawn-decode-64|dawn|90"
   "dawn-tests|dawn|150"
   "dawn-1.5b|dawn|300"
-  "dawn-decode-1|dawn|90"
-  "dawn-decode-64|dawn|120"
   "torch-1.5b|dawn|180"
   "dawn-7b|dawn|300"
   "ort-tests|dawn,ort|150"
   "ort-1.5b|dawn,ort|300"
   "ort-decode-1|dawn,ort|90"
   "ort-decode-64|dawn,ort|120"
-  "dawn-kernels|dawn|120"
   "ort-kernels|dawn,ort|120"
   "ort-7b|dawn,ort|300"
 )
@@ -208,7 +209,11 @@ if [ "$device" = gpu ]; then
   # memory), one micro-batch of one completion, no buffer pool: the plan is 77.3 GB of the
   # H200's 150.7 GB device and 89.5 GiB of its 128 GiB host (all on the device: 144.7 GB);
   # at the paper's 64 × 512, micro-batch 4, it is 125.9 GB device (with the default pool)
-  step15=() step7=(--effective-batch 1 --micro-batch 1)
+  # the 1.5B step as a user runs it on a GPU: the bf16 compute copy (`--dtype auto` for a bf16
+  # base), no checkpoint (the save is the Scale issue's, measured on the CPU; its 18.5 GB write
+  # would take a third of a session)
+  step15=(--no-save) step7=(--effective-batch 1 --micro-batch 1)
+  bf16=(--dawn-options '{"dtype":"bf16"}')
   dawn7=(--dawn-options '{"poolBytes":0}' --optimizer-on host)
   dec1=(--gen-batch 1 --new-tokens 128) dec64=(--gen-batch 64 --new-tokens 128)
   torch_wl=() dawn_tests=(src/dawn.conformance.test.ts src/kernels/rope)
@@ -216,7 +221,7 @@ else
   # the rehearsal: the same commands on small shapes (lavapipe is slow)
   ort=ort ort_device=cpu gpu=() m15=stories260K m7=stories260K mtorch=qwen2-25m
   tiny=(--prompt-tokens 8 --new-tokens 16)
-  step15=(--effective-batch 4 --micro-batch 2 "${tiny[@]}") step7=(--effective-batch 2 --micro-batch 1 "${tiny[@]}")
+  step15=(--effective-batch 4 --micro-batch 2 "${tiny[@]}") bf16=(--dawn-options '{"dtype":"bf16"}') step7=(--effective-batch 2 --micro-batch 1 "${tiny[@]}")
   dawn7=(--dawn-options '{"poolBytes":0}' --optimizer-on host)
   dec1=(--gen-batch 1 --prompt-tokens 8 --new-tokens 8) dec64=(--gen-batch 4 --prompt-tokens 8 --new-tokens 8)
   torch_wl=(--batch 4 --micro-batch 2 --prompt-tokens 8 --new-tokens 16 --decode-tokens 8 --dtype f32)
@@ -232,9 +237,10 @@ run_stage() {
     dawn-tests)
       "${vitest[@]}" --root packages/backend-dawn "${dawn_tests[@]}" \
         --reporter=dot --reporter=json --outputFile.json="$j" ;;
-    dawn-1.5b) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m15" --only scale "${step15[@]}" --json "$j" ;;
+    dawn-1.5b) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m15" --only scale "${step15[@]}" "${bf16[@]}" --json "$j" ;;
     dawn-decode-1) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m15" --only generation "${dec1[@]}" "${bw[@]}" --json "$j" ;;
-    dawn-decode-64) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m15" --only generation "${dec64[@]}" "${bw[@]}" --json "$j" ;;
+    dawn-decode-1-bf16) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m15" --only generation "${dec1[@]}" "${bw[@]}" "${bf16[@]}" --json "$j" ;;
+    dawn-decode-64) "${bench[@]}" --backend dawn "${gpu[@]}" --model "$m15" --only generation "${dec64[@]}" "${bw[@]}" "${bf16[@]}" --json "$j" ;;
     torch-1.5b)
       "${node_run[@]}" tools/gpu-check/model-config.ts "$mtorch" "$R/$1.config.json" &&
         PYTHONUNBUFFERED=1 "${python:-python3}" tools/gpu-check/torch_em_gpu.py --config "$R/$1.config.json" \
@@ -296,7 +302,7 @@ for s in "${STAGES[@]}"; do
   [ "$cap" -gt "$left" ] && cap="$left"
   log "stage $name (cap ${cap}s)"
   t0=$SECONDS
-  timeout --kill-after=10 "$cap" bash -c "$(declare -p node_run vitest bench gpu bw step15 step7 dawn7 dec1 dec64 torch_wl dawn_tests 2>/dev/null); $(declare -f run_stage); R='$R' m15='$m15' m7='$m7' mtorch='$mtorch' ort='$ort' ort_device='$ort_device' python='$python' run_stage $name"
+  timeout --kill-after=10 "$cap" bash -c "$(declare -p node_run vitest bench gpu bw bf16 step15 step7 dawn7 dec1 dec64 torch_wl dawn_tests 2>/dev/null); $(declare -f run_stage); R='$R' m15='$m15' m7='$m7' mtorch='$mtorch' ort='$ort' ort_device='$ort_device' python='$python' run_stage $name"
   rc=$?
   log "stage $name: rc $rc in $((SECONDS - t0))s"
   record "{\"stage\":\"$name\",\"rc\":$rc,\"seconds\":$((SECONDS - t0)),\"cap\":$cap,\"device\":\"$device\"}"

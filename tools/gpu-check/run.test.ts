@@ -165,10 +165,11 @@ describe('tools/gpu-check/run.sh', () => {
     const ranFirst = s1.filter((s) => s.rc === 0).map((s) => s.stage);
     expect(ranFirst).toEqual([
       'dawn-adapter',
+      'dawn-decode-1',
+      'dawn-decode-1-bf16',
+      'dawn-decode-64',
       'dawn-tests',
       'dawn-1.5b',
-      'dawn-decode-1',
-      'dawn-decode-64',
       'dawn-7b',
     ]);
     // python3 here has no transformers; the kernel shapes are not for lavapipe
@@ -181,10 +182,10 @@ describe('tools/gpu-check/run.sh', () => {
     // the device tool brings back 8 files a call: log, env, stages, results + 4 of this call's JSONs
     const back = readdirSync(join(tmp, 'out')).sort();
     expect(back).toEqual([
-      'dawn-1.5b.json',
       'dawn-adapter.json',
+      'dawn-decode-1-bf16.json',
       'dawn-decode-1.json',
-      'dawn-tests.json',
+      'dawn-decode-64.json',
       'env.txt',
       'gpu-check.log',
       'results.tar.gz',
