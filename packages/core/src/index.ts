@@ -130,8 +130,8 @@ export { builtinObjective, parseObjectiveSpec } from './objectives/objective-spe
 // objectives: vocabulary statistics (design §4) and their CPU reference
 export type { VocabRow, VocabStat } from './objectives/vocab-stats.js';
 export { VOCAB_STAT_NAMES, VOCAB_STATS, vocabStat } from './objectives/vocab-stats.js';
-export type { VocabStatsOptions } from './objectives/vocab-stats-reference.js';
-export { vocabGradReference, vocabStatsReference } from './objectives/vocab-stats-reference.js';
+export type { VocabStatsOptions } from './reference/vocab.js';
+export { vocabGradReference, vocabStatsReference } from './reference/vocab.js';
 export { llama2cForward } from './reference/llama2c-forward.js';
 // CPU reference backend and llama2.c import (the oracle of every backend)
 export type { ReferenceBackend, ReferencePrecision } from './reference/reference-backend.js';

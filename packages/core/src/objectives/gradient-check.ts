@@ -13,7 +13,7 @@
 import { normalAt, RngStream, uniformAt } from '../sampling/rng.js';
 import { evaluateObjective, type Objective, objectiveStats } from './objective.js';
 import { createObjectiveBatch, type ObjectiveBatch } from './objective-batch.js';
-import { vocabGradReference, vocabStatsReference } from './vocab-stats-reference.js';
+import { vocabGradReference, vocabStatsReference } from '../reference/vocab.js';
 
 export interface GradientCheckOptions {
   /** V (default 24) */

@@ -3,7 +3,7 @@
  * between an objective and a backend. A backend computes the requested statistics for every
  * token row (`TensorOps.vocabStats`) and, given dL/dstat per token, the gradient
  * dL/dz = Σ_s dL/dstat_s · dstat_s/dz (`TensorOps.vocabGrad`). This file holds the
- * definitions as a CPU reference for one row; vocab-stats-reference.ts applies them to a
+ * definitions as a CPU reference for one row; reference/vocab.ts applies them to a
  * block of rows — the oracle for every backend's fused kernels.
  *
  * With a = z / T, m = max over the finite logits, p = softmax(a):

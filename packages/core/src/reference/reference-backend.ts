@@ -9,7 +9,7 @@ import type {
   Tensor,
 } from '../backend/tensor-ops.js';
 import { numel } from '../model/params.js';
-import { vocabGradReference, vocabStatsReference } from '../objectives/vocab-stats-reference.js';
+import { vocabGradReference, vocabStatsReference } from './vocab.js';
 import { sampleRow } from '../sampling/sampler.js';
 import * as attention from './attention.js';
 import * as elementwise from './elementwise.js';

@@ -7,7 +7,7 @@ import {
 } from '../gradient-check.js';
 import { evaluateObjective, objectiveStats } from '../objective.js';
 import { tokenEntropy } from '../token-entropy/token-entropy.js';
-import { vocabStatsReference } from '../vocab-stats-reference.js';
+import { vocabStatsReference } from '../../reference/vocab.js';
 import { highEntropyTokens } from './high-entropy-tokens.js';
 
 describe('high-entropy-tokens', () => {

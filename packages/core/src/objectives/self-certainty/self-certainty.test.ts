@@ -6,7 +6,7 @@ import {
   randomObjectiveBatch,
 } from '../gradient-check.js';
 import { evaluateObjective, objectiveStats } from '../objective.js';
-import { vocabStatsReference } from '../vocab-stats-reference.js';
+import { vocabStatsReference } from '../../reference/vocab.js';
 import { selfCertainty } from './self-certainty.js';
 
 function lossAt(logits: Float64Array, params: object, seed = 9) {

@@ -6,7 +6,7 @@ import {
   randomObjectiveBatch,
 } from '../gradient-check.js';
 import { evaluateObjective, objectiveStats } from '../objective.js';
-import { vocabStatsReference } from '../vocab-stats-reference.js';
+import { vocabStatsReference } from '../../reference/vocab.js';
 import { sequenceNll } from './sequence-nll.js';
 
 describe('sequence-nll', () => {

@@ -5,7 +5,7 @@
  * Definitions and the −Infinity convention: vocab-stats.ts.
  */
 import type { VocabStatName } from '../backend/tensor-ops.js';
-import { prepareVocabRow, type VocabStat, vocabStat } from './vocab-stats.js';
+import { prepareVocabRow, type VocabStat, vocabStat } from '../objectives/vocab-stats.js';
 
 export interface VocabStatsOptions {
   temperature: number;

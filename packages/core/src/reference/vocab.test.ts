@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { VocabStatName } from '../backend/tensor-ops.js';
 import { normalAt, RngStream } from '../sampling/rng.js';
-import { VOCAB_STAT_NAMES } from './vocab-stats.js';
-import { vocabGradReference, vocabStatsReference } from './vocab-stats-reference.js';
+import { VOCAB_STAT_NAMES } from '../objectives/vocab-stats.js';
+import { vocabGradReference, vocabStatsReference } from './vocab.js';
 
 /** The textbook formulas, materialising the softmax, for moderate logits. */
 function naiveStats(z: number[], y: number, t: number): Record<VocabStatName, number> {
