@@ -57,6 +57,11 @@ export interface SamplingParams {
   topK: number;
   /** 1 disables. CTRL-style: logit > 0 → logit / p, else logit · p, for every token present. */
   repetitionPenalty: number;
+  /**
+   * Min-p (transformers' MinPLogitsWarper): drop every token whose probability after the
+   * temperature is below minP · the largest probability. 0 or absent disables.
+   */
+  minP?: number;
 }
 
 export interface AdamWParams {

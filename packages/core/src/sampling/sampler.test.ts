@@ -76,4 +76,59 @@ describe('sampleRow (CPU reference sampler)', () => {
     expect(sampleRow(halfQuarterQuarter, none, 0.67, p)).toBe(1);
     expect(sampleRow(halfQuarterQuarter, none, 0.84, p)).toBe(2);
   });
+
+  it('min-p keeps p ≥ min_p · max p after the temperature (HF MinPLogitsWarper), as a distribution', () => {
+    // Independent computation in HF's order: softmax(z / T) → top-k → renormalise → drop
+    // p < min_p · max p → renormalise. The sampler's draws over a fine grid of uniforms must
+    // give that distribution to within one grid step per kept token.
+    const V = 40;
+    const logits = Array.from({ length: V }, (_, j) => Math.sin(j * 12.9898) * 4);
+    const hfDistribution = (T: number, topK: number, minP: number): number[] => {
+      const e = logits.map((z) => Math.exp(z / T));
+      let kept = e.map((_, j) => j);
+      if (topK > 0) kept = [...kept].sort((a, b) => e[b] - e[a]).slice(0, topK);
+      const mass = kept.reduce((s, j) => s + e[j], 0);
+      const p = new Map(kept.map((j) => [j, e[j] / mass]));
+      const top = Math.max(...p.values());
+      const survivors = [...p].filter(([, q]) => q >= minP * top);
+      const left = survivors.reduce((s, [, q]) => s + q, 0);
+      const out = new Array(V).fill(0);
+      for (const [j, q] of survivors) out[j] = q / left;
+      return out;
+    };
+    const N = 20_000;
+    for (const [T, topK, minP] of [
+      [1, 0, 0.1],
+      [0.7, 0, 0.05],
+      [1.5, 0, 0.3],
+      [1, 6, 0.2],
+      [1, 0, 1],
+    ]) {
+      const want = hfDistribution(T, topK, minP);
+      const counts = new Array(V).fill(0);
+      const p = params({ temperature: T, topK, minP });
+      for (let i = 0; i < N; i++)
+        counts[sampleRow(logits, new Array(V).fill(0), (i + 0.5) / N, p)]++;
+      const keptCount = want.filter((q) => q > 0).length;
+      expect(keptCount, `T ${T} top-k ${topK} min-p ${minP}`).toBeLessThan(V);
+      for (let j = 0; j < V; j++) {
+        if (want[j] === 0) expect(counts[j], `token ${j} is below min-p`).toBe(0);
+        else expect(Math.abs(counts[j] / N - want[j])).toBeLessThanOrEqual(2 / N);
+      }
+    }
+  });
+
+  it('min-p 0 (or absent) keeps every token; greedy ignores it', () => {
+    // token 3 has e^-1 ≈ 0.37 of the top probability: min-p 0.5 drops it, 0 and absent keep it
+    const drawn = (minP?: number) => {
+      const seen = new Set<number>();
+      for (let u = 0.005; u < 1; u += 0.01)
+        seen.add(sampleRow([0, 0, 0, -1], none, u, params({ minP })));
+      return [...seen].sort();
+    };
+    expect(drawn(0)).toEqual([0, 1, 2, 3]);
+    expect(drawn(undefined)).toEqual([0, 1, 2, 3]);
+    expect(drawn(0.5)).toEqual([0, 1, 2]);
+    expect(sampleRow([1, 3, 2], [0, 0, 0], 0.9, params({ temperature: 0, minP: 0.99 }))).toBe(1);
+  });
 });

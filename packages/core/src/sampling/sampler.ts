@@ -10,10 +10,14 @@ import type { SamplingParams } from '../backend/tensor-ops.js';
  * 3. p = softmax(a) with max subtraction; order the tokens by descending p, ties by lower id.
  * 4. Top-p (HF TopPLogitsWarper): keep the shortest prefix of that order whose cumulative
  *    probability is ≥ topP — at least one token; topP ≥ 1 keeps every token.
- * 5. Top-k: keep at most the first topK tokens of that prefix (0 disables). Both filters keep
- *    a prefix of the same order, so the kept set is the shorter of the two prefixes; top-p is
- *    measured on the full distribution, not the top-k renormalised one.
- * 6. Draw with one uniform u ∈ [0, 1): walking the kept prefix in order with the running sum
+ * 5. Top-k: keep at most the first topK tokens of that prefix (0 disables).
+ * 6. Min-p (HF MinPLogitsWarper, applied after temperature): keep only the tokens with
+ *    p_j ≥ minP · max p (0 disables; the most likely token always stays). The ratio to the
+ *    largest probability does not change when top-k/top-p renormalise, so HF's order (min-p
+ *    last) and this one give the same set.
+ *    All three filters keep a prefix of the same order, so the kept set is the shortest of the
+ *    prefixes; top-p is measured on the full distribution, not the top-k renormalised one.
+ * 7. Draw with one uniform u ∈ [0, 1): walking the kept prefix in order with the running sum
  *    c_i of p, return the first token with u · Σ_kept p < c_i (the last kept token if rounding
  *    leaves none).
  *
@@ -60,6 +64,13 @@ export function sampleRow(
     }
   }
   if (params.topK > 0) kept = Math.min(kept, params.topK);
+  const minP = params.minP ?? 0;
+  if (minP > 0) {
+    const floor = minP * probs[order[0]];
+    let above = 1;
+    while (above < kept && probs[order[above]] >= floor) above++;
+    kept = above;
+  }
 
   let keptMass = 0;
   for (let i = 0; i < kept; i++) keptMass += probs[order[i]];

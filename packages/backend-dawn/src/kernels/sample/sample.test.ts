@@ -22,6 +22,15 @@ describe('sample vs the CPU reference sampler', () => {
     ['top-k 5 after top-p 0.9', { temperature: 1, topP: 0.9, topK: 5, repetitionPenalty: 1 }],
     ['plain temperature 1.3', { temperature: 1.3, topP: 1, topK: 0, repetitionPenalty: 1 }],
     ['top-k 1', { temperature: 0.7, topP: 1, topK: 1, repetitionPenalty: 1 }],
+    ['min-p 0.1', { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, minP: 0.1 }],
+    [
+      'min-p 0.05 after top-p 0.9, T 0.7, penalty 1.15',
+      { temperature: 0.7, topP: 0.9, topK: 0, repetitionPenalty: 1.15, minP: 0.05 },
+    ],
+    [
+      'min-p 0.5 after top-k 20, T 0.5',
+      { temperature: 0.5, topP: 1, topK: 20, repetitionPenalty: 1, minP: 0.5 },
+    ],
   ];
   for (const [name, params] of settings) {
     it(name, async (ctx) => {

@@ -19,6 +19,7 @@ export const sampleKernels = family(
     ['top_p', 'f32'],
     ['top_k', 'u32'],
     ['penalty', 'f32'],
+    ['min_p', 'f32'],
   ],
   {
     sample: {
@@ -53,6 +54,7 @@ export function sample(
       top_p: params.topP,
       top_k: params.topK,
       penalty: params.repetitionPenalty,
+      min_p: params.minP ?? 0,
     },
     {
       logits: buf(logits, 'logits'),
@@ -74,7 +76,7 @@ export function markPresent(ctx: KernelContext, presence: Tensor, ids: Tensor): 
   expectDtype(ids, 'i32', 'markPresent ids');
   ctx.queue.dispatch(
     sampleKernels.mark_present,
-    { b: B, v: V, temperature: 0, top_p: 1, top_k: 0, penalty: 1 },
+    { b: B, v: V, temperature: 0, top_p: 1, top_k: 0, penalty: 1, min_p: 0 },
     { ids: buf(ids, 'ids'), presence_out: buf(presence, 'presence') },
     ceilDiv(B, 64),
   );

@@ -1,6 +1,12 @@
 // Sampling, one workgroup per row b of logits [B, V], in the CPU reference order
 // (core sampling/sampler.ts): repetition penalty → temperature (0: argmax, ties by lower id)
-// → softmax → top-p → top-k → inverse-CDF draw with uniforms[b].
+// → softmax → top-p → top-k → min-p → inverse-CDF draw with uniforms[b].
+//
+// Min-p keeps p_j ≥ min_p · max p, i.e. exp(a_j − max a) ≥ min_p: the scratch row holds 0 for
+// the other tokens. Their mass would come last in the descending order, so zeroing it leaves
+// top-p's cumulative sums over the kept prefix as they were, and a top-p goal the zeroed row
+// no longer reaches keeps every token min-p kept: the kept set is the shortest prefix, as in
+// the reference.
 //
 // Instead of sorting the row, every "prefix of the descending order" is found by a binary
 // search over the bit pattern of a probability threshold τ (non-negative f32 bits order like
@@ -16,6 +22,7 @@ struct Params {
   top_p: f32,
   top_k: u32,
   penalty: f32,
+  min_p: f32,
 }
 
 override WG: u32 = 256;
@@ -175,7 +182,10 @@ fn sample(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li
   var total = 0.0;
   for (var j = lid; j < p.v; j += WG) { total += exp(penalised(base, j) / p.temperature - m); }
   total = reduce_sum(lid, total);
-  for (var j = lid; j < p.v; j += WG) { probs[base + j] = exp(penalised(base, j) / p.temperature - m) / total; }
+  for (var j = lid; j < p.v; j += WG) {
+    let e = exp(penalised(base, j) / p.temperature - m);
+    probs[base + j] = select(0.0, e / total, e >= p.min_p);
+  }
   storageBarrier();
   workgroupBarrier();
 
