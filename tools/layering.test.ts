@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The fences of the architecture (design §2): core imports no backend and no native library,
+ * The fences of the architecture (docs/architecture.md#packages-and-layering): core imports no backend and no native library,
  * backends never import each other, only the CLI composes them.
  */
 const root = join(import.meta.dirname, '..');

@@ -10,7 +10,7 @@ import { expectClose } from './testing/compare.js';
 import { testDevice } from './testing/device.js';
 
 /**
- * Host↔device traffic and memory of core's trainer on ORT (design §10): with an objective linear
+ * Host↔device traffic and memory of core's trainer on ORT (docs/architecture.md#scale): with an objective linear
  * in its statistics (token entropy) each micro-batch is ONE graph — forward, statistics,
  * backward — so the weights cross once per micro-batch, the activations never; the gradient
  * accumulation, the norms and the optimizer work on the host values.

@@ -127,7 +127,7 @@ export {
 } from './objectives/objective-batch.js';
 export type { ObjectiveSpec } from './objectives/objective-spec.js';
 export { builtinObjective, parseObjectiveSpec } from './objectives/objective-spec.js';
-// objectives: vocabulary statistics (design §4) and their CPU reference
+// objectives: vocabulary statistics (docs/architecture.md#objectives) and their CPU reference
 export type { VocabRow, VocabStat } from './objectives/vocab-stats.js';
 export { VOCAB_STAT_NAMES, VOCAB_STATS, vocabStat } from './objectives/vocab-stats.js';
 export type { VocabStatsOptions } from './reference/vocab.js';

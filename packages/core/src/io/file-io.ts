@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 
 /**
  * The positioned reads and writes every weight, gradient and optimizer file goes through, in
- * pieces of at most `chunkBytes` (design §10: no buffer of 1 GiB or more to save or load).
+ * pieces of at most `chunkBytes` (docs/architecture.md#scale: no buffer of 1 GiB or more to save or load).
  * `write`/`read` default to fs.writeSync/fs.readSync; tests inject failures (ENOSPC, EACCES)
  * or record the size of every call.
  */

@@ -1,7 +1,7 @@
 /**
  * The language-model head, chunked over tokens so that the [N, V] logits never exist whole
  * (a 151,936-token vocabulary makes them gigabytes): per chunk of n tokens the logits
- * [n, V] = hidden [n, C] · W_headᵀ are reduced at once to the per-token statistics (design §4).
+ * [n, V] = hidden [n, C] · W_headᵀ are reduced at once to the per-token statistics (docs/architecture.md#objectives).
  */
 import type { Tensor, TensorOps, VocabStatName } from '../backend/tensor-ops.js';
 import type { ModelConfig } from './config.js';

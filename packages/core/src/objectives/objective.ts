@@ -1,5 +1,5 @@
 /**
- * The objective contract (design §4). An objective names the per-token vocabulary statistics
+ * The objective contract (docs/architecture.md#objectives). An objective names the per-token vocabulary statistics
  * it needs (at a temperature it chooses) and writes its loss as a forward over those
  * per-token arrays with the ops of autodiff.ts. `evaluateObjective` runs that forward on the
  * statistics a backend computed and returns the loss and dL/dstat per token, which the

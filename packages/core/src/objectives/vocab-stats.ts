@@ -1,5 +1,5 @@
 /**
- * Per-token statistics of the logits over the vocabulary (design §4): the whole interface
+ * Per-token statistics of the logits over the vocabulary (docs/architecture.md#objectives): the whole interface
  * between an objective and a backend. A backend computes the requested statistics for every
  * token row (`TensorOps.vocabStats`) and, given dL/dstat per token, the gradient
  * dL/dz = Σ_s dL/dstat_s · dstat_s/dz (`TensorOps.vocabGrad`). This file holds the

@@ -1,5 +1,5 @@
 /**
- * The backend conformance suite (design §3): every backend runs it from its
+ * The backend conformance suite (docs/architecture.md#backends): every backend runs it from its
  * `<backend>.conformance.test.ts` with its factory. Oracles: the reference backend at f64
  * (forwards, whole models, decoding) and central finite differences of the reference's
  * forward (every backward). Each failure names the check and prints the first mismatches and

@@ -1,5 +1,5 @@
 /**
- * The memory plan (design §10 "plan before allocating"): host and device bytes of one training
+ * The memory plan (docs/architecture.md#scale, "plan before allocating"): host and device bytes of one training
  * run, itemised, computed from the model config and the run's knobs alone — nothing is loaded
  * or allocated, so an absurd config (1e9 layers, a 1e12-token context) is refused on paper.
  *

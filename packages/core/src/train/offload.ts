@@ -8,7 +8,7 @@ import type { OptimizerPlacement } from './memory-plan.js';
 import type { OptimizerConfig } from './optimizer.js';
 
 /**
- * Where the f32 master weights and the optimizer state live (design §10). 'device': on the
+ * Where the f32 master weights and the optimizer state live (docs/architecture.md#scale). 'device': on the
  * backend, updated by its adamwUpdate/sgdUpdate. 'host' (ZeRO-offload): in host memory, updated
  * by the host optimizer, while the device keeps only the compute weights, the gradients and one
  * micro-batch's activations — no m, v on the device at all (7B: 61 GB less there).

@@ -111,7 +111,7 @@ function addInto(backend: Backend, acc: ModelGrads | undefined, grads: ModelGrad
 }
 
 /**
- * One-shot EM (design §1). A step is one optimizer update over `effectiveBatch` completions,
+ * One-shot EM (docs/architecture.md#training-semantics). A step is one optimizer update over `effectiveBatch` completions,
  * `microBatch` at a time; gradients are averaged over micro-batches (the reference divides each
  * micro-batch loss by the accumulation count), clipped by global L2 norm, then AdamW/SGD.
  * Rollout row r of the run (r = (step−1)·effectiveBatch + i) uses prompt r mod #prompts and

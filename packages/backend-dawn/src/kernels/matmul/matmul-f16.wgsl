@@ -8,7 +8,7 @@ enable f16;
 // Error per output ≲ 3·2⁻¹¹·Σ_k |a_ik·b_kj| (two roundings of the inputs, one of the product).
 // f16's range is ±65504 with normals down to 6.1e-5: larger values do not convert (WGSL
 // leaves the result indeterminate) and much smaller ones (e.g. small gradients) lose precision
-// or vanish — a forward/generation feature, measured against fp32 (design §5).
+// or vanish — a forward/generation feature, measured against fp32 (docs/architecture.md#numerics).
 
 // Operands and result may be blocks of larger row-major matrices (a split tensor's segments,
 // runtime/segments.ts): element (r, c) of a stored matrix is at off + r·ld + c; `accumulate`

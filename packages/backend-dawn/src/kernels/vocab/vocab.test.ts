@@ -12,7 +12,7 @@ import {
 } from '../../testing/harness.js';
 
 describe.each(reductionPaths)(
-  'vocab stats and grad (design §4) vs the CPU reference ($reduction)',
+  'vocab stats and grad vs the CPU reference ($reduction)',
   ({ reduction, options }) => {
     const h = useDawn(options, reduction);
     const temperature = 0.5;

@@ -1,4 +1,4 @@
-// Per-token vocabulary statistics (design §4) and their gradient, never materialising softmax.
+// Per-token vocabulary statistics (docs/architecture.md#objectives) and their gradient, never materialising softmax.
 // With u = z / T and p = softmax(u) over a row of logits z [V]:
 //   lse = log Σ exp(u)   ez = Σ p u   zy = u[target]   mz = Σ u / V   s2 = Σ p²
 // Codes in the uniform: lse 0, ez 1, zy 2, mz 3, s2 4.
