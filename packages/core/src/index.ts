@@ -139,6 +139,12 @@ export { createReferenceBackend } from './reference/reference-backend.js';
 // sampling
 export { normalAt, philox4x32, RngStream, uniformAt, uniforms } from './sampling/rng.js';
 export { argmax, sampleRow } from './sampling/sampler.js';
+export type { GenerationFlags, ResolvedGeneration } from './sampling/generation-config.js';
+export {
+  FALLBACK_MAX_NEW_TOKENS,
+  resolveGeneration,
+  TRANSFORMERS_GENERATION_DEFAULTS,
+} from './sampling/generation-config.js';
 export type { HfTokenizerSources } from './tokenizer/hf-tokenizer.js';
 export { createHfTokenizer } from './tokenizer/hf-tokenizer.js';
 export type { Llama2cVocab } from './tokenizer/llama2c.js';

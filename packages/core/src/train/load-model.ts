@@ -49,21 +49,34 @@ export function loadModel(dir: string): LoadedModel {
 /**
  * The token ids of a prompt as the trainer samples from it: through the chat template
  * (add_generation_prompt) when asked and available, else plain text with the tokenizer's
- * special tokens (BOS). An empty prompt is BOS alone.
+ * special tokens (BOS). An empty prompt is BOS alone. A `system` message goes before the
+ * user's, through the template (there is nowhere else to put it).
  */
 export function encodePrompt(
   model: LoadedModel,
   prompt: string,
   chatTemplate: 'auto' | 'on' | 'off',
+  system?: string,
 ): number[] {
   const tok = model.tokenizer;
   const useTemplate = chatTemplate === 'on' || (chatTemplate === 'auto' && tok.hasChatTemplate);
   if (chatTemplate === 'on' && !tok.hasChatTemplate) {
     throw new Error(`${tok.source}: --chat-template on, but the tokenizer has no chat_template`);
   }
+  if (system !== undefined && !useTemplate) {
+    throw new Error(
+      tok.hasChatTemplate
+        ? '--system needs the chat template; drop --chat-template off'
+        : `--system needs a chat template, and ${tok.source} has no chat_template`,
+    );
+  }
   let ids: number[];
   if (useTemplate) {
-    const text = tok.applyChatTemplate([{ role: 'user', content: prompt }], {
+    const messages = [
+      ...(system !== undefined ? [{ role: 'system', content: system }] : []),
+      { role: 'user', content: prompt },
+    ];
+    const text = tok.applyChatTemplate(messages, {
       addGenerationPrompt: true,
     });
     ids = tok.encode(text, { addSpecialTokens: false });
