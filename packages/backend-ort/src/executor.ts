@@ -63,12 +63,14 @@ const collectGarbage: (() => void) | null = (() => {
  * write. The cost is host↔device traffic for kept activations (the forward's saved tensors
  * go to the host after the statistics run and come back as inputs of the backward run).
  *
- * Host ops (the optimizers, optimizers.ts) run in trace order once a graph run has computed
+ * Host ops (accumulate and the optimizers, ops/dense and ops/optimizer) run in trace order once a graph run has computed
  * their inputs; a flush runs them all before its own graph.
  */
 export class Executor {
   private readonly counter: TransferCounter = { uploads: 0, reads: 0, bytesUp: 0, bytesDown: 0 };
   private runCount = 0;
+  /** Loop-body scopes handed out (0 is the main graph). */
+  private scopes = 0;
   /** Bytes of host arrays that live handles point to; the high-water mark (see `memory`). */
   private liveBytes = 0;
   private peakBytes = 0;
@@ -88,6 +90,11 @@ export class Executor {
   private lastOpTypes: string[] = [];
 
   constructor(readonly device: OrtDeviceSpec) {}
+
+  /** A new Loop-body scope number. */
+  newScope(): number {
+    return ++this.scopes;
+  }
 
   /** A handle for v; main-graph symbolic values join `pending` (Loop-body values never do). */
   handle(v: TraceValue): OrtTensor {

@@ -9,24 +9,30 @@ import {
   prefill,
   preparePromptBatch,
   samplingUniforms,
+  type TensorOps,
 } from '@oneshot-em/core';
 import { GraphBuilder, graph, int } from './graph/builder.js';
 import { Lowering } from './graph/lowering.js';
-import { OrtTensor, type TraceValue } from './graph/trace.js';
-import type { OrtBackendImpl } from './ort-backend.js';
+import { OrtTensor } from './graph/trace.js';
+import { upload } from './ops/data/data.js';
+import { markPresent, sample } from './ops/sample/sample.js';
+import { placeholder, type Tracer } from './tracer.js';
 
 /**
  * Fused generation: ONE graph that prefills the prompt block and then decodes inside an ONNX
  * `Loop` whose state is (ids, positions, done, presence, per-layer k/v caches), with sampling on
  * the device and the uniforms uploaded once — so a batch of completions is one `session.run`,
  * with no per-token round trip of logits or cache. The Loop body is core's own `decodeStep`
- * traced once at the full cache length (see OrtBackendImpl.loopBody), followed by core's
+ * traced once at the full cache length (the Loop body's Tracer, tracer.ts's LoopBody), by the
+ * backend `bodyOps` makes for it, followed by core's
  * sampler semantics (`sample`, `markPresent`) and the EOS bookkeeping of core's `generate`,
  * whose request and result this reproduces exactly: a finished sequence is fed `padId`, the
  * Loop stops when every sequence is done or after maxNewTokens steps.
  */
 export async function fusedGenerate(
-  be: OrtBackendImpl,
+  ctx: Tracer,
+  ops: TensorOps,
+  bodyOps: (body: Tracer) => TensorOps,
   config: ModelConfig,
   w: ModelWeights,
   opts: GenerateOptions,
@@ -52,7 +58,7 @@ export async function fusedGenerate(
 
   const uploads: OrtTensor[] = [];
   const up = (data: Int32Array | Float32Array, shape: number[]) => {
-    const t = be.upload(data, shape) as OrtTensor;
+    const t = upload(ctx, data, shape);
     uploads.push(t);
     return t;
   };
@@ -60,8 +66,8 @@ export async function fusedGenerate(
   // uploaded, B·Smax·K·D·2·L floats per call.
   const kvShape = [B, Smax, config.numKvHeads * config.headDim];
   const zeroCache = () =>
-    be.handle(
-      be.traceValues([], [{ shape: kvShape, dtype: 'f32' }], (b) => [
+    ctx.handle(
+      ctx.values([], [{ shape: kvShape, dtype: 'f32' }], (b) => [
         b.op('ConstantOfShape', [b.constant('i64', kvShape, [kvShape.length])]),
       ])[0],
     );
@@ -74,7 +80,7 @@ export async function fusedGenerate(
   if (P > 1) {
     const n = P - 1;
     prefill(
-      be,
+      ops,
       config,
       w,
       cache,
@@ -94,83 +100,84 @@ export async function fusedGenerate(
   ];
 
   // ---- the Loop body: placeholders for the iteration number and every state value ----
-  const scope = be.newScope();
-  const iter = be.placeholder([], 'i32', scope);
-  const state = initial.map((t) => be.placeholder(t.shape, t.dtype, scope));
+  const scope = ctx.exec.newScope();
+  const iter = placeholder([], 'i32', scope);
+  const state = initial.map((t) => placeholder(t.shape, t.dtype, scope));
   // The values bound to the body inputs (in-place ops re-point kv/presence handles below).
   const stateValues = state.map(OrtTensor.valueOf);
   const [idsPh, posPh, donePh, presencePh, ...kvPh] = state;
-  const [cursor] = be.traceValues(
+  const [cursor] = ctx.values(
     [OrtTensor.valueOf(iter)],
     [{ shape: [], dtype: 'i32' }],
     (b, [i]) => [b.op('Add', [i.name, b.constant('i32', [P - 1], [])])],
   );
   const ropeTables = new Map<string, [OrtTensor, OrtTensor]>();
-  be.loopBody = { scope, staticStart: Smax - 1, cursor, positionsLimit: Smax, ropeTables };
-  let bodyOut: TraceValue[];
-  let scan: TraceValue;
-  try {
-    const bodyCache: KvCache = {
-      layers: Array.from({ length: config.numLayers }, (_, l) => ({
-        k: kvPh[2 * l],
-        v: kvPh[2 * l + 1],
-      })),
-      B,
-      maxLength: Smax,
-      length: Smax - 1,
-    };
-    const logits = decodeStep(be, config, w, bodyCache, idsPh, posPh, maskT);
-    const [u] = be.traceValues(
-      [OrtTensor.valueOf(uniformsT), OrtTensor.valueOf(iter)],
-      [{ shape: [B], dtype: 'f32' }],
-      (b, [us, i]) => [b.op('Gather', [us.name, i.name], { axis: int(0) })],
-    );
-    const next = be.sample(logits, presencePh, be.handle(u), opts.sampling);
-    be.markPresent(presencePh, next);
-    const eos = opts.eosIds.length > 0 ? [...opts.eosIds] : [-1];
-    const [current, done] = be.traceValues(
-      [OrtTensor.valueOf(next), OrtTensor.valueOf(donePh)],
-      [
-        { shape: [B], dtype: 'i32' },
-        { shape: [B], dtype: 'i32' },
-      ],
-      (b, [n, d]) => {
-        const wasDone = b.cast(d.name, 'bool');
-        const tok = b.op('Where', [wasDone, b.constant('i32', [padId], []), n.name]);
-        const isEos = b.reduceMax(
-          b.cast(
-            b.op('Equal', [b.reshape(tok, [B, 1]), b.constant('i32', eos, [1, eos.length])]),
-            'i32',
-          ),
-          [1],
-          false,
-        );
-        return [tok, b.op('Max', [d.name, isEos])];
-      },
-    );
-    const [positions] = be.traceValues(
-      [OrtTensor.valueOf(posPh)],
-      [{ shape: [B], dtype: 'i32' }],
-      (b, [p]) => [b.op('Add', [p.name, b.constant('i32', [1], [])])],
-    );
-    bodyOut = [
-      current,
-      positions,
-      done,
-      OrtTensor.valueOf(presencePh),
-      ...kvPh.map(OrtTensor.valueOf),
-    ];
-    scan = current;
-  } finally {
-    be.loopBody = null;
-  }
+  const bodyCtx = ctx.inLoop({
+    scope,
+    staticStart: Smax - 1,
+    cursor,
+    positionsLimit: Smax,
+    ropeTables,
+  });
+  const bodyCache: KvCache = {
+    layers: Array.from({ length: config.numLayers }, (_, l) => ({
+      k: kvPh[2 * l],
+      v: kvPh[2 * l + 1],
+    })),
+    B,
+    maxLength: Smax,
+    length: Smax - 1,
+  };
+  const logits = decodeStep(bodyOps(bodyCtx), config, w, bodyCache, idsPh, posPh, maskT);
+  const [u] = bodyCtx.values(
+    [OrtTensor.valueOf(uniformsT), OrtTensor.valueOf(iter)],
+    [{ shape: [B], dtype: 'f32' }],
+    (b, [us, i]) => [b.op('Gather', [us.name, i.name], { axis: int(0) })],
+  );
+  const next = sample(bodyCtx, logits, presencePh, bodyCtx.handle(u), opts.sampling);
+  markPresent(bodyCtx, presencePh, next);
+  const eos = opts.eosIds.length > 0 ? [...opts.eosIds] : [-1];
+  const [current, done] = bodyCtx.values(
+    [OrtTensor.valueOf(next), OrtTensor.valueOf(donePh)],
+    [
+      { shape: [B], dtype: 'i32' },
+      { shape: [B], dtype: 'i32' },
+    ],
+    (b, [n, d]) => {
+      const wasDone = b.cast(d.name, 'bool');
+      const tok = b.op('Where', [wasDone, b.constant('i32', [padId], []), n.name]);
+      const isEos = b.reduceMax(
+        b.cast(
+          b.op('Equal', [b.reshape(tok, [B, 1]), b.constant('i32', eos, [1, eos.length])]),
+          'i32',
+        ),
+        [1],
+        false,
+      );
+      return [tok, b.op('Max', [d.name, isEos])];
+    },
+  );
+  const [positions] = bodyCtx.values(
+    [OrtTensor.valueOf(posPh)],
+    [{ shape: [B], dtype: 'i32' }],
+    (b, [p]) => [b.op('Add', [p.name, b.constant('i32', [1], [])])],
+  );
+  const bodyOut = [
+    current,
+    positions,
+    done,
+    OrtTensor.valueOf(presencePh),
+    ...kvPh.map(OrtTensor.valueOf),
+  ];
+  // the scan output: the tokens of every step
+  const scan = bodyOut[0];
 
   const initialValues = initial.map(OrtTensor.valueOf);
   const loopOutputs = [
     ...initialValues.map((v) => ({ shape: v.shape, dtype: v.dtype })),
     { shape: [G, B], dtype: 'i32' as const, dynamicRows: true },
   ];
-  const outs = be.traceValues(initialValues, loopOutputs, (b, inputs, outer) => {
+  const outs = ctx.values(initialValues, loopOutputs, (b, inputs, outer) => {
     const body = new GraphBuilder(b);
     const lowering = new Lowering(body, outer, scope);
     const iterIn = body.fresh('iter');
@@ -201,13 +208,13 @@ export async function fusedGenerate(
       inputs.length + 1,
     );
   });
-  const tokensT = be.handle(outs[outs.length - 1]);
+  const tokensT = ctx.handle(outs[outs.length - 1]);
   // The traced ops keep what they need; dropping the handles first keeps the prefilled caches
   // from being copied back to the host by the read (which returns every live value).
-  for (const t of [...uploads, ...[...ropeTables.values()].flat()]) be.dispose(t);
-  disposeKvCache(be, cache);
-  const tokens = (await be.read(tokensT)) as Int32Array;
-  be.dispose(tokensT);
+  for (const t of [...uploads, ...[...ropeTables.values()].flat()]) ctx.dispose(t);
+  disposeKvCache(ops, cache);
+  const tokens = (await ops.read(tokensT)) as Int32Array;
+  ctx.dispose(tokensT);
 
   const steps = tokens.length / B;
   const generated = prompts.map((_, b) =>

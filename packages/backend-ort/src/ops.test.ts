@@ -2,7 +2,7 @@ import type { Tensor, TensorOps } from '@oneshot-em/core';
 import { createReferenceBackend } from '@oneshot-em/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDevice } from './testing/device.js';
-import { vocabRowsPerChunk } from './graph/ops/vocab.js';
+import { vocabRowsPerChunk } from './ops/vocab/vocab-graph.js';
 import { createOrtBackend, type OrtBackend } from './ort-backend.js';
 import { expectClose, randomFloats, randomInts } from './testing/compare.js';
 

@@ -1,5 +1,5 @@
 import type { GraphBuilder } from './builder.js';
-import type { TraceOp, TraceValue } from './trace.js';
+import type { TraceOp, TraceValue, ValueNames } from './trace.js';
 
 /**
  * Turns traced values into ONNX nodes of one graph. Materialised (`data`) values become graph
@@ -7,7 +7,7 @@ import type { TraceOp, TraceValue } from './trace.js';
  * graph. A Loop body gets its own Lowering with `outer` set: values that do not depend on the
  * body's placeholders are emitted in the outer graph and referenced by name from the body.
  */
-export class Lowering {
+export class Lowering implements ValueNames {
   private readonly names = new Map<TraceValue, string>();
   private readonly opOutputs = new Map<TraceOp, string[]>();
   /** Graph inputs in order, with the value whose data feeds each. */
@@ -15,7 +15,7 @@ export class Lowering {
 
   constructor(
     readonly b: GraphBuilder,
-    readonly outer?: Lowering,
+    readonly outer?: ValueNames,
     readonly scope = 0,
   ) {}
 

@@ -1,6 +1,5 @@
 import type { DType, Tensor } from '@oneshot-em/core';
 import type { GraphBuilder } from './builder.js';
-import type { Lowering } from './lowering.js';
 
 /** A lowered value: its ONNX name plus the static shape/dtype emitters need. */
 export interface Lowered {
@@ -9,12 +8,18 @@ export interface Lowered {
   dtype: DType;
 }
 
+/** What an emitter may ask of the graph it emits into: the ONNX name of any traced value (lowering.ts). */
+export interface ValueNames {
+  lower(v: TraceValue): string;
+}
+
 /**
  * Emits the ONNX nodes of one traced op into `b` and returns one ONNX name per output.
  * Emitters are pure functions of their inputs' names/shapes and the parameters they close
- * over, so the same trace always gives the same graph bytes.
+ * over, so the same trace always gives the same graph bytes. `graph` lowers other values into
+ * the same graph (the decode Loop's body reaches the outer graph through it).
  */
-export type Emit = (b: GraphBuilder, inputs: readonly Lowered[], lowering: Lowering) => string[];
+export type Emit = (b: GraphBuilder, inputs: readonly Lowered[], graph: ValueNames) => string[];
 
 /** A host implementation of an op over materialised inputs (see Executor.hostEval). */
 export type HostImpl = (
@@ -30,6 +35,8 @@ export interface TraceOp {
    * on the host is an upload away from the device).
    */
   readonly host?: HostImpl;
+  /** What the op is, where a later op fuses with it (dense `add` with embeddingBackward). */
+  readonly tag?: 'embeddingBackward';
 }
 
 /** Where a value comes from. `data` values are graph inputs; `op` values are recomputed by each run that needs them. */
@@ -97,8 +104,9 @@ export function traceOp(
   outputs: readonly { shape: readonly number[]; dtype: DType }[],
   emit: Emit,
   host?: HostImpl,
+  tag?: TraceOp['tag'],
 ): TraceValue[] {
-  const op: TraceOp = { inputs, emit, host };
+  const op: TraceOp = { inputs, emit, host, tag };
   const scope = inputs.reduce((s, v) => Math.max(s, v.scope), 0);
   return outputs.map(
     (o, index) => new TraceValue(o.shape, o.dtype, { kind: 'op', op, index }, scope),

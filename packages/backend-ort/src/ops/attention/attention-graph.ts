@@ -1,5 +1,5 @@
 import type { AttentionOptions } from '@oneshot-em/core';
-import type { GraphBuilder } from '../builder.js';
+import type { GraphBuilder } from '../../graph/builder.js';
 
 /** A finite stand-in for −∞ in masked scores (keeps max-subtraction NaN-free on every EP). */
 const MASKED = -3.0e38;

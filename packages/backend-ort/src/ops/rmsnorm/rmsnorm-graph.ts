@@ -1,4 +1,4 @@
-import { type GraphBuilder, int, ints } from '../builder.js';
+import { type GraphBuilder, int, ints } from '../../graph/builder.js';
 
 /** x [N, C], weight [C] → out [N, C], rstd [N] = 1 / sqrt(mean(x²) + eps). */
 export function emitRmsnormForward(

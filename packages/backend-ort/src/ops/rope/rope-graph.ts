@@ -1,5 +1,5 @@
 import type { RopeOptions } from '@oneshot-em/core';
-import { type GraphBuilder, int } from '../builder.js';
+import { type GraphBuilder, int } from '../../graph/builder.js';
 
 /**
  * Rotary embedding of x [N, heads·D] given cos/sin tables [N, D/2] (angle pos·θ^(−2i/D)).

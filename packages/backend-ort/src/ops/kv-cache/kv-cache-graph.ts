@@ -1,4 +1,4 @@
-import { type GraphBuilder, int } from '../builder.js';
+import { type GraphBuilder, int } from '../../graph/builder.js';
 
 /** cache [B, Smax, X] with rows [start, start + T) replaced by rows [B, T, X] (Concat of slices). */
 export function emitKvCacheWrite(

@@ -1,4 +1,4 @@
-import { type GraphBuilder, int, str } from '../builder.js';
+import { type GraphBuilder, int, str } from '../../graph/builder.js';
 
 /** ids [N] i32, table [V, C] → [N, C] */
 export function emitEmbeddingForward(b: GraphBuilder, ids: string, table: string): string {

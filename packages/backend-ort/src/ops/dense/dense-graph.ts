@@ -1,4 +1,4 @@
-import { type GraphBuilder, int } from '../builder.js';
+import { type GraphBuilder, int } from '../../graph/builder.js';
 
 /** op(a) [M, K] · op(b) [K, N] → [M, N] as one Gemm (transposes are Gemm attributes, no copies). */
 export function emitMatmul(

@@ -1,5 +1,5 @@
 import type { SamplingParams } from '@oneshot-em/core';
-import { type GraphBuilder, int } from '../builder.js';
+import { type GraphBuilder, int } from '../../graph/builder.js';
 
 /**
  * The on-device sampler, same steps and order as core's sampling/sampler.ts:

@@ -1,4 +1,4 @@
-import type { GraphBuilder } from '../builder.js';
+import type { GraphBuilder } from '../../graph/builder.js';
 
 /** silu(gate) · up = gate · σ(gate) · up, both [N, F]. */
 export function emitSwigluForward(b: GraphBuilder, gate: string, up: string): string {

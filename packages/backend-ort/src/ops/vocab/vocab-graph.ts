@@ -1,5 +1,5 @@
 import type { VocabStatName } from '@oneshot-em/core';
-import { type GraphBuilder, int, ints } from '../builder.js';
+import { type GraphBuilder, int, ints } from '../../graph/builder.js';
 
 /**
  * Per-row pieces shared by the statistics and their gradient, for logits z [N, V] at

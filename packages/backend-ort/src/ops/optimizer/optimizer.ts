@@ -1,0 +1,55 @@
+import type { AdamWParams, SgdParams, Tensor } from '@oneshot-em/core';
+import type { HostOptimizer } from '@oneshot-em/core/node';
+import type { Tracer } from '../../tracer.js';
+
+/**
+ * The optimizers are host ops (core's train/host-optimizer/in-place.ts says where and why):
+ * in place on the host arrays of param, m and v, split over worker threads by core's
+ * HostOptimizer, once the run that computes the gradient has.
+ */
+export function adamwUpdate(
+  ctx: Tracer,
+  optimizer: HostOptimizer,
+  param: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  p: AdamWParams,
+): void {
+  const f32 = { shape: param.shape, dtype: 'f32' as const };
+  const params = { ...p };
+  const [np, nm, nv] = ctx.traceHost(
+    [param, grad, m, v],
+    [f32, f32, f32],
+    ([pp, g, mm, vv]) =>
+      optimizer.adamw(
+        pp as Float32Array,
+        g as Float32Array,
+        mm as Float32Array,
+        vv as Float32Array,
+        params,
+      ),
+    [0, 2, 3],
+  );
+  ctx.repoint(param, np);
+  ctx.repoint(m, nm);
+  ctx.repoint(v, nv);
+}
+
+/** In place on param's host array. */
+export function sgdUpdate(
+  ctx: Tracer,
+  optimizer: HostOptimizer,
+  param: Tensor,
+  grad: Tensor,
+  p: SgdParams,
+): void {
+  const params = { ...p };
+  const [np] = ctx.traceHost(
+    [param, grad],
+    [{ shape: param.shape, dtype: 'f32' }],
+    ([pp, g]) => [optimizer.sgd(pp as Float32Array, g as Float32Array, params)],
+    [0],
+  );
+  ctx.repoint(param, np);
+}
