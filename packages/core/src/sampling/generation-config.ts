@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { SamplingParams } from '../backend/tensor-ops.js';
-import { MAX_NEW_TOKENS, numberIn, optionFields } from '../train/option-fields.js';
+import { MAX_NEW_TOKENS, optionFields } from '../train/option-fields.js';
 
 /**
  * `generate`'s decoding settings as transformers' `model.generate()` picks them: an explicit
@@ -62,7 +62,7 @@ const FIELD_SCHEMAS = {
   temperature: optionFields.temperature(),
   topP: optionFields.topP(),
   topK: optionFields.topK(),
-  minP: numberIn({ min: 0, max: 1 }),
+  minP: optionFields.minP(),
   repetitionPenalty: optionFields.repetitionPenalty(),
 };
 

@@ -64,6 +64,8 @@ export const optionFields = {
   topP: () => numberIn({ min: 0, max: 1, minOpen: true }),
   topK: () => numberIn({ min: 0, int: true }),
   repetitionPenalty: () => numberIn({ min: 0, minOpen: true }),
+  /** min-p sampling's fraction of the top probability (0 disables) */
+  minP: () => numberIn({ min: 0, max: 1 }),
   maxNewTokens: () => numberIn({ min: 1, max: MAX_NEW_TOKENS, int: true }),
   samples: () => numberIn({ min: 1, max: MAX_SAMPLES, int: true }),
   seed: () => numberIn({ min: 0, max: 2 ** 32 - 1, int: true }),
