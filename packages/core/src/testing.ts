@@ -1,4 +1,5 @@
-// @oneshot-em/core/testing: the backend conformance suite, fixtures and gradient checks.
+// @oneshot-em/core/testing: the backend conformance suite and the test utilities every package
+// shares (expectClose, finite differences, the AdamW reference, seeded data and fixture models).
 export type { TinyModelKind, TinyModelOptions } from './testing/fixtures.js';
 export { tinyModelConfig, tinyModelWeights, writeTinyModel } from './testing/fixtures.js';
 export type { GradientCheckOptions, GradientCheckResult } from './objectives/gradient-check.js';
@@ -20,9 +21,18 @@ export {
   compare,
   expectClose,
   expectEqualInts,
-  finiteDifferences,
+  maxAbsDiff,
+  peakRelative,
   randomTensor,
+  sampleIndices,
 } from './testing/conformance-compare.js';
+export type { FiniteDifferenceOptions } from './testing/finite-differences.js';
+export {
+  finiteDifferences,
+  finiteDifferencesAsync,
+  weightedSum,
+} from './testing/finite-differences.js';
+export { randomFloats, randomInts } from './testing/random.js';
 export type { TinyModel } from './testing/conformance-models.js';
 export {
   randomWeights,
@@ -33,7 +43,14 @@ export {
 } from './testing/conformance-models.js';
 export type { OpCase } from './testing/conformance-ops.js';
 export { opCases } from './testing/conformance-ops.js';
-export { expectAdamwClose } from './testing/optimizer-tolerance.js';
+export type { AdamwState } from './testing/optimizer.js';
+export {
+  expectAdamwClose,
+  referenceAdamwStep,
+  referenceSgdStep,
+  TEST_SGD_PARAMS,
+  testAdamwParams,
+} from './testing/optimizer.js';
 export type { OffloadRun } from './testing/offload-runs.js';
 export {
   checkpointBytes,

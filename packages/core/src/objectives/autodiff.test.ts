@@ -20,35 +20,8 @@ import {
   Var,
   where,
 } from './autodiff.js';
-
-/** Central finite differences of f at x, coordinate by coordinate. */
-function finiteDifferences(
-  f: (x: Float64Array) => number,
-  x: Float64Array,
-  h = 1e-6,
-): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const xi = x[i];
-    x[i] = xi + h;
-    const fp = f(x);
-    x[i] = xi - h;
-    const fm = f(x);
-    x[i] = xi;
-    g[i] = (fp - fm) / (2 * h);
-  }
-  return g;
-}
-
-function expectGradClose(got: Float64Array, want: Float64Array, rel: number) {
-  let maxDiff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  expect(maxDiff / scale, `got ${Array.from(got)} want ${Array.from(want)}`).toBeLessThan(rel);
-}
+import { expectClose, peakRelative } from '../testing/conformance-compare.js';
+import { finiteDifferences } from '../testing/finite-differences.js';
 
 describe('autodiff', () => {
   const mask = new Float64Array([1, 0, 1, 1, 0, 1, 1, 1]);
@@ -81,11 +54,11 @@ describe('autodiff', () => {
     const [gx, gy] = gradients(total, [x, y]) as Float64Array[];
     expect(gx.every(Number.isFinite)).toBe(true);
     // y enters d only through stopGradient: its FD gradient differs by exactly that term.
-    const fdX = finiteDifferences((v) => loss(v, y0).total.scalar(), xv.slice());
-    const fdY = finiteDifferences((v) => loss(xv, v).total.scalar(), y0.slice());
+    const fdX = finiteDifferences((v) => loss(v, y0).total.scalar(), xv.slice(), { h: 1e-6 });
+    const fdY = finiteDifferences((v) => loss(xv, v).total.scalar(), y0.slice(), { h: 1e-6 });
     for (let i = 0; i < fdY.length; i++) if (mask[i]) fdY[i] -= xv[i];
-    expectGradClose(gx, fdX, 1e-7);
-    expectGradClose(gy, fdY, 1e-7);
+    expectClose('dx', gx, fdX, peakRelative(fdX, 1e-7));
+    expectClose('dy', gy, fdY, peakRelative(fdY, 1e-7));
   });
 
   it('broadcasts scalars and sums their gradient', () => {

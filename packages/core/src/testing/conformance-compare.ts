@@ -1,6 +1,7 @@
 /**
  * Comparison helpers of the conformance suite: element-wise closeness with the first
- * mismatches and the max difference in the failure message, and central finite differences.
+ * mismatches and the max difference in the failure message — the one `expectClose` of every
+ * package's tests.
  */
 import type { Tensor, TensorOps } from '../backend/tensor-ops.js';
 import { normalAt, RngStream } from '../sampling/rng.js';
@@ -8,7 +9,29 @@ import { normalAt, RngStream } from '../sampling/rng.js';
 export interface Tolerance {
   /** |got − want| ≤ abs + rel · |want| */
   abs: number;
-  rel: number;
+  /** default 0 */
+  rel?: number;
+}
+
+/**
+ * An absolute tolerance of `rel` times the largest |want|: for values whose small entries are
+ * cancellations of large ones (gradients, sums), where a per-element relative bound is too tight.
+ */
+export function peakRelative(want: ArrayLike<number>, rel: number): Tolerance {
+  let peak = 0;
+  for (let i = 0; i < want.length; i++) peak = Math.max(peak, Math.abs(want[i]));
+  return { abs: rel * peak, rel: 0 };
+}
+
+/** max |a − b| (NaN when any difference is NaN). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`maxAbsDiff: lengths ${a.length} and ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] === b[i] ? 0 : Math.abs(a[i] - b[i]);
+    if (!(d <= m)) m = d;
+  }
+  return m;
 }
 
 /** Host data of a test tensor: floats are f32-representable so every backend sees the same values. */
@@ -70,7 +93,7 @@ export function compare(
     if (g === w) continue; // equal, including matching infinities
     const diff = Math.abs(g - w);
     if (!(diff <= maxDiff)) maxDiff = diff;
-    if (!(diff <= tol.abs + tol.rel * Math.abs(w))) {
+    if (!(diff <= tol.abs + (tol.rel ?? 0) * Math.abs(w))) {
       count++;
       if (mismatches.length < 8) mismatches.push({ index: i, got: g, want: w });
     }
@@ -91,7 +114,7 @@ export function expectClose(
   if (c.count > 0) {
     const first = c.mismatches.map((m) => `[${m.index}] ${m.got} vs ${m.want}`).join(', ');
     throw new Error(
-      `${what}: ${c.count}/${want.length} values outside abs ${tol.abs} + rel ${tol.rel}; max diff ${c.maxDiff}; first: ${first}`,
+      `${what}: ${c.count}/${want.length} values outside abs ${tol.abs} + rel ${tol.rel ?? 0}; max diff ${c.maxDiff}; first: ${first}`,
     );
   }
 }
@@ -118,27 +141,4 @@ export function expectEqualInts(
 export function sampleIndices(n: number, count: number): number[] {
   if (n <= count) return Array.from({ length: n }, (_, i) => i);
   return Array.from({ length: count }, (_, i) => Math.floor(((i + 0.5) * n) / count));
-}
-
-/**
- * Central finite differences of a scalar function of host inputs at the given indices of
- * input `name`: (L(x + h) − L(x − h)) / 2h.
- */
-export async function finiteDifferences(
-  loss: (inputs: Record<string, HostTensor>) => Promise<number>,
-  inputs: Record<string, HostTensor>,
-  name: string,
-  indices: number[],
-  h: number,
-): Promise<Float64Array> {
-  const out = new Float64Array(indices.length);
-  for (const [k, i] of indices.entries()) {
-    const shifted = (delta: number) => {
-      const data = Float64Array.from(inputs[name].data);
-      data[i] += delta;
-      return { ...inputs, [name]: { data, shape: inputs[name].shape } };
-    };
-    out[k] = ((await loss(shifted(h))) - (await loss(shifted(-h)))) / (2 * h);
-  }
-  return out;
 }

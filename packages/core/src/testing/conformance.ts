@@ -13,7 +13,6 @@ import { paramSpecs } from '../model/params.js';
 import {
   expectClose,
   expectEqualInts,
-  finiteDifferences,
   get,
   type HostTensor,
   put,
@@ -34,6 +33,7 @@ import {
   tinyModels,
 } from './conformance-models.js';
 import { type OpCase, opCases } from './conformance-ops.js';
+import { finiteDifferencesAsync } from './finite-differences.js';
 
 export interface ConformanceTolerances {
   /** primitive forwards (and optimizer steps) vs the reference(f64) */
@@ -161,12 +161,11 @@ export function describeBackendConformance(
           };
           for (const [k, input] of wrt.entries()) {
             const indices = sampleIndices(c.inputs[input].data.length, FINITE_DIFFERENCE_SAMPLES);
-            const fd = await finiteDifferences(
-              loss,
-              c.inputs,
-              input,
-              indices,
-              tol.finiteDifferenceStep,
+            const { shape } = c.inputs[input];
+            const fd = await finiteDifferencesAsync(
+              (data) => loss({ ...c.inputs, [input]: { data, shape } }),
+              Float64Array.from(c.inputs[input].data),
+              { indices, h: tol.finiteDifferenceStep },
             );
             const analytic = indices.map((i) => got[k][i]);
             expectClose(

@@ -16,7 +16,8 @@ import {
   trainerOffloads,
 } from './offload.js';
 import { createOptimizerState, optimizerUpdate } from './optimizer.js';
-import { expectAdamwClose, randomFloats } from '../testing/optimizer-tolerance.js';
+import { expectAdamwClose } from '../testing/optimizer.js';
+import { randomFloats } from '../testing/random.js';
 import { paramSpecs, numel } from '../model/params.js';
 
 const reference = () => createReferenceBackend({ precision: 'f32' });

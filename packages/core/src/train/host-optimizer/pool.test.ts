@@ -2,23 +2,24 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AdamWParams, SgdParams } from '../../backend/tensor-ops.js';
-import { createReferenceBackend } from '../../reference/reference-backend.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HostOptimizer } from './pool.js';
+import {
+  type AdamwState,
+  expectAdamwClose,
+  referenceAdamwStep,
+  referenceSgdStep,
+  TEST_SGD_PARAMS as sgd,
+  testAdamwParams as hyper,
+} from '../../testing/optimizer.js';
+import { randomFloats } from '../../testing/random.js';
 import { adamwInPlace, sgdInPlace } from './in-place.js';
-import { expectAdamwClose, randomFloats } from '../../testing/optimizer-tolerance.js';
+import { HostOptimizer } from './pool.js';
 
-const hyper = (step: number): AdamWParams => ({
-  lr: 1e-2,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weightDecay: 0.01,
-  gradScale: 0.5,
-  step,
+const zeroState = (p: Float32Array): AdamwState => ({
+  p,
+  m: new Float32Array(p.length),
+  v: new Float32Array(p.length),
 });
-const sgd: SgdParams = { lr: 0.1, weightDecay: 0.01, gradScale: 0.5 };
 
 /** Bit-for-bit equality; on failure names the first differing index and both values. */
 function expectBitEqual(label: string, got: Float32Array, want: Float32Array): void {
@@ -29,48 +30,30 @@ function expectBitEqual(label: string, got: Float32Array, want: Float32Array): v
   }
 }
 
-/** `steps` AdamW steps of core's CPU reference backend at f32 (the oracle). */
-async function referenceAdamw(
-  p0: Float32Array,
-  grads: Float32Array[],
-): Promise<[Float32Array, Float32Array, Float32Array]> {
-  const ref = createReferenceBackend({ precision: 'f32' });
-  const shape = [p0.length];
-  const p = ref.upload(p0, shape);
-  const m = ref.zeros(shape);
-  const v = ref.zeros(shape);
-  grads.forEach((g, s) => {
-    ref.adamwUpdate(p, ref.upload(g, shape), m, v, hyper(s + 1));
-  });
-  const out = await Promise.all([p, m, v].map((t) => ref.read(t)));
-  return out as [Float32Array, Float32Array, Float32Array];
-}
-
 describe('host optimizer kernels (in place, against the CPU reference)', () => {
   it('adamwInPlace is bit-for-bit core reference AdamW over 3 steps; it updates its arrays', async () => {
     for (const n of [0, 1, 7, 1000]) {
       const p = randomFloats(n, 1);
       const grads = [2, 3, 4].map((s) => randomFloats(n, s));
-      const want = await referenceAdamw(p, grads);
+      let want = zeroState(p);
+      for (const [s, g] of grads.entries()) want = await referenceAdamwStep(want, g, hyper(s + 1));
       const [pp, m, v] = [p.slice(), new Float32Array(n), new Float32Array(n)];
       grads.forEach((g, s) => {
         adamwInPlace(pp, g, m, v, hyper(s + 1));
       });
-      expectBitEqual(`p (n ${n})`, pp, want[0]);
-      expectBitEqual(`m (n ${n})`, m, want[1]);
-      expectBitEqual(`v (n ${n})`, v, want[2]);
+      expectBitEqual(`p (n ${n})`, pp, want.p);
+      expectBitEqual(`m (n ${n})`, m, want.m);
+      expectBitEqual(`v (n ${n})`, v, want.v);
     }
   });
 
   it('sgdInPlace is bit-for-bit core reference SGD', async () => {
-    const ref = createReferenceBackend({ precision: 'f32' });
     const p = randomFloats(513, 5);
     const g = randomFloats(513, 6);
-    const rp = ref.upload(p, [513]);
-    ref.sgdUpdate(rp, ref.upload(g, [513]), sgd);
+    const want = await referenceSgdStep(p, g, sgd);
     const pp = p.slice();
     sgdInPlace(pp, g, sgd);
-    expectBitEqual('p', pp, (await ref.read(rp)) as Float32Array);
+    expectBitEqual('p', pp, want);
   });
 });
 
@@ -81,17 +64,15 @@ describe('HostOptimizer (worker pool)', () => {
 
   it('matches the reference across worker chunks (m, v bit-for-bit, p within its bound) and inline (bit-for-bit); no new arrays after the first step', async () => {
     for (const n of [0, 1, 100, 101, 999, 2999, 3001, 10_007]) {
-      const ref = createReferenceBackend({ precision: 'f32' });
       const param = randomFloats(n, 10 + n);
-      const [rm, rv] = [ref.zeros([n]), ref.zeros([n])];
+      let reference = zeroState(param);
       let m: Float32Array = new Float32Array(n);
       let v: Float32Array = new Float32Array(n);
       for (let s = 0; s < 3; s++) {
         const g = randomFloats(n, 20 + n + s);
         // the reference steps from our p (so p's bound is per step), with its own m and v
         const before = param.slice();
-        const rp = ref.upload(before, [n]);
-        ref.adamwUpdate(rp, ref.upload(g, [n]), rm, rv, hyper(s + 1));
+        reference = await referenceAdamwStep({ ...reference, p: before }, g, hyper(s + 1));
         const [np, nm, nv] = opt.adamw(param, g, m, v, hyper(s + 1));
         expect(np, `n ${n}: param updated in place`).toBe(param);
         if (s > 0) {
@@ -101,19 +82,12 @@ describe('HostOptimizer (worker pool)', () => {
         if (n > 100)
           expect(nm.buffer, `n ${n}: pooled m is shared`).toBeInstanceOf(SharedArrayBuffer);
         [m, v] = [nm, nv];
-        const want = (await Promise.all([rp, rm, rv].map((t) => ref.read(t)))) as Float32Array[];
         const label = `n ${n} step ${s + 1}`;
         if (n <= 100) {
-          expectBitEqual(`${label} p`, param, want[0]);
-          expectBitEqual(`${label} m`, m, want[1]);
-          expectBitEqual(`${label} v`, v, want[2]);
-        } else
-          expectAdamwClose(
-            label,
-            { p: param, m, v },
-            { p: want[0], m: want[1], v: want[2] },
-            before,
-          );
+          expectBitEqual(`${label} p`, param, reference.p);
+          expectBitEqual(`${label} m`, m, reference.m);
+          expectBitEqual(`${label} v`, v, reference.v);
+        } else expectAdamwClose(label, { p: param, m, v }, reference, before);
       }
     }
     expect(opt.workerCount()).toBe(2);
@@ -122,20 +96,11 @@ describe('HostOptimizer (worker pool)', () => {
   it('default chunking: a tensor of about one chunk is split over every thread and still matches', async () => {
     const o = new HostOptimizer({ threads: 3 });
     const n = 150_001; // pieces of 12,504: the main thread and both workers take some
-    const ref = createReferenceBackend({ precision: 'f32' });
     const [param, g] = [randomFloats(n, 5), randomFloats(n, 6)];
     const before = param.slice();
-    const r = [param, g].map((a) => ref.upload(a, [n]));
-    const [rm, rv] = [ref.zeros([n]), ref.zeros([n])];
-    ref.adamwUpdate(r[0], r[1], rm, rv, hyper(1));
+    const want = await referenceAdamwStep(zeroState(before), g, hyper(1));
     const [p, m, v] = o.adamw(param, g, new Float32Array(n), new Float32Array(n), hyper(1));
-    const want = (await Promise.all([r[0], rm, rv].map((t) => ref.read(t)))) as Float32Array[];
-    expectAdamwClose(
-      'default chunking',
-      { p, m, v },
-      { p: want[0], m: want[1], v: want[2] },
-      before,
-    );
+    expectAdamwClose('default chunking', { p, m, v }, want, before);
     expect(o.workerCount()).toBe(2);
     await o.destroy();
   });
@@ -143,15 +108,11 @@ describe('HostOptimizer (worker pool)', () => {
   it('threads 1: the SIMD kernel on the main thread alone, no workers, same results', async () => {
     const one = new HostOptimizer({ threads: 1, chunk: 1000, inlineMax: 100 });
     const n = 2501;
-    const ref = createReferenceBackend({ precision: 'f32' });
     const [param, g] = [randomFloats(n, 1), randomFloats(n, 2)];
     const before = param.slice();
-    const r = [param, g].map((a) => ref.upload(a, [n]));
-    const [rm, rv] = [ref.zeros([n]), ref.zeros([n])];
-    ref.adamwUpdate(r[0], r[1], rm, rv, hyper(1));
+    const want = await referenceAdamwStep(zeroState(before), g, hyper(1));
     const [p, m, v] = one.adamw(param, g, new Float32Array(n), new Float32Array(n), hyper(1));
-    const want = (await Promise.all([r[0], rm, rv].map((t) => ref.read(t)))) as Float32Array[];
-    expectAdamwClose('threads 1', { p, m, v }, { p: want[0], m: want[1], v: want[2] }, before);
+    expectAdamwClose('threads 1', { p, m, v }, want, before);
     expect(one.workerCount()).toBe(0);
     await one.destroy();
   });
