@@ -161,9 +161,21 @@ describe('--save-dtype bf16 / f16', () => {
     expect(modelStorageDtype(dir)).toBe('f16'); // the previous save is still there
   });
 
-  it('auto: the safetensors dtype, else config.json torch_dtype, else f32', () => {
+  it('auto (transformers\' dtype="auto"): config.json torch_dtype/dtype, else the first tensor\'s dtype, else f32', () => {
     expect(modelStorageDtype(defaultModelDir())).toBe('f32');
     expect(modelStorageDtype(freshDir())).toBe('f32');
+    const dir = freshDir();
+    saveHfModel(dir, config, weights, { dtype: 'bf16' });
+    const file = path.join(dir, 'config.json');
+    const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+    // bf16 tensors, config says float16: the config wins, as in transformers
+    fs.writeFileSync(file, JSON.stringify({ ...cfg, torch_dtype: 'float16' }));
+    expect(modelStorageDtype(dir)).toBe('f16');
+    fs.writeFileSync(file, JSON.stringify({ ...cfg, torch_dtype: undefined, dtype: 'float32' }));
+    expect(modelStorageDtype(dir)).toBe('f32');
+    // no dtype field at all: the tensors'
+    fs.writeFileSync(file, JSON.stringify({ ...cfg, torch_dtype: null }));
+    expect(modelStorageDtype(dir)).toBe('bf16');
   });
 });
 

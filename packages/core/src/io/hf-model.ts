@@ -7,7 +7,7 @@ import { previousPath, writeDirAtomically } from './atomic.js';
 import type { FileIo } from './file-io.js';
 import { modelConfigToHfJson } from './hf-config.js';
 import { assertDirectory } from './regular-file.js';
-import { readModelConfig } from './hf-config-file.js';
+import { readJsonFile, readModelConfig } from './hf-config-file.js';
 import { type SafetensorsDtype, SafetensorsError } from './safetensors-header.js';
 import {
   hasSafetensorsSet,
@@ -34,20 +34,24 @@ export function defaultModelDir(): string {
 }
 
 /**
- * Files copied verbatim from the source model into a saved checkpoint: the tokenizer in
- * whichever form it came (fast JSON, sentencepiece, llama2.c, BPE vocab + merges) and the
- * generation defaults.
+ * Files copied verbatim from the source model into a saved checkpoint, as a tokenizer's and a
+ * generation config's save_pretrained would write them again: the tokenizer in whichever form it
+ * came (fast JSON, sentencepiece, llama2.c, BPE vocab + merges), its chat template (transformers
+ * ≥ 4.50 keeps it in chat_template.jinja, processors in chat_template.json) and the generation
+ * defaults.
  */
 export const COPIED_FILES = [
   'tokenizer.json',
   'tokenizer_config.json',
   'special_tokens_map.json',
-  'generation_config.json',
   'added_tokens.json',
   'vocab.json',
   'merges.txt',
   'tokenizer.model',
   'tokenizer.bin',
+  'chat_template.jinja',
+  'chat_template.json',
+  'generation_config.json',
 ] as const;
 
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
@@ -123,23 +127,35 @@ const FROM_TORCH: Record<ModelConfig['torchDtype'], SaveDtype> = {
   float16: 'f16',
 };
 
+/** config.json's dtype field as written: `torch_dtype`, or `dtype` (transformers ≥ 5), or none. */
+function configDtypeField(json: Record<string, unknown>): 'torch_dtype' | 'dtype' | undefined {
+  if (json.torch_dtype !== undefined && json.torch_dtype !== null) return 'torch_dtype';
+  if (json.dtype !== undefined && json.dtype !== null) return 'dtype';
+  return undefined;
+}
+
 /**
- * The dtype a model directory stores its weights in: that of its safetensors tensors when they
- * all agree, else config.json's `torch_dtype`; f32 when the directory has neither.
+ * The dtype a model loads in with transformers' `dtype="auto"`, which save_pretrained writes back:
+ * config.json's `torch_dtype` (or `dtype`) when it names one, else that of the first
+ * floating-point tensor of the safetensors files; f32 when the directory has neither.
  */
 export function modelStorageDtype(dir: string): SaveDtype {
-  const hasConfig = fs.existsSync(path.join(dir, 'config.json'));
+  const configFile = path.join(dir, 'config.json');
+  if (fs.existsSync(configFile)) {
+    const config = readModelConfig(dir); // validates the field's value
+    const json = readJsonFile(configFile) as Record<string, unknown>;
+    if (configDtypeField(json) !== undefined) return FROM_TORCH[config.torchDtype];
+  }
   if (hasSafetensorsSet(dir, MODEL_PREFIX)) {
     const model = SafetensorsModel.open(dir);
     try {
-      const dtypes = new Set(model.names.map((n) => model.info(n).dtype));
-      const [only] = dtypes;
-      if (dtypes.size === 1 && only !== undefined) return FROM_SAFETENSORS[only];
+      const [first] = model.names;
+      if (first !== undefined) return FROM_SAFETENSORS[model.info(first).dtype];
     } finally {
       model.close();
     }
   }
-  return hasConfig ? FROM_TORCH[readModelConfig(dir).torchDtype] : 'f32';
+  return 'f32';
 }
 
 /** `--save-dtype`: `auto` is the base model's storage dtype (modelStorageDtype of `baseDir`). */
@@ -226,6 +242,44 @@ export function hfWeightTensors(
 export function writeHfConfig(dir: string, config: ModelConfig, dtype: SaveDtype): void {
   const hfConfig = modelConfigToHfJson({ ...config, torchDtype: TORCH_DTYPE[dtype] });
   fs.writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(hfConfig, null, 2)}\n`);
+}
+
+/**
+ * config.json of a model trained from `baseDir`: the base's file with every field it has
+ * (architectures, transformers_version, fields this project does not read), byte for byte when
+ * the dtype stays, else with only its dtype field (`torch_dtype`, or `dtype` as transformers ≥ 5
+ * writes it) set to `dtype`. The base must describe the same model as `config`: a different
+ * architecture is an error, not a silently wrong file.
+ */
+export function writeHfConfigFrom(
+  dir: string,
+  baseDir: string,
+  config: ModelConfig,
+  dtype: SaveDtype,
+): void {
+  const file = path.join(baseDir, 'config.json');
+  // a base without one (a llama2.c file): the config.json transformers would write
+  if (!fs.existsSync(file)) {
+    writeHfConfig(dir, config, dtype);
+    return;
+  }
+  const base = readModelConfig(baseDir);
+  const same = (c: ModelConfig) =>
+    JSON.stringify(Object.entries({ ...c, torchDtype: '' }).sort(([a], [b]) => (a < b ? -1 : 1)));
+  if (same(base) !== same(config)) {
+    throw new Error(
+      `${file}: describes another model than the one being saved (its config.json cannot be reused)`,
+    );
+  }
+  const out = path.join(dir, 'config.json');
+  const json = readJsonFile(file) as Record<string, unknown>;
+  const field = configDtypeField(json);
+  if (field !== undefined && base.torchDtype === TORCH_DTYPE[dtype]) {
+    fs.copyFileSync(file, out);
+    return;
+  }
+  json[field ?? 'torch_dtype'] = TORCH_DTYPE[dtype];
+  fs.writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
 }
 
 /** The files besides config and weights: tokenizer + generation files of `copyFrom`, extras. */

@@ -8,8 +8,14 @@ import { buildSafetensorsHeader } from '../io/safetensors-header.js';
 import { paramSpecs, type WeightMap } from '../model/params.js';
 import { uploadWeights } from '../model/weights.js';
 import { createReferenceBackend } from '../reference/reference-backend.js';
-import { tinyModelConfig, tinyModelWeights } from '../testing/fixtures.js';
-import { loadCheckpointState, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { tinyModelConfig, tinyModelWeights, writeTinyModel } from '../testing/fixtures.js';
+import {
+  hfTrainerState,
+  loadCheckpointState,
+  rotateCheckpoints,
+  saveCheckpoint,
+  type TrainerState,
+} from './checkpoint.js';
 import type { OptimizerState } from './optimizer.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'checkpoint-test-'));
@@ -80,7 +86,7 @@ describe('saveCheckpoint (streamed from the backend)', () => {
     );
     expect(fs.readFileSync(path.join(dir, 'optimizer.safetensors')).equals(optimizer)).toBe(true);
     expect(fs.existsSync(path.join(dir, 'master_weights.safetensors'))).toBe(false);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'))).toEqual(
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'oneshot_em_state.json'), 'utf8'))).toEqual(
       state,
     );
   });
@@ -171,6 +177,229 @@ describe('saveCheckpoint (streamed from the backend)', () => {
       `tensor "exp_avg_sq.${name}"[7] is Infinity; refusing to save a non-finite checkpoint`,
     );
     expect(fs.readFileSync(path.join(dir, 'optimizer.safetensors')).equals(before)).toBe(true);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')).step).toBe(2);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'oneshot_em_state.json'), 'utf8')).step).toBe(
+      2,
+    );
+  });
+});
+
+/** Every file a transformers save_pretrained of a causal LM and its tokenizer may hold. */
+const TOKENIZER_AND_GENERATION_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+  'vocab.json',
+  'merges.txt',
+  'chat_template.jinja',
+  'generation_config.json',
+];
+
+/**
+ * A base model directory (tiny qwen2, seed 5) holding every tokenizer and generation file and a
+ * config.json with fields this project does not read, stored in `dtype`; `dtypeKey` is how
+ * its config.json names the dtype (transformers 5 writes `dtype`).
+ */
+function baseWithEveryFile(dtype: 'bf16' | 'f32', dtypeKey: 'torch_dtype' | 'dtype') {
+  const dir = freshDir();
+  const tiny = writeTinyModel(dir, { kind: 'qwen2', seed: 5 });
+  saveHfModel(dir, tiny.config, tiny.weights, { dtype, copyFrom: dir });
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  const torchDtype = cfg.torch_dtype;
+  delete cfg.torch_dtype;
+  const extended = {
+    ...cfg,
+    [dtypeKey]: torchDtype,
+    transformers_version: '4.56.1',
+    bos_token_id: 1,
+    sliding_window: 4096,
+    layer_types: ['full_attention', 'full_attention'],
+    quantization_note: { kept: [1, 2, 3] },
+  };
+  // 4-space indent: a byte-for-byte copy is told apart from a re-serialisation
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(extended, null, 4));
+  const files: Record<string, string> = {
+    'special_tokens_map.json': '{"bos_token": "<s>", "eos_token": "</s>"}\n',
+    'added_tokens.json': '{"<|im_start|>": 512}\n',
+    'vocab.json': '{"a": 0, "b": 1}\n',
+    'merges.txt': '#version: 0.2\na b\n',
+    'chat_template.jinja': "{{ messages[0]['content'] }}\n",
+  };
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return { dir, config: tiny.config, weights: tiny.weights, baseConfig: extended };
+}
+
+describe('a checkpoint is what save_pretrained writes for the base', () => {
+  for (const dtypeKey of ['torch_dtype', 'dtype'] as const) {
+    it(`auto keeps the base's dtype (config.json ${dtypeKey} bfloat16): config.json and every tokenizer/generation file copied byte for byte`, async () => {
+      const base = baseWithEveryFile('bf16', dtypeKey);
+      const dir = freshDir();
+      const { backend, w, opt } = onBackend(base.weights);
+      await saveCheckpoint(dir, backend, base.config, w, opt, state, base.dir);
+      for (const f of ['config.json', ...TOKENIZER_AND_GENERATION_FILES])
+        expect(
+          fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(base.dir, f))),
+          f,
+        ).toBe(true);
+      expect(loadHfModel(dir).config.torchDtype).toBe('bfloat16');
+      const header = fs.readFileSync(path.join(dir, 'model.safetensors'));
+      const json = JSON.parse(header.subarray(8, 8 + Number(header.readBigUInt64LE(0))).toString());
+      const dtypes = new Set(
+        Object.entries(json).flatMap(([k, t]) =>
+          k === '__metadata__' ? [] : [(t as { dtype: string }).dtype],
+        ),
+      );
+      expect([...dtypes]).toEqual(['BF16']);
+    });
+
+    it(`--save-dtype f32 of a bf16 base (${dtypeKey}): config.json is the base's with only ${dtypeKey} changed`, async () => {
+      const base = baseWithEveryFile('bf16', dtypeKey);
+      const dir = freshDir();
+      const { backend, w, opt } = onBackend(base.weights);
+      await saveCheckpoint(dir, backend, base.config, w, opt, state, base.dir, {
+        saveDtype: 'f32',
+      });
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+      expect(saved).toEqual({ ...base.baseConfig, [dtypeKey]: 'float32' });
+      expect(Object.keys(saved)).toEqual(Object.keys(base.baseConfig));
+      for (const f of TOKENIZER_AND_GENERATION_FILES)
+        expect(
+          fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(base.dir, f))),
+          f,
+        ).toBe(true);
+    });
+  }
+
+  it('auto follows config.json torch_dtype over the weights (HF dtype="auto"); a base of another model is refused', async () => {
+    // f32 weights under a config that says bfloat16: transformers loads, and saves, bf16
+    const base = baseWithEveryFile('f32', 'torch_dtype');
+    const cfgFile = path.join(base.dir, 'config.json');
+    fs.writeFileSync(
+      cfgFile,
+      JSON.stringify({ ...base.baseConfig, torch_dtype: 'bfloat16' }, null, 4),
+    );
+    const dir = freshDir();
+    const x = onBackend(base.weights);
+    await saveCheckpoint(dir, x.backend, base.config, x.w, x.opt, state, base.dir);
+    expect(fs.existsSync(path.join(dir, 'master_weights.safetensors'))).toBe(true);
+    expect(fs.readFileSync(path.join(dir, 'config.json')).equals(fs.readFileSync(cfgFile))).toBe(
+      true,
+    );
+    const other = { ...base.config, numLayers: 1 };
+    const y = onBackend(base.weights);
+    await expect(
+      saveCheckpoint(freshDir(), y.backend, other, y.w, y.opt, state, base.dir),
+    ).rejects.toThrow(`${cfgFile}: describes another model than the one being saved`);
+  });
+});
+
+/** transformers' TrainerState fields (4.52 and later), as its save_to_json writes them. */
+const HF_TRAINER_STATE_KEYS = [
+  'best_global_step',
+  'best_metric',
+  'best_model_checkpoint',
+  'epoch',
+  'eval_steps',
+  'global_step',
+  'is_hyper_param_search',
+  'is_local_process_zero',
+  'is_world_process_zero',
+  'log_history',
+  'logging_steps',
+  'max_steps',
+  'num_input_tokens_seen',
+  'num_train_epochs',
+  'save_steps',
+  'stateful_callbacks',
+  'total_flos',
+  'train_batch_size',
+  'trial_name',
+  'trial_params',
+];
+
+describe('trainer_state.json (HF schema) and oneshot_em_state.json (resume)', () => {
+  it("trainer_state.json has exactly HF's keys, sorted; oneshot_em_state.json what resume reads", async () => {
+    const dir = freshDir();
+    const { backend, w, opt } = onBackend();
+    const hfState = hfTrainerState({
+      globalStep: 2,
+      maxSteps: 10,
+      saveSteps: 1,
+      trainBatchSize: 1,
+      effectiveBatch: 2,
+      dataRows: 8,
+      logHistory: [
+        { loss: 0.5, step: 1, epoch: 0.25 },
+        { loss: 0.4, step: 2, epoch: 0.5 },
+      ],
+      numInputTokensSeen: 99,
+      totalFlos: 1234,
+    });
+    await saveCheckpoint(dir, backend, config, w, opt, state, root, { hfState });
+    const text = fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8');
+    const hf = JSON.parse(text);
+    expect(Object.keys(hf)).toEqual(HF_TRAINER_STATE_KEYS);
+    expect(hf).toMatchObject({
+      global_step: 2,
+      max_steps: 10,
+      epoch: 0.5, // 2 steps × 2 completions over 8 rows
+      num_train_epochs: 3, // ceil(10 steps / 4 steps per epoch)
+      logging_steps: 1,
+      save_steps: 1,
+      train_batch_size: 1,
+      num_input_tokens_seen: 99,
+      total_flos: 1234,
+      best_metric: null,
+      trial_name: null,
+      is_world_process_zero: true,
+      stateful_callbacks: { TrainerControl: { args: { should_training_stop: false } } },
+    });
+    expect(Object.keys(hf.log_history[0])).toEqual(['epoch', 'loss', 'step']);
+    expect(loadCheckpointState(dir, config).state).toEqual(state);
+  });
+
+  it('a checkpoint in the old layout (the resume state in trainer_state.json) resumes; an HF-only one is refused clearly', async () => {
+    const dir = freshDir();
+    const { backend, w, opt } = onBackend();
+    await saveCheckpoint(dir, backend, config, w, opt, state, root, { saveDtype: 'f32' });
+    fs.rmSync(path.join(dir, 'oneshot_em_state.json'));
+    const hfText = fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8');
+    expect(() => loadCheckpointState(dir, config)).toThrow(
+      `${dir}: has Hugging Face's trainer_state.json but no oneshot_em_state.json`,
+    );
+    fs.writeFileSync(path.join(dir, 'trainer_state.json'), JSON.stringify(state));
+    const old = loadCheckpointState(dir, config);
+    expect(old.state).toEqual(state);
+    expect(old.m.get(names[0])).toEqual(m.get(names[0]));
+    // a damaged field is named with its file
+    fs.writeFileSync(path.join(dir, 'trainer_state.json'), hfText);
+    fs.writeFileSync(
+      path.join(dir, 'oneshot_em_state.json'),
+      JSON.stringify({ ...state, rollout_rows: 5 }),
+    );
+    expect(() => loadCheckpointState(dir, config)).toThrow(
+      /oneshot_em_state\.json: rollout_rows 5 is not step × effective_batch \(2 × 2\)/,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'oneshot_em_state.json'),
+      JSON.stringify({ ...state, micro_batch: 0 }),
+    );
+    expect(() => loadCheckpointState(dir, config)).toThrow(
+      /oneshot_em_state\.json: micro_batch: expected an integer ≥ 1, got 0/,
+    );
+  });
+});
+
+describe('rotateCheckpoints (--save-total-limit)', () => {
+  it('keeps the N highest step_<k> and final/, removes leftovers of an interrupted delete', () => {
+    const out = freshDir();
+    for (const n of ['step_1', 'step_2', 'step_10', 'step_9', 'final', 'step_3.deleting', 'x'])
+      fs.mkdirSync(path.join(out, n), { recursive: true });
+    fs.writeFileSync(path.join(out, 'step_1', 'model.safetensors'), 'x');
+    const deleted = rotateCheckpoints(out, 2);
+    expect(deleted.map((d) => path.basename(d)).sort()).toEqual(['step_1', 'step_2']);
+    expect(fs.readdirSync(out).sort()).toEqual(['final', 'step_10', 'step_9', 'x']);
+    expect(rotateCheckpoints(out, 5)).toEqual([]);
+    expect(() => rotateCheckpoints(out, 0)).toThrow(/limit must be an integer ≥ 1/);
   });
 });

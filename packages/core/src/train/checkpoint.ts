@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { Tensor } from '../backend/tensor-ops.js';
@@ -8,7 +8,7 @@ import {
   hfWeightTensors,
   resolveSaveDtype,
   type SaveDtype,
-  writeHfConfig,
+  writeHfConfigFrom,
   writeHfSideFiles,
 } from '../io/hf-model.js';
 import type { TensorSource, TensorToWrite } from '../io/safetensors.js';
@@ -26,25 +26,31 @@ import {
 import type { ModelConfig } from '../model/config.js';
 import { paramSpecs, type WeightMap } from '../model/params.js';
 import type { ModelWeights } from '../model/weights.js';
+import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './lr-schedule.js';
 import type { OptimizerState } from './optimizer.js';
 import { assertRegularFile } from '../io/regular-file.js';
 
 /**
- * A checkpoint directory: the Hugging Face model (config.json, weights in the save dtype, single
- * file or shards + index, tokenizer files) plus what `--resume` needs — `trainer_state.json`, the
- * AdamW moments as the tensor set `optimizer` (`exp_avg.<param>`, `exp_avg_sq.<param>`, f32) and,
- * when the weights are saved in bf16/f16, the f32 master weights as the set `master_weights`
- * (resuming from rounded weights would not continue bit for bit). Each set is
- * `<set>.safetensors`, or `<set>-0000i-of-0000n.safetensors` + `<set>.safetensors.index.json`,
- * sharded by the same `maxShardSize`.
+ * A checkpoint directory: the Hugging Face model as save_pretrained writes it for the base
+ * (config.json with every field of the base's, weights in the save dtype, single file or shards
+ * + index, the base's tokenizer, chat template and generation files unchanged), HF Trainer's
+ * `trainer_state.json`, and what `--resume` needs: `oneshot_em_state.json`, the AdamW moments as
+ * the tensor set `optimizer` (`exp_avg.<param>`, `exp_avg_sq.<param>`, f32) and, when the
+ * weights are saved in bf16/f16, the f32 master weights as the set `master_weights` (resuming
+ * from rounded weights would not continue bit for bit). Each set is `<set>.safetensors`, or
+ * `<set>-0000i-of-0000n.safetensors` + `<set>.safetensors.index.json`, sharded by the same
+ * `maxShardSize`.
  */
 
 export const OPTIMIZER_PREFIX = 'optimizer';
 export const OPTIMIZER_FILE = singleFileName(OPTIMIZER_PREFIX);
 export const MASTER_WEIGHTS_PREFIX = 'master_weights';
+/** HF Trainer's file (its TrainerState): read by tools that know transformers, not by --resume. */
 export const TRAINER_STATE_FILE = 'trainer_state.json';
+/** Our resume state. Checkpoints before it existed kept it in trainer_state.json (still read). */
+export const RESUME_STATE_FILE = 'oneshot_em_state.json';
 
-/** What `--resume` needs besides the weights. */
+/** What `--resume` needs besides the tensors: oneshot_em_state.json. */
 export interface TrainerState {
   /** optimizer updates completed */
   step: number;
@@ -52,6 +58,129 @@ export interface TrainerState {
   seed: number;
   effective_batch: number;
   micro_batch: number;
+  /**
+   * rollout rows drawn: row r samples prompt r mod #prompts with the RNG counters from
+   * r·max_new_tokens, so the next is step·effective_batch (recorded for readers; checked)
+   */
+  rollout_rows?: number;
+  /** the learning-rate schedule the steps so far followed (its position is `step`) */
+  lr_scheduler_type?: LrSchedulerType;
+  warmup_steps?: number;
+  max_steps?: number;
+  /** HF's running total, continued on resume */
+  total_flos?: number;
+}
+
+/** One `log_history` entry: a metrics.jsonl line's flat numbers, with `epoch` and `step`. */
+export type LogEntry = Record<string, number | null>;
+
+/** HF Trainer's TrainerState as `trainer_state.json` holds it (transformers ≥ 4.52 keys). */
+export interface HfTrainerState {
+  best_global_step: null;
+  best_metric: null;
+  best_model_checkpoint: null;
+  epoch: number;
+  eval_steps: null;
+  global_step: number;
+  is_hyper_param_search: false;
+  is_local_process_zero: true;
+  is_world_process_zero: true;
+  log_history: LogEntry[];
+  logging_steps: number;
+  max_steps: number;
+  num_input_tokens_seen: number;
+  num_train_epochs: number;
+  save_steps: number;
+  stateful_callbacks: {
+    TrainerControl: { args: Record<string, boolean>; attributes: Record<string, never> };
+  };
+  total_flos: number;
+  train_batch_size: number;
+  trial_name: null;
+  trial_params: null;
+}
+
+export interface HfTrainerStateInput {
+  globalStep: number;
+  maxSteps: number;
+  /** 0: only final/ */
+  saveSteps: number;
+  /** per forward/backward (HF's per-device batch size), i.e. micro_batch */
+  trainBatchSize: number;
+  /** completions per step and rows of data (prompts or given rollouts): epochs = passes */
+  effectiveBatch: number;
+  dataRows: number;
+  logHistory: LogEntry[];
+  numInputTokensSeen: number;
+  totalFlos: number;
+}
+
+/**
+ * trainer_state.json as HF Trainer writes it (keys sorted, as its save_to_json does). One step
+ * logs once (logging_steps 1); nothing is evaluated, so the best_* fields are null and eval_steps
+ * is null; an epoch is one pass over the data rows (each completion draws one row).
+ */
+export function hfTrainerState(p: HfTrainerStateInput): HfTrainerState {
+  const perEpoch = p.dataRows / p.effectiveBatch;
+  return {
+    best_global_step: null,
+    best_metric: null,
+    best_model_checkpoint: null,
+    epoch: p.globalStep / perEpoch,
+    eval_steps: null,
+    global_step: p.globalStep,
+    is_hyper_param_search: false,
+    is_local_process_zero: true,
+    is_world_process_zero: true,
+    log_history: p.logHistory,
+    logging_steps: 1,
+    max_steps: p.maxSteps,
+    num_input_tokens_seen: p.numInputTokensSeen,
+    num_train_epochs: Math.ceil(p.maxSteps / perEpoch),
+    save_steps: p.saveSteps,
+    stateful_callbacks: {
+      TrainerControl: {
+        args: {
+          should_epoch_stop: false,
+          should_evaluate: false,
+          should_log: false,
+          should_save: true,
+          should_training_stop: p.globalStep >= p.maxSteps,
+        },
+        attributes: {},
+      },
+    },
+    total_flos: p.totalFlos,
+    train_batch_size: p.trainBatchSize,
+    trial_name: null,
+    trial_params: null,
+  };
+}
+
+/** Keys sorted at every level, as HF's TrainerState.save_to_json (json.dumps sort_keys) writes. */
+function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]),
+  );
+}
+
+/** A trainer_state.json for a state alone (no history): one step per row, nothing logged. */
+function minimalHfState(state: TrainerState): HfTrainerState {
+  return hfTrainerState({
+    globalStep: state.step,
+    maxSteps: state.max_steps ?? state.step,
+    saveSteps: 0,
+    trainBatchSize: state.micro_batch,
+    effectiveBatch: state.effective_batch,
+    dataRows: state.effective_batch,
+    logHistory: [],
+    numInputTokensSeen: 0,
+    totalFlos: state.total_flos ?? 0,
+  });
 }
 
 /** The backend's weights → host f32, all at once (small models; saves stream instead). */
@@ -72,6 +201,8 @@ export async function readWeights(
 export interface CheckpointOptions {
   /** Storage dtype of the model's weights; `auto` (default): the base model's (`copyFrom`). */
   saveDtype?: SaveDtype | 'auto';
+  /** trainer_state.json (default: one with `state`'s step and no history) */
+  hfState?: HfTrainerState;
   /** Bytes per shard of every tensor set (default: one file per set). */
   maxShardSize?: number;
   io?: FileIo;
@@ -130,8 +261,9 @@ export async function saveCheckpoint(
       moments.push(f32(`exp_avg_sq.${s.name}`, s.shape, v));
     }
   }
+  const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
   await writeDirAtomicallyAsync(dir, async (tmp) => {
-    writeHfConfig(tmp, config, dtype);
+    writeHfConfigFrom(tmp, copyFrom, config, dtype);
     const sets: SetToWrite[] = [
       {
         prefix: MODEL_PREFIX,
@@ -149,7 +281,9 @@ export async function saveCheckpoint(
     await writeSafetensorsSetsAsync(tmp, sets);
     if (moments.length) await writeSafetensorsSetAsync(tmp, OPTIMIZER_PREFIX, moments, set);
     writeHfSideFiles(tmp, { copyFrom });
-    writeFileSync(join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+    const hf = options.hfState ?? minimalHfState(state);
+    writeFileSync(join(tmp, TRAINER_STATE_FILE), json(sortedKeys(hf)));
+    writeFileSync(join(tmp, RESUME_STATE_FILE), json(state));
   });
 }
 
@@ -180,8 +314,90 @@ function readSet(
   }
 }
 
+function readJson(file: string, what: string): Record<string, unknown> {
+  assertRegularFile(file, what);
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`${file}: expected a JSON object`);
+  return v as Record<string, unknown>;
+}
+
 /**
- * Reads a checkpoint's trainer state, optimizer tensors and — when its weights were saved in
+ * The resume state of checkpoint `dir`: oneshot_em_state.json, or — a checkpoint written before
+ * it existed — the same fields in trainer_state.json. Every field is checked; errors name the
+ * file and the field.
+ */
+export function readResumeState(dir: string): TrainerState {
+  const own = join(dir, RESUME_STATE_FILE);
+  const hf = join(dir, TRAINER_STATE_FILE);
+  let file = own;
+  if (!existsSync(own)) {
+    if (!existsSync(hf)) {
+      throw new Error(
+        `${dir}: not a resumable checkpoint (no ${RESUME_STATE_FILE}; use a step_<N> or final directory of a run)`,
+      );
+    }
+    file = hf;
+  }
+  const raw = readJson(file, file === own ? RESUME_STATE_FILE : TRAINER_STATE_FILE);
+  if (file === hf && !('step' in raw) && 'global_step' in raw) {
+    throw new Error(
+      `${dir}: has Hugging Face's ${TRAINER_STATE_FILE} but no ${RESUME_STATE_FILE} (the optimizer, seed and batch sizes --resume needs): not a checkpoint of a oneshot-em run`,
+    );
+  }
+  const int = (key: string, min: number) => {
+    const v = raw[key];
+    if (!Number.isInteger(v) || (v as number) < min)
+      throw new Error(
+        `${file}: ${key}: expected an integer ≥ ${min}, got ${JSON.stringify(v) ?? 'nothing'}`,
+      );
+    return v as number;
+  };
+  const state: TrainerState = {
+    step: int('step', 0),
+    optimizer: raw.optimizer as TrainerState['optimizer'],
+    seed: int('seed', 0),
+    effective_batch: int('effective_batch', 1),
+    micro_batch: int('micro_batch', 1),
+  };
+  if (state.optimizer !== 'adamw' && state.optimizer !== 'sgd') {
+    throw new Error(
+      `${file}: optimizer: expected "adamw" or "sgd", got ${JSON.stringify(raw.optimizer) ?? 'nothing'}`,
+    );
+  }
+  if (raw.rollout_rows !== undefined) {
+    state.rollout_rows = int('rollout_rows', 0);
+    if (state.rollout_rows !== state.step * state.effective_batch) {
+      throw new Error(
+        `${file}: rollout_rows ${state.rollout_rows} is not step × effective_batch (${state.step} × ${state.effective_batch}): the file is damaged`,
+      );
+    }
+  }
+  if (raw.lr_scheduler_type !== undefined) {
+    if (!LR_SCHEDULER_TYPES.includes(raw.lr_scheduler_type as LrSchedulerType)) {
+      throw new Error(
+        `${file}: lr_scheduler_type: expected one of ${LR_SCHEDULER_TYPES.join(', ')}, got ${JSON.stringify(raw.lr_scheduler_type)}`,
+      );
+    }
+    state.lr_scheduler_type = raw.lr_scheduler_type as LrSchedulerType;
+    state.warmup_steps = int('warmup_steps', 0);
+    state.max_steps = int('max_steps', 1);
+  }
+  if (raw.total_flos !== undefined) {
+    if (typeof raw.total_flos !== 'number' || !(raw.total_flos >= 0))
+      throw new Error(`${file}: total_flos: expected a number ≥ 0`);
+    state.total_flos = raw.total_flos;
+  }
+  return state;
+}
+
+/**
+ * Reads a checkpoint's resume state, optimizer tensors and — when its weights were saved in
  * bf16/f16 — the f32 master weights to resume from (host f32, one tensor at a time from
  * positioned reads), validating all of them.
  */
@@ -190,22 +406,7 @@ export function loadCheckpointState(
   config: ModelConfig,
   io?: FileIo,
 ): { state: TrainerState; m: WeightMap; v: WeightMap; masterWeights?: WeightMap } {
-  const stateFile = join(dir, TRAINER_STATE_FILE);
-  if (!existsSync(stateFile)) {
-    throw new Error(
-      `${dir}: not a resumable checkpoint (no ${TRAINER_STATE_FILE}; use a step_<N> or final directory of a run)`,
-    );
-  }
-  let state: TrainerState;
-  assertRegularFile(stateFile, TRAINER_STATE_FILE);
-  try {
-    state = JSON.parse(readFileSync(stateFile, 'utf8')) as TrainerState;
-  } catch (e) {
-    throw new Error(`${stateFile}: not valid JSON (${(e as Error).message})`);
-  }
-  if (!Number.isInteger(state.step) || state.step < 0) {
-    throw new Error(`${stateFile}: step: expected a non-negative integer`);
-  }
+  const state = readResumeState(dir);
   const m: WeightMap = new Map();
   const v: WeightMap = new Map();
   if (state.optimizer === 'adamw') {
@@ -235,4 +436,37 @@ export function loadCheckpointState(
   const masterWeights: WeightMap = new Map();
   readSet(dir, MASTER_WEIGHTS_PREFIX, config, [{ map: masterWeights, key: (p) => p }], io);
   return { state, m, v, masterWeights };
+}
+
+const STEP_DIR = /^step_(\d+)$/;
+const DELETING = /^step_\d+\.deleting$/;
+
+/**
+ * `--save-total-limit N` (HF's save_total_limit): keeps the N step_<k> checkpoints of `out` with
+ * the highest k and deletes the others; final/ is never touched. Call it only after the newest
+ * checkpoint is complete (its atomic rename done). Each is first renamed to
+ * `step_<k>.deleting`, so a crash mid-delete never leaves a partial step_<k> that looks
+ * resumable; leftovers of such a crash are removed here. Returns the deleted directories.
+ */
+export function rotateCheckpoints(out: string, limit: number): string[] {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new Error(`rotateCheckpoints: limit must be an integer ≥ 1, got ${limit}`);
+  const names = readdirSync(out);
+  const steps = names
+    .map((n) => STEP_DIR.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ name: m[0], step: Number(m[1]) }))
+    .sort((a, b) => b.step - a.step);
+  const deleted: string[] = [];
+  for (const { name } of steps.slice(limit)) {
+    const dir = join(out, name);
+    const doomed = `${dir}.deleting`;
+    rmSync(doomed, { recursive: true, force: true });
+    renameSync(dir, doomed);
+    rmSync(doomed, { recursive: true, force: true });
+    deleted.push(dir);
+  }
+  for (const n of names)
+    if (DELETING.test(n)) rmSync(join(out, n), { recursive: true, force: true });
+  return deleted;
 }

@@ -51,4 +51,28 @@ describe('parseTrainOptions', () => {
       /run.yaml: save_dtype:/,
     );
   });
+
+  it('lr schedule: constant by default; HF names in config files; constant with a warmup refused', () => {
+    expect(parseTrainOptions({}, {})).toMatchObject({
+      lrSchedulerType: 'constant',
+      warmupSteps: 0,
+      warmupRatio: 0,
+    });
+    expect(
+      parseTrainOptions({ lr_scheduler_type: 'cosine', warmup_ratio: 0.1 }, { warmupSteps: 3 }),
+    ).toMatchObject({ lrSchedulerType: 'cosine', warmupRatio: 0.1, warmupSteps: 3 });
+    expect(() => parseTrainOptions({ lr_scheduler_type: 'polynomial' }, {}, 'run.yaml')).toThrow(
+      /run\.yaml: lr_scheduler_type: /,
+    );
+    expect(() => parseTrainOptions({}, { warmupRatio: 1.5 })).toThrow(/--warmup-ratio: /);
+    expect(() => parseTrainOptions({ warmup_steps: 5 }, {}, 'run.yaml')).toThrow(
+      'run.yaml: lr_scheduler_type constant has no warmup (warmup_steps 5, warmup_ratio 0)',
+    );
+  });
+
+  it('save_total_limit: unset keeps every checkpoint; a positive integer', () => {
+    expect(parseTrainOptions({}, {}).saveTotalLimit).toBeUndefined();
+    expect(parseTrainOptions({ save_total_limit: 2 }, {}).saveTotalLimit).toBe(2);
+    expect(() => parseTrainOptions({}, { saveTotalLimit: 0 })).toThrow(/--save-total-limit: /);
+  });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../io/shard-size.js';
 import { parseByteSize } from './byte-size.js';
+import { LR_SCHEDULER_TYPES } from './lr-schedule.js';
 import { optionFields } from './option-fields.js';
 
 function isByteSize(v: string): boolean {
@@ -44,7 +45,25 @@ export const trainOptionsSchema = z
       .default('token-entropy')
       .describe('NAME[:key=value,…], a package or a file'),
     steps: z.number().int().positive().default(10).describe('optimizer updates'),
-    lr: z.number().positive().default(2e-5).describe('learning rate'),
+    lr: z.number().positive().default(2e-5).describe('learning rate (the peak, with a schedule)'),
+    lrSchedulerType: z
+      .enum(LR_SCHEDULER_TYPES)
+      .default('constant')
+      .describe(
+        "as transformers' get_scheduler: constant (the paper's), constant_with_warmup, linear (to 0 at --steps), cosine (half a cosine to 0 at --steps)",
+      ),
+    warmupSteps: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('updates with the rate rising linearly from 0 (wins over --warmup-ratio when > 0)'),
+    warmupRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe('warmup as a fraction of --steps: ceil(steps · ratio) updates'),
     effectiveBatch: z
       .number()
       .int()
@@ -98,6 +117,14 @@ export const trainOptionsSchema = z
       .min(0)
       .default(0)
       .describe('save every N steps (0: only the final)'),
+    saveTotalLimit: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'keep only the N most recent step_<N> checkpoints (older ones deleted once a new one is complete; final/ is always kept; default: keep all)',
+      ),
     out: z
       .string()
       .default('runs/oneshot-em')
@@ -206,6 +233,12 @@ export function parseTrainOptions(
   if (o.effectiveBatch % o.microBatch !== 0) {
     throw new Error(
       `${source}: effective_batch (${o.effectiveBatch}) must be a multiple of micro_batch (${o.microBatch})`,
+    );
+  }
+  if (o.lrSchedulerType === 'constant' && (o.warmupSteps > 0 || o.warmupRatio > 0)) {
+    // transformers' constant schedule silently drops the warmup; say so instead
+    throw new Error(
+      `${source}: lr_scheduler_type constant has no warmup (warmup_steps ${o.warmupSteps}, warmup_ratio ${o.warmupRatio}); use constant_with_warmup, linear or cosine, or drop the warmup`,
     );
   }
   if (o.prompt !== undefined && o.data !== undefined) {

@@ -128,7 +128,9 @@ describe('trainer (reference backend, tiny qwen2)', () => {
     const lossy = join(tmp(), 'lossy');
     saveHfModel(lossy, model.config, model.weights, {
       dtype: 'bf16',
-      extraFiles: { 'trainer_state.json': readFileSync(join(ck, 'trainer_state.json'), 'utf8') },
+      extraFiles: {
+        'oneshot_em_state.json': readFileSync(join(ck, 'oneshot_em_state.json'), 'utf8'),
+      },
     });
     for (const f of readdirSync(ck).filter((f) => f.startsWith('optimizer')))
       copyFileSync(join(ck, f), join(lossy, f));
@@ -170,6 +172,92 @@ describe('trainer (reference backend, tiny qwen2)', () => {
       .split('\n')
       .map((l) => JSON.parse(l).loss);
     expect(lb).toEqual(la.slice(1));
+  });
+
+  it('linear schedule with warmup: learning_rate per step as get_scheduler; --resume continues it bit for bit', async () => {
+    const objective = await resolveObjective('token-entropy');
+    // 4 steps, 1 warmup: multipliers after 0, 1, 2, 3 updates are 0, 1, 2/3, 1/3
+    const lrSchedule = { type: 'linear' as const, warmupSteps: 1, maxSteps: 4 };
+    const run = (out: string, over: Partial<TrainerSettings> = {}, model = loadModel(dir)) =>
+      train(
+        createReferenceBackend({ precision: 'f32' }),
+        { ...model, dir },
+        objective,
+        { kind: 'sample', prompts },
+        settings(out, { steps: 4, lrSchedule, ...over }),
+      );
+    const full = tmp();
+    const { metrics } = await run(full);
+    const lr = 1e-2;
+    const want = [0, lr, (lr * 2) / 3, lr / 3];
+    metrics.forEach((m, i) => {
+      expect(m.learning_rate).toBeCloseTo(want[i], 15);
+    });
+    // with rate 0 the first update leaves the weights but for weight decay × 0: unchanged
+    const base = loadModel(dir).weights;
+    for (const [name, w] of loadHfModel(join(full, 'step_1')).weights)
+      expect(w, name).toEqual(base.get(name));
+    const ck = join(full, 'step_2');
+    const model = loadModel(ck);
+    const st = loadCheckpointState(ck, model.config);
+    expect(st.state).toMatchObject({ lr_scheduler_type: 'linear', warmup_steps: 1, max_steps: 4 });
+    const resumed = tmp();
+    const r = await run(resumed, { resume: st }, model);
+    expect(r.metrics.map((m) => m.learning_rate)).toEqual(
+      metrics.slice(2).map((m) => m.learning_rate),
+    );
+    const a = loadHfModel(join(full, 'final')).weights;
+    const b = loadHfModel(join(resumed, 'final')).weights;
+    for (const [name, wa] of a) expect(b.get(name), name).toEqual(wa);
+  });
+
+  it('trainer_state.json: global_step, max_steps, log_history of every step so far; --save-total-limit keeps the newest', async () => {
+    const out = tmp();
+    const { metrics } = await train(
+      createReferenceBackend({ precision: 'f32' }),
+      loadModel(dir),
+      await resolveObjective('token-entropy'),
+      { kind: 'sample', prompts },
+      settings(out, { steps: 4, saveTotalLimit: 2 }),
+    );
+    expect(readdirSync(out).sort()).toEqual([
+      'final',
+      'metrics.jsonl',
+      'run.svg',
+      'step_3',
+      'step_4',
+    ]);
+    const hf = JSON.parse(readFileSync(join(out, 'step_3', 'trainer_state.json'), 'utf8'));
+    expect(hf).toMatchObject({
+      global_step: 3,
+      max_steps: 4,
+      train_batch_size: 2,
+      save_steps: 1,
+      epoch: 6, // 3 steps × 4 completions over 2 prompts
+      num_input_tokens_seen: metrics[2].num_tokens,
+      stateful_callbacks: { TrainerControl: { args: { should_training_stop: false } } },
+    });
+    expect(hf.log_history.map((e: { step: number }) => e.step)).toEqual([1, 2, 3]);
+    expect(hf.log_history[2]).toEqual({
+      'completions/clipped_ratio': metrics[2]['completions/clipped_ratio'],
+      'completions/max_length': metrics[2]['completions/max_length'],
+      'completions/mean_length': metrics[2]['completions/mean_length'],
+      'completions/min_length': metrics[2]['completions/min_length'],
+      entropy: metrics[2].entropy,
+      epoch: 6,
+      grad_norm: metrics[2].grad_norm,
+      learning_rate: metrics[2].learning_rate,
+      loss: metrics[2].loss,
+      num_tokens: metrics[2].num_tokens,
+      step: 3,
+    });
+    // HF's estimate: 6 · non-embedding parameters · padded input tokens; grows every step
+    const flos = (d: string) =>
+      JSON.parse(readFileSync(join(out, d, 'trainer_state.json'), 'utf8')).total_flos;
+    expect(flos('step_4')).toBeGreaterThan(flos('step_3'));
+    expect(flos('final')).toBe(flos('step_4'));
+    const fin = JSON.parse(readFileSync(join(out, 'final', 'trainer_state.json'), 'utf8'));
+    expect(fin.stateful_callbacks.TrainerControl.args.should_training_stop).toBe(true);
   });
 
   it('--resume in place reads an old metrics.jsonl line (lr, tokens, seconds) and continues num_tokens', async () => {

@@ -5,13 +5,20 @@ import type { SaveDtype } from '../io/hf-model.js';
 import type { SamplingParams } from '../backend/tensor-ops.js';
 import type { ModelGrads } from '../model/backward.js';
 import type { ModelConfig } from '../model/config.js';
-import type { WeightMap } from '../model/params.js';
+import { EMBED, numel, paramSpecs, type WeightMap } from '../model/params.js';
 import { type ModelWeights, uploadWeights } from '../model/weights.js';
 import type { ResolvedObjective } from '../objectives/resolve-objective.js';
 import { buildBatch } from './batch.js';
 import { HostOptimizer } from './host-optimizer/pool.js';
-import { saveCheckpoint, type TrainerState } from './checkpoint.js';
+import {
+  hfTrainerState,
+  type LogEntry,
+  rotateCheckpoints,
+  saveCheckpoint,
+  type TrainerState,
+} from './checkpoint.js';
 import { lossAndGrads } from './loss-and-grads.js';
+import { type LrSchedule, scheduledLr } from './lr-schedule.js';
 import { completionStats, readStepMetrics, runSvg, type StepMetrics } from './metrics.js';
 import {
   createHostOptimizerState,
@@ -66,6 +73,13 @@ export interface TrainerSettings {
   seed: number;
   /** 0: only the final checkpoint */
   saveSteps: number;
+  /** keep only this many step_<N> checkpoints, the most recent (default: all); final/ stays */
+  saveTotalLimit?: number;
+  /**
+   * the rate of each update: `optimizer.lr` times the schedule's multiplier (lr-schedule.ts);
+   * default constant. Its position is the step, so a resumed run continues it.
+   */
+  lrSchedule?: LrSchedule;
   out: string;
   /** storage dtype of checkpoint weights (default auto: the base model's, `model.dir`) */
   saveDtype?: SaveDtype | 'auto';
@@ -81,6 +95,28 @@ export interface TrainerSettings {
 export interface TrainerHooks {
   phase?(phase: 'rollout' | 'loss/grad' | 'optimizer' | 'checkpoint', step: number): void;
   step?(metrics: StepMetrics): void;
+}
+
+/** The training numbers of a metrics line, HF log_history style (NaN, unknown, as null). */
+const LOGGED = [
+  'loss',
+  'grad_norm',
+  'learning_rate',
+  'entropy',
+  'num_tokens',
+  'completions/mean_length',
+  'completions/min_length',
+  'completions/max_length',
+  'completions/clipped_ratio',
+  'step',
+] as const;
+function logEntry(m: Partial<Record<(typeof LOGGED)[number], number>>): LogEntry {
+  const e: LogEntry = {};
+  for (const k of LOGGED) {
+    const v = m[k];
+    e[k] = v === undefined || !Number.isFinite(v) ? null : v;
+  }
+  return e;
 }
 
 /** A non-finite loss or gradient: the run stops before anything is saved for that step. */
@@ -184,12 +220,30 @@ export async function train(
     writeFileSync(metricsFile, all.map((m) => `${JSON.stringify(m)}\n`).join(''));
   }
   const microCount = s.effectiveBatch / s.microBatch;
+  const schedule: LrSchedule = s.lrSchedule ?? {
+    type: 'constant',
+    warmupSteps: 0,
+    maxSteps: s.steps,
+  };
+  // HF's estimate: 6 · non-embedding parameters · input tokens (padded), summed over the run
+  const flopsPerToken =
+    6 *
+    paramSpecs(config)
+      .filter((p) => p.name !== EMBED)
+      .reduce((n, p) => n + numel(p.shape), 0);
+  let totalFlos = s.resume?.state.total_flos ?? 0;
+  const dataRows = source.kind === 'sample' ? source.prompts.length : source.rows.length;
   const state = (step: number): TrainerState => ({
     step,
     optimizer: s.optimizer.kind,
     seed: s.seed,
     effective_batch: s.effectiveBatch,
     micro_batch: s.microBatch,
+    rollout_rows: step * s.effectiveBatch,
+    lr_scheduler_type: schedule.type,
+    warmup_steps: schedule.warmupSteps,
+    max_steps: schedule.maxSteps,
+    total_flos: totalFlos,
   });
   const finalDir = join(s.out, 'final');
 
@@ -239,6 +293,7 @@ export async function train(
       hooks.phase?.('loss/grad', step);
       const batch = buildBatch(prompts, completions, model.padId);
       tokens += completions.reduce((n, c) => n + c.length, 0);
+      totalFlos += flopsPerToken * batch.B * batch.T;
       promptTokens += prompts.reduce((n, p) => n + p.length, 0);
       stepCompletions.push(...completions);
       const r = await lossAndGrads(backend, config, w, batch, objective, model.eosIds);
@@ -261,9 +316,10 @@ export async function train(
     hooks.phase?.('optimizer', step);
     const tc = performance.now();
     const gradScale = clipFactor(gradNorm, s.clip) / microCount;
-    if (host && pool)
-      await hostOptimizerUpdate(backend, w, grads, host, s.optimizer, gradScale, pool);
-    else optimizerUpdate(backend, w, grads, opt, s.optimizer, gradScale);
+    const lr = scheduledLr(s.optimizer.lr, schedule, step);
+    const cfg = { ...s.optimizer, lr };
+    if (host && pool) await hostOptimizerUpdate(backend, w, grads, host, cfg, gradScale, pool);
+    else optimizerUpdate(backend, w, grads, opt, cfg, gradScale);
     for (const g of grads.values()) backend.dispose(g);
     // An absurd learning rate can overflow the weights with a finite gradient: one reduction
     // over all parameters catches it before anything is saved.
@@ -272,6 +328,15 @@ export async function train(
       throw new NonFiniteError(step, 'the weights after the update are');
     await backend.sync();
     const td = performance.now();
+    const trained = {
+      loss,
+      entropy: entropySum / microCount,
+      grad_norm: gradNorm,
+      learning_rate: lr,
+      // TRL's GRPO count: prompt + completion tokens (unpadded), cumulative over the run
+      num_tokens: (all.at(-1)?.num_tokens ?? 0) + promptTokens + tokens,
+      ...completionStats(stepCompletions, model.eosIds),
+    };
     const dirs: string[] = [];
     if (s.saveSteps > 0 && step % s.saveSteps === 0) dirs.push(join(s.out, `step_${step}`));
     if (step === s.steps) dirs.push(finalDir);
@@ -279,10 +344,28 @@ export async function train(
       hooks.phase?.('checkpoint', step);
       // offloaded: the host master and moments are saved as they are (nothing read back)
       const saved = host ? { weights: host.master, m: host.m, v: host.v } : { weights: w, ...opt };
+      const hfState = hfTrainerState({
+        globalStep: step,
+        maxSteps: s.steps,
+        saveSteps: s.saveSteps,
+        trainBatchSize: s.microBatch,
+        effectiveBatch: s.effectiveBatch,
+        dataRows,
+        logHistory: [...all.map(logEntry), logEntry({ step, ...trained })].map((e) => ({
+          ...e,
+          epoch: (e.step ?? 0) * (s.effectiveBatch / dataRows),
+        })),
+        numInputTokensSeen: trained.num_tokens,
+        totalFlos,
+      });
       await saveCheckpoint(dir, backend, config, saved.weights, saved, state(step), model.dir, {
         saveDtype: s.saveDtype,
         maxShardSize: s.maxShardSize,
+        hfState,
       });
+      // only once the new checkpoint is complete (saveCheckpoint returns after its rename)
+      if (s.saveTotalLimit !== undefined && dir !== finalDir)
+        rotateCheckpoints(s.out, s.saveTotalLimit);
     }
     const tSave = performance.now() - td;
     const total = (performance.now() - t0) / 1000;
@@ -290,13 +373,7 @@ export async function train(
     const memory = backend.memory?.();
     const m: StepMetrics = {
       step,
-      loss,
-      entropy: entropySum / microCount,
-      grad_norm: gradNorm,
-      learning_rate: s.optimizer.lr,
-      // TRL's GRPO count: prompt + completion tokens (unpadded), cumulative over the run
-      num_tokens: (all.at(-1)?.num_tokens ?? 0) + promptTokens + tokens,
-      ...completionStats(stepCompletions, model.eosIds),
+      ...trained,
       tokens_per_s: tokens / ((tRollout + tLoss) / 1000 || 1),
       step_time: total,
       'time/rollout': tRollout / 1000,
