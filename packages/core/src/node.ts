@@ -56,14 +56,18 @@ export {
   loadLlama2cTokenizer,
   loadTokenizer,
 } from './tokenizer/load-tokenizer.js';
-export type { TrainerState } from './train/checkpoint.js';
+export type { HfTrainerState, TrainerState } from './train/checkpoint.js';
 export type { CheckpointOptions } from './train/checkpoint.js';
 export {
   loadCheckpointState,
   MASTER_WEIGHTS_PREFIX,
   OPTIMIZER_PREFIX,
+  RESUME_STATE_FILE,
+  readResumeState,
   readWeights,
+  rotateCheckpoints,
   saveCheckpoint,
+  TRAINER_STATE_FILE,
 } from './train/checkpoint.js';
 // training: the one-shot EM loop, checkpoints, model loading, prompts and rollouts files
 export type { LoadedModel } from './train/load-model.js';
