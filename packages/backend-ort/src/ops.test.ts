@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDevice } from './testing/device.js';
 import { vocabRowsPerChunk } from './ops/vocab/vocab-graph.js';
 import { createOrtBackend, type OrtBackend } from './ort-backend.js';
-import { expectClose, randomFloats, randomInts } from './testing/compare.js';
+import {
+  expectClose,
+  finiteDifferencesAsync,
+  randomFloats,
+  randomInts,
+  weightedSum,
+} from '@oneshot-em/core/testing';
 
 /**
  * Every primitive on the ORT CPU EP against core's CPU reference (f64) on odd shapes, and the
@@ -32,7 +38,7 @@ async function matchesReference(label: string, build: Build, atol = 1e-5, rtol =
   const got = await readAll(ortB, build(ortB));
   const want = await readAll(ref, build(ref));
   for (const k of Object.keys(want)) {
-    expectClose(`${label}.${k}`, got[k], want[k], atol, rtol);
+    expectClose(`${label}.${k}`, got[k], want[k], { abs: atol, rel: rtol });
   }
 }
 
@@ -197,18 +203,15 @@ describe('ort ops vs the CPU reference', () => {
     const w = randomFloats(B * T * H * D, 33);
     const mask = new Int32Array(B * T).fill(1);
     const M = ortB.upload(mask, [B, T]);
-    const loss = async (qq: Float32Array) => {
+    const loss = async (qq: Float64Array) => {
       const { out } = ortB.attentionForward(
-        ortB.upload(qq, [T, H * D]),
+        ortB.upload(Float32Array.from(qq), [T, H * D]),
         ortB.upload(k, [T, K * D]),
         ortB.upload(v, [T, K * D]),
         M,
         opts,
       );
-      const o = await ortB.read(out);
-      let s = 0;
-      for (let i = 0; i < o.length; i++) s += o[i] * w[i];
-      return s;
+      return weightedSum(w, await ortB.read(out));
     };
     const Q = ortB.upload(q, [T, H * D]);
     const Kt = ortB.upload(k, [T, K * D]);
@@ -216,16 +219,8 @@ describe('ort ops vs the CPU reference', () => {
     const { out, lse } = ortB.attentionForward(Q, Kt, V, M, opts);
     const { dq } = ortB.attentionBackward(Q, Kt, V, M, out, lse, ortB.upload(w, [T, H * D]), opts);
     const analytic = await ortB.read(dq);
-    const numeric = new Float32Array(q.length);
-    const h = 1e-2;
-    for (let i = 0; i < q.length; i++) {
-      const plus = q.slice();
-      plus[i] += h;
-      const minus = q.slice();
-      minus[i] -= h;
-      numeric[i] = ((await loss(plus)) - (await loss(minus))) / (2 * h);
-    }
-    expectClose('attention dq vs finite differences', analytic, numeric, 2e-3, 1e-2);
+    const numeric = await finiteDifferencesAsync(loss, Float64Array.from(q), { h: 1e-2 });
+    expectClose('attention dq vs finite differences', analytic, numeric, { abs: 2e-3, rel: 1e-2 });
   });
 
   it('vocabStats and vocabGrad for every statistic, with a masked (−∞) entry', async () => {

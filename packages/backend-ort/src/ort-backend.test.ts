@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { testDevice } from './testing/device.js';
 import { createOrtBackend } from './ort-backend.js';
-import { expectClose, randomFloats } from './testing/compare.js';
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 
 /** The tracing machinery itself: session reuse, what a run returns, host ops, transfers. */
 describe('ort backend tracing', () => {
@@ -26,7 +26,7 @@ describe('ort backend tracing', () => {
       for (let k = 0; k < 4; k++) s += x[r * 4 + k] * w[c * 4 + k];
       return s;
     });
-    expectClose('x·wᵀ', out, want, 1e-6);
+    expectClose('x·wᵀ', out, want, { abs: 1e-6 });
     await be.destroy();
   });
 
@@ -43,11 +43,11 @@ describe('ort backend tracing', () => {
     const runs = be.runs();
     const silu = [1, 2, 3].map((v) => v / (1 + Math.exp(-v)));
     const sum = silu.map((s, i) => s + i + 1);
-    expectClose('Σ b²', await be.read(c), [sum.reduce((t, v) => t + v * v, 0)], 1e-5);
+    expectClose('Σ b²', await be.read(c), [sum.reduce((t, v) => t + v * v, 0)], { abs: 1e-5 });
     // a, b and c came back from the one run; `hidden` was disposed and never computed
     expect(be.transfers().reads - before.reads).toBe(3);
-    expectClose('a', await be.read(a), silu, 1e-6);
-    expectClose('b', await be.read(b), sum, 1e-6);
+    expectClose('a', await be.read(a), silu, { abs: 1e-6 });
+    expectClose('b', await be.read(b), sum, { abs: 1e-6 });
     expect(be.runs()).toBe(runs + 1);
     await be.destroy();
   });
@@ -59,7 +59,7 @@ describe('ort backend tracing', () => {
     be.sgdUpdate(p, g, { lr: 0.1, weightDecay: 0, gradScale: 1 });
     await be.sync();
     const runs = be.runs();
-    expectClose('p after SGD', await be.read(p), [0.9, -1.05], 1e-7);
+    expectClose('p after SGD', await be.read(p), [0.9, -1.05], { abs: 1e-7 });
     expect(be.runs()).toBe(runs);
     await be.destroy();
   });
@@ -98,7 +98,7 @@ describe('ort backend tracing', () => {
     // add and scale round like the graph's f32 ops: bit-equal; Σx² accumulates in f64 on the host
     expect(Array.from(onHost[0])).toEqual(Array.from(inGraph[0]));
     expect(Array.from(onHost[1])).toEqual(Array.from(inGraph[1]));
-    expectClose('Σ x²', onHost[2], inGraph[2], 0, 1e-6);
+    expectClose('Σ x²', onHost[2], inGraph[2], { abs: 0, rel: 1e-6 });
     await be.destroy();
   });
 

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Backend, createReferenceBackend, paramCount } from '@oneshot-em/core';
 import { loadHfModel, resolveObjective, type TrainerSettings, train } from '@oneshot-em/core/node';
-import { tinyModelConfig, tinyModelWeights } from '@oneshot-em/core/testing';
+import { expectClose, tinyModelConfig, tinyModelWeights } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createOrtBackend } from './ort-backend.js';
-import { expectClose } from './testing/compare.js';
 import { testDevice } from './testing/device.js';
 
 /**
@@ -92,10 +91,13 @@ describe('ORT traffic per EM step (token entropy, the real trainer)', () => {
       settings(1, 2, sgd),
     );
     const want = await trainOn(createReferenceBackend({ precision: 'f64' }), settings(1, 2, sgd));
-    expectClose('loss', [got.metrics[0].loss], [want.metrics[0].loss], 0, 1e-5);
-    expectClose('grad norm', [got.metrics[0].grad_norm], [want.metrics[0].grad_norm], 0, 1e-4);
+    expectClose('loss', [got.metrics[0].loss], [want.metrics[0].loss], { abs: 0, rel: 1e-5 });
+    expectClose('grad norm', [got.metrics[0].grad_norm], [want.metrics[0].grad_norm], {
+      abs: 0,
+      rel: 1e-4,
+    });
     for (const [name, values] of want.weights)
-      expectClose(name, got.weights.get(name) ?? [], values, 2e-6, 1e-5);
+      expectClose(name, got.weights.get(name) ?? [], values, { abs: 2e-6, rel: 1e-5 });
   });
 
   it('peak tensor bytes with 4 micro-batches ≤ the peak with 1 + one gradient set', async () => {

@@ -16,12 +16,11 @@ import {
   type TrainerSettings,
   train,
 } from '@oneshot-em/core/node';
-import { stories260K, tinyModels, writeTinyModel } from '@oneshot-em/core/testing';
+import { expectClose, stories260K, tinyModels, writeTinyModel } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { testDevice } from './testing/device.js';
 import { createOrtBackend } from './ort-backend.js';
-import { expectClose } from './testing/compare.js';
 
 /**
  * Core's trainer end to end through the ORT backend (fused rollouts, the traced
@@ -99,10 +98,10 @@ describe('training through ort(cpu) with a TypeScript-only plugin objective', ()
     const [g] = got.metrics;
     const [w] = want.metrics;
     expect(Number.isFinite(g.loss)).toBe(true);
-    expectClose('loss', [g.loss], [w.loss], 0, 1e-4);
-    expectClose('grad norm', [g.grad_norm], [w.grad_norm], 0, 1e-4);
+    expectClose('loss', [g.loss], [w.loss], { abs: 0, rel: 1e-4 });
+    expectClose('grad norm', [g.grad_norm], [w.grad_norm], { abs: 0, rel: 1e-4 });
     for (const [name, values] of want.weights) {
-      expectClose(name, got.weights.get(name) ?? [], values, 2e-6, 1e-5);
+      expectClose(name, got.weights.get(name) ?? [], values, { abs: 2e-6, rel: 1e-5 });
     }
   });
 
@@ -162,7 +161,7 @@ describe('token-entropy (the paper objective): loss and full gradient vs the ref
       const got = await run(ortB);
       await ortB.destroy();
       const want = await run(createReferenceBackend({ precision: 'f64' }));
-      expectClose('token-entropy loss', [got.loss], [want.loss], 0, 1e-4);
+      expectClose('token-entropy loss', [got.loss], [want.loss], { abs: 0, rel: 1e-4 });
       let gotNorm = 0;
       let wantNorm = 0;
       for (const [name, w] of want.grads) {
@@ -174,9 +173,12 @@ describe('token-entropy (the paper objective): loss and full gradient vs the ref
           wantNorm += w[i] * w[i];
         }
         // per tensor: max |Δ| ≤ 1e-4 · max |want|
-        expectClose(`d ${name}`, g, w, 1e-4 * scale);
+        expectClose(`d ${name}`, g, w, { abs: 1e-4 * scale });
       }
-      expectClose('gradient norm', [Math.sqrt(gotNorm)], [Math.sqrt(wantNorm)], 0, 1e-4);
+      expectClose('gradient norm', [Math.sqrt(gotNorm)], [Math.sqrt(wantNorm)], {
+        abs: 0,
+        rel: 1e-4,
+      });
     });
   }
 });
