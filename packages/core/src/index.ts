@@ -172,6 +172,13 @@ export type { EntropyReport } from './train/entropy.js';
 export { measureEntropy } from './train/entropy.js';
 export type { LossAndGrads } from './train/loss-and-grads.js';
 export { lossAndGrads } from './train/loss-and-grads.js';
+export type { LrSchedule, LrSchedulerType } from './train/lr-schedule.js';
+export {
+  LR_SCHEDULER_TYPES,
+  lrMultiplier,
+  resolveWarmupSteps,
+  scheduledLr,
+} from './train/lr-schedule.js';
 export type { StepMetrics } from './train/metrics.js';
 export { runSvg } from './train/metrics.js';
 export type { OptimizerConfig, OptimizerState } from './train/optimizer.js';
