@@ -1,11 +1,15 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
+  FALLBACK_MAX_NEW_TOKENS,
   MAX_SAMPLES,
   optionFields,
+  resolveGeneration,
   rollout,
   type Tokenizer,
   uploadWeights,
 } from '@oneshot-em/core';
-import { encodePrompt, loadModel } from '@oneshot-em/core/node';
+import { encodePrompt, loadModel, readJsonFile } from '@oneshot-em/core/node';
 import { type Command, Option } from 'commander';
 import { createBackend } from '../backends.js';
 import { z } from 'zod';
@@ -25,22 +29,76 @@ export function completionText(tok: Tokenizer, promptIds: number[], ids: number[
     : tok.decode(ids, { skipSpecialTokens: true });
 }
 
-/** generate's sampling flags: the same fields (and ranges) as train's. */
+/**
+ * generate's decoding flags: the same fields (and ranges) as train's, but no defaults of their
+ * own — what is not given comes from the model's generation_config.json, as in transformers.
+ */
+const fromFile = (field: string, fallback: string) =>
+  `(default: generation_config.json's ${field}, else ${fallback})`;
 const generateFlagsSchema = z.object({
   temperature: optionFields
     .temperature()
-    .default(0.5)
-    .describe('sampling temperature (0 = greedy)'),
-  topP: optionFields.topP().default(0.95).describe('nucleus sampling (1 disables)'),
-  topK: optionFields.topK().default(0).describe('0 disables'),
-  repetitionPenalty: optionFields.repetitionPenalty().default(1.15).describe('1 disables'),
-  maxNewTokens: optionFields.maxNewTokens().default(256).describe('completion length limit'),
+    .optional()
+    .describe(`sampling temperature, 0 = greedy ${fromFile('temperature', '1')}`),
+  topP: optionFields
+    .topP()
+    .optional()
+    .describe(`nucleus sampling, 1 disables ${fromFile('top_p', '1')}`),
+  topK: optionFields
+    .topK()
+    .optional()
+    .describe(`0 disables ${fromFile('top_k', '50')}`),
+  minP: optionFields
+    .minP()
+    .optional()
+    .describe(
+      `drop tokens below min_p × the top probability, 0 disables ${fromFile('min_p', '0')}`,
+    ),
+  repetitionPenalty: optionFields
+    .repetitionPenalty()
+    .optional()
+    .describe(`1 disables; greedy uses it too ${fromFile('repetition_penalty', '1')}`),
+  maxNewTokens: optionFields
+    .maxNewTokens()
+    .optional()
+    .describe(
+      `completion length limit (default: generation_config.json's max_new_tokens, else its max_length minus the prompt, else ${FALLBACK_MAX_NEW_TOKENS})`,
+    ),
   n: optionFields
     .samples()
     .default(1)
     .describe(`completions per prompt (at most ${MAX_SAMPLES} sequences in all)`),
   seed: optionFields.seed().default(42).describe('fixes the samples on a backend and device'),
 });
+
+/**
+ * One `--json` line: a valid `train --rollouts` line (prompt_ids + completion_ids, the ids
+ * form, so training sees exactly these tokens), with the texts and why it stopped.
+ */
+export function rolloutJsonLine(
+  prompt: string,
+  promptIds: number[],
+  completionIds: number[],
+  completion: string,
+  stoppedAtEos: boolean,
+): string {
+  return JSON.stringify({
+    prompt,
+    completion,
+    prompt_ids: promptIds,
+    completion_ids: completionIds,
+    finish_reason: stoppedAtEos ? 'stop' : 'length',
+  });
+}
+
+/** Runs `f`, its errors being about what the user gave (flags, the model's files): exit 2. */
+function asUserError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+}
 
 /** Refuses a prompt that leaves no room for --max-new-tokens in the model's context. */
 export function assertFitsContext(prompts: number[][], maxNewTokens: number, context: number) {
@@ -80,8 +138,25 @@ export function registerGenerate(program: Command): void {
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )
+    .addOption(
+      new Option(
+        '--system <text>',
+        'a system message before each prompt (through the chat template)',
+      ),
+    )
     .addOption(new Option('--greedy', 'argmax decoding, the same as --temperature 0'))
-    .addOption(new Option('--json', 'print one JSON line per completion: prompt, ids, text'));
+    .addOption(
+      new Option(
+        '--do-sample',
+        "sample (default: generation_config.json's do_sample, else greedy; any sampling flag implies it)",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--json',
+        'print one JSON line per completion: prompt, completion, prompt_ids, completion_ids, finish_reason (a train --rollouts file)',
+      ),
+    );
   addSchemaFlags(cmd, generateFlagsSchema);
   addRuntimeFlags(cmd);
   cmd.action(async (raw: Record<string, unknown>) => {
@@ -97,25 +172,31 @@ export function registerGenerate(program: Command): void {
     const prompts: number[][] = [];
     const which: number[] = [];
     texts.forEach((t, i) => {
-      const ids = encodePrompt(model, t, t === '' ? 'off' : o.chatTemplate);
+      const ids = asUserError(() =>
+        encodePrompt(
+          model,
+          t,
+          t === '' && o.system === undefined ? 'off' : o.chatTemplate,
+          o.system,
+        ),
+      );
       for (let k = 0; k < o.n; k++) {
         prompts.push(ids);
         which.push(i);
       }
     });
-    assertFitsContext(prompts, o.maxNewTokens, model.config.maxPositionEmbeddings);
+    const genFile = join(dir, 'generation_config.json');
+    const longest = Math.max(...prompts.map((p) => p.length));
+    const file = existsSync(genFile) ? readJsonFile(genFile) : undefined;
+    const settings = asUserError(() => resolveGeneration(file, genFile, o, longest));
+    assertFitsContext(prompts, settings.maxNewTokens, model.config.maxPositionEmbeddings);
     const backend = await createBackend(o.backend, o.device, model.config);
     try {
       const w = uploadWeights(backend, model.config, model.weights);
       const r = await rollout(backend, model.config, w, {
         prompts,
-        sampling: {
-          temperature: o.greedy ? 0 : o.temperature,
-          topP: o.topP,
-          topK: o.topK,
-          repetitionPenalty: o.repetitionPenalty,
-        },
-        maxNewTokens: o.maxNewTokens,
+        sampling: settings.sampling,
+        maxNewTokens: settings.maxNewTokens,
         seed: o.seed,
         eosIds: model.eosIds,
         padId: model.padId,
@@ -123,9 +204,8 @@ export function registerGenerate(program: Command): void {
       r.completions.forEach((ids, j) => {
         const text = completionText(model.tokenizer, prompts[j], ids);
         if (o.json) {
-          process.stdout.write(
-            `${JSON.stringify({ prompt: texts[which[j]], prompt_ids: prompts[j], ids, text })}\n`,
-          );
+          const eos = ids.length > 0 && model.eosIds.includes(ids[ids.length - 1]);
+          process.stdout.write(`${rolloutJsonLine(texts[which[j]], prompts[j], ids, text, eos)}\n`);
         } else {
           process.stdout.write(
             `${texts[which[j]]}${text}\n${r.completions.length > 1 ? '---\n' : ''}`,
