@@ -11,7 +11,12 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { TrainOptions } from '@oneshot-em/core';
-import { assertRegularFile } from '@oneshot-em/core/node';
+import {
+  assertRegularFile,
+  RESUME_STATE_FILE,
+  readResumeState,
+  TRAINER_STATE_FILE,
+} from '@oneshot-em/core/node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { UserError } from './errors.js';
 
@@ -29,7 +34,14 @@ const NOT_RECORDED = new Set(['resume', 'dryRun', 'json']);
  * May differ on resume without changing the computation: where and how often it saves, how
  * long it goes on, the memory limit it plans against.
  */
-const NOT_COMPARED = new Set(['steps', 'saveSteps', 'out', 'deviceMemory', 'maxShardSize']);
+const NOT_COMPARED = new Set([
+  'steps',
+  'saveSteps',
+  'saveTotalLimit',
+  'out',
+  'deviceMemory',
+  'maxShardSize',
+]);
 
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
@@ -152,8 +164,13 @@ export function configChanges(
   const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
   const changes: string[] = [];
   const keys = new Set([...Object.keys(recorded.options), ...Object.keys(now)]);
+  // a decaying schedule reaches 0 at --steps: more steps change the rate of every step left
+  const decays = (o: Record<string, unknown>) =>
+    o.lr_scheduler_type === 'linear' || o.lr_scheduler_type === 'cosine';
+  const stepsMatter = decays(recorded.options) || decays(now);
   for (const k of keys) {
-    if (NOT_COMPARED.has(k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()))) continue;
+    const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (NOT_COMPARED.has(camel) && !(camel === 'steps' && stepsMatter)) continue;
     const a = recorded.options[k];
     const b = now[k];
     if (JSON.stringify(a) !== JSON.stringify(b)) changes.push(`${k}: ${show(a)} → ${show(b)}`);
@@ -180,23 +197,14 @@ export function resumePoint(
   runDir: string,
   steps: number,
 ): { step: number; done?: MetricsLine | { step: number } } {
-  const stateFile = join(resumeDir, 'trainer_state.json');
-  if (!existsSync(stateFile)) {
-    throw new UserError(
-      `${resumeDir}: not a resumable checkpoint (no trainer_state.json; use a step_<N> or final directory of a run)`,
-    );
-  }
-  assertRegularFile(stateFile, 'trainer_state.json');
-  let step: unknown;
+  let n: number;
   try {
-    step = (JSON.parse(readFileSync(stateFile, 'utf8')) as { step?: unknown }).step;
+    n = readResumeState(resumeDir).step;
   } catch (e) {
-    throw new UserError(`${stateFile}: not valid JSON (${(e as Error).message})`);
+    throw new UserError((e as Error).message);
   }
-  if (!Number.isInteger(step) || (step as number) < 0) {
-    throw new UserError(`${stateFile}: step: expected a non-negative integer, got ${String(step)}`);
-  }
-  const n = step as number;
+  const own = join(resumeDir, RESUME_STATE_FILE);
+  const stateFile = existsSync(own) ? own : join(resumeDir, TRAINER_STATE_FILE);
   const named = /^step_(\d+)$/.exec(basename(resumeDir));
   if (named && Number(named[1]) !== n) {
     throw new UserError(

@@ -115,7 +115,8 @@ describe('run_config.yaml and --resume checks', () => {
     const out = tmp();
     const ck = (name: string, step: number) => {
       mkdirSync(join(out, name), { recursive: true });
-      writeFileSync(join(out, name, 'trainer_state.json'), JSON.stringify({ step }));
+      const state = { step, optimizer: 'adamw', seed: 1, effective_batch: 2, micro_batch: 1 };
+      writeFileSync(join(out, name, 'oneshot_em_state.json'), JSON.stringify(state));
       return join(out, name);
     };
     writeFileSync(

@@ -63,9 +63,10 @@ describe('train --out and --resume', () => {
     expect(changed.stderr).toContain('--allow-config-change');
     expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8')).toBe(metrics);
 
-    // a trainer_state.json that disagrees with its directory
-    const state = join(out, 'step_1', 'trainer_state.json');
-    writeFileSync(state, readFileSync(state, 'utf8').replace(/"step": *1/, '"step": 2'));
+    // a resume state that disagrees with its directory
+    const state = join(out, 'step_1', 'oneshot_em_state.json');
+    const st = JSON.parse(readFileSync(state, 'utf8'));
+    writeFileSync(state, JSON.stringify({ ...st, step: 2, rollout_rows: 2 * st.effective_batch }));
     const torn = runCli(['train', '--resume', join(out, 'step_1')]);
     expect(torn.status).toBe(2);
     expect(torn.stderr).toMatch(/step 2 disagrees with its directory step_1/);
