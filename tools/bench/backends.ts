@@ -1,9 +1,10 @@
 /**
  * Backends by bench name: `reference`, `ort` (CPU EP), `ort:cuda` / `ort:cuda:N`, `dawn` and
- * `dawn:<adapter index or name substring>`. Backend packages load lazily, like the CLI's, so a
- * machine without one native library still benchmarks the others.
+ * `dawn:<adapter index or name substring>`. Backend packages are plug-ins loaded by name through
+ * core's registry, like the CLI's, so a machine without one still benchmarks the others.
  */
 import { type Backend, createReferenceBackend } from '@oneshot-em/core';
+import { loadBackendPlugin } from '@oneshot-em/core/node';
 
 export interface BackendSpec {
   /** as given on the command line, e.g. `ort:cuda` */
@@ -34,24 +35,13 @@ export async function createBenchBackend(
   spec: BackendSpec,
   opts: CreateOptions = {},
 ): Promise<Backend> {
-  switch (spec.kind) {
-    case 'reference':
-      return createReferenceBackend({ precision: 'f32' });
-    case 'ort': {
-      const { createOrtBackend } = await import('@oneshot-em/backend-ort');
-      return createOrtBackend({ device: spec.device ?? 'cpu' });
-    }
-    case 'dawn': {
-      const { createDawnBackend } = await import('@oneshot-em/backend-dawn');
-      const d = spec.device;
-      return createDawnBackend({
-        device: d === undefined ? undefined : /^\d+$/.test(d) ? Number(d) : d,
-        requiredBufferBytes: opts.requiredBufferBytes,
-        // unchecked here: the factory validates its own options
-        ...(opts.dawn as Parameters<typeof createDawnBackend>[0]),
-      });
-    }
-  }
+  if (spec.kind === 'reference') return createReferenceBackend({ precision: 'f32' });
+  const plugin = await loadBackendPlugin(spec.kind);
+  return plugin.create({
+    device: spec.device,
+    requiredBufferBytes: opts.requiredBufferBytes,
+    extra: spec.kind === 'dawn' ? opts.dawn : undefined,
+  });
 }
 
 /** Live GPU buffers where the backend reports them (Dawn's pool), else null. */

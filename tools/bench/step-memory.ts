@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { paramCount, type StepMetrics } from '@oneshot-em/core';
-import { resolveObjective, train } from '@oneshot-em/core/node';
-import { createOrtBackend } from '@oneshot-em/backend-ort';
+import { loadBackendPlugin, resolveObjective, train } from '@oneshot-em/core/node';
 import { BENCH_OPTIMIZER, BENCH_SAMPLING, benchRows } from './measure.js';
 import { QWEN2_SHAPES, qwen2Config, randomBenchWeights } from './models.js';
 
@@ -50,7 +49,7 @@ class StopSignal extends Error {}
 const weights = randomBenchWeights(config, 1);
 const model = { name: 'proxy', config, weights, eosIds: config.eosTokenIds, padId: 0, params };
 const rows = benchRows(model, wl.effectiveBatch, wl);
-const backend = await createOrtBackend({ device: 'cpu' });
+const backend = await (await loadBackendPlugin('ort')).create({ device: 'cpu' });
 const out = mkdtempSync(join(tmpdir(), 'step-memory-'));
 const t0 = performance.now();
 const { metrics } = await train(

@@ -5,7 +5,8 @@
  *   node node_modules/tsx/dist/cli.mjs tools/gpu-check/adapter.ts OUT.json
  */
 import { writeFileSync } from 'node:fs';
-import { describeDawnAdapters } from '@oneshot-em/backend-dawn';
+import type { DawnAdapterInfo } from '@oneshot-em/backend-dawn';
+import { loadBackendPlugin } from '@oneshot-em/core/node';
 
 const out = process.argv[2];
 if (!out) {
@@ -13,7 +14,9 @@ if (!out) {
   process.exit(2);
 }
 try {
-  const adapters = await describeDawnAdapters();
+  const adapters = (await (
+    await loadBackendPlugin('dawn')
+  ).devices()) as unknown as DawnAdapterInfo[];
   writeFileSync(out, `${JSON.stringify({ adapters }, null, 2)}\n`);
   for (const a of adapters)
     console.log(`[${a.index}] ${a.description} · ${a.api}${a.isFallback ? ' (fallback)' : ''}`);

@@ -6,6 +6,8 @@ export {
   resolveWeightDtype,
 } from './dawn-backend.js';
 export type { WeightDtype } from './kernels/weights.js';
+// what the CLI and tools load by package name (core's BackendPlugin)
+export { plugin } from './plugin.js';
 export {
   type DawnAdapterInfo,
   describeDawnAdapters,

@@ -1,12 +1,14 @@
-import type { Backend, ModelConfig } from '@oneshot-em/core';
+import type { Backend, BackendPlugin, ModelConfig } from '@oneshot-em/core';
+import {
+  BackendLoadError,
+  BackendNotInstalledError,
+  type BackendPackageName,
+  loadBackendPlugin,
+} from '@oneshot-em/core/node';
 import { UserError } from './errors.js';
 
 export type BackendName = 'ort' | 'dawn' | 'reference';
 
-/**
- * The only place that turns a backend name into a running backend. Backends load lazily, so a
- * machine without one native library still runs the other.
- */
 /**
  * The largest single buffer a run of this model allocates: the embedding/head table, an MLP
  * matrix, or a chunk of logits (core's head works on 256 tokens at a time). Dawn checks it
@@ -20,6 +22,11 @@ export function largestBufferBytes(config: ModelConfig): number {
 /** `--dtype`: the compute copy of the weights on the device (f32 master weights stay). */
 export type ComputeDtype = 'auto' | 'f32' | 'bf16' | 'f16';
 
+/**
+ * The only place in the CLI that turns a backend name into a running backend. The backend
+ * packages are plug-ins (core's BackendPlugin) imported by name when asked for, so an
+ * installation without one of them still runs the others, and says which package to install.
+ */
 export async function createBackend(
   name: BackendName,
   device?: string,
@@ -30,28 +37,19 @@ export async function createBackend(
     throw new UserError(
       `--dtype ${dtype} is not yet on the ${name} backend (only on dawn); use --dtype auto or f32`,
     );
-  switch (name) {
-    case 'ort': {
-      const mod = await importBackend('@oneshot-em/backend-ort', 'onnxruntime-node');
-      return mod.createOrtBackend({ device: (device ?? 'cpu') as 'cpu' });
-    }
-    case 'dawn': {
-      const mod = await importBackend('@oneshot-em/backend-dawn', 'webgpu');
-      const d = device === undefined ? undefined : /^\d+$/.test(device) ? Number(device) : device;
-      return mod.createDawnBackend({
-        device: d,
-        requiredBufferBytes: config ? largestBufferBytes(config) : undefined,
-        dtype,
-        baseDtype: config ? BASE_DTYPE[config.torchDtype] : undefined,
-      });
-    }
-    case 'reference': {
-      const core = await import('@oneshot-em/core');
-      return core.createReferenceBackend({ precision: 'f32' });
-    }
-    default:
-      throw new UserError(`unknown backend '${name as string}' (expected ort, dawn or reference)`);
+  if (name === 'reference') {
+    const core = await import('@oneshot-em/core');
+    return core.createReferenceBackend({ precision: 'f32' });
   }
+  if (name !== 'ort' && name !== 'dawn')
+    throw new UserError(`unknown backend '${name as string}' (expected ort, dawn or reference)`);
+  const plugin = await loadBackend(name);
+  return plugin.create({
+    device,
+    requiredBufferBytes: config ? largestBufferBytes(config) : undefined,
+    dtype,
+    baseDtype: config ? BASE_DTYPE[config.torchDtype] : undefined,
+  });
 }
 
 /** config.json's torch_dtype as `--dtype auto` reads it (bf16 base → bf16 on a GPU). */
@@ -61,14 +59,16 @@ const BASE_DTYPE: Record<ModelConfig['torchDtype'], 'f32' | 'bf16' | 'f16'> = {
   float16: 'f16',
 };
 
-async function importBackend(pkg: string, native: string) {
+/** A backend package's plug-in; a package that is missing or does not load is a usage error. */
+export async function loadBackend(name: BackendPackageName): Promise<BackendPlugin> {
   try {
-    // biome-ignore lint/suspicious/noExplicitAny: the backend packages are optional dependencies
-    return (await import(pkg)) as any;
+    return await loadBackendPlugin(name);
   } catch (e) {
-    throw new UserError(
-      `cannot load ${pkg} (${(e as Error).message}). It needs the npm package '${native}': run ` +
-        '`bash tools/scripts/setup.sh` (or `ONNXRUNTIME_NODE_INSTALL=skip npm ci`), then `oneshot-em doctor`.',
-    );
+    if (e instanceof BackendNotInstalledError) throw new UserError(e.message);
+    if (e instanceof BackendLoadError)
+      throw new UserError(
+        `${e.message}. Run \`bash tools/scripts/setup.sh\` (or \`ONNXRUNTIME_NODE_INSTALL=skip npm ci\`), then \`oneshot-em doctor\`.`,
+      );
+    throw e;
   }
 }

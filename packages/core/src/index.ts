@@ -2,6 +2,7 @@
 
 // backend contract
 export type { Backend, DeviceMemory, TransferCounter } from './backend/backend.js';
+export type { BackendCheck, BackendCreateOptions, BackendPlugin } from './backend/plugin.js';
 export type {
   AdamWParams,
   AttentionOptions,

@@ -1,5 +1,13 @@
 // @oneshot-em/core/node: the parts that touch the file system (model, tokenizer and data loading).
 
+// backend packages, loaded by name (a backend package may be left out of an installation)
+export type { BackendPackageName } from './backend/load-plugin.js';
+export {
+  BACKEND_PACKAGES,
+  BackendLoadError,
+  BackendNotInstalledError,
+  loadBackendPlugin,
+} from './backend/load-plugin.js';
 // eval: the bundled benchmark files and the resumable evaluation loop
 export { EVAL_DATA_DIR, loadBenchmark } from './eval/load-benchmark.js';
 export type { RunEvalOptions } from './eval/run-eval.js';

@@ -1,7 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import {
+  BACKEND_PACKAGES,
+  BackendNotInstalledError,
+  type BackendPackageName,
+  loadBackendPlugin,
+} from '@oneshot-em/core/node';
 import type { Command } from 'commander';
 
 interface Check {
@@ -9,6 +13,8 @@ interface Check {
   ok: boolean;
   detail: string;
   fix?: string;
+  /** a failure that leaves oneshot-em usable (an optional accelerator or backend package) */
+  optional?: boolean;
 }
 
 function sh(cmd: string, args: string[]): string {
@@ -22,42 +28,25 @@ function sh(cmd: string, args: string[]): string {
   }
 }
 
-async function ortCheck(): Promise<Check[]> {
-  const out: Check[] = [];
+/**
+ * A backend's own checks, through its plug-in (core's registry, as the commands load it); a
+ * backend package that is not installed is one line naming the install command.
+ */
+async function backendChecks(name: BackendPackageName): Promise<Check[]> {
   try {
-    const fromBackend = createRequire(
-      createRequire(import.meta.url).resolve('@oneshot-em/backend-ort'),
-    );
-    let root = dirname(fromBackend.resolve('onnxruntime-node'));
-    while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);
-    const version = (fromBackend('onnxruntime-node') as { env: { versions: { node: string } } }).env
-      .versions.node;
-    const bin = join(root, 'bin', 'napi-v6', process.platform, process.arch);
-    out.push({ name: 'onnxruntime-node', ok: true, detail: `${version} (${bin})` });
-    const cuda = existsSync(join(bin, 'libonnxruntime_providers_cuda.so'));
-    out.push({
-      name: 'ORT CUDA execution provider',
-      ok: cuda,
-      detail: cuda
-        ? 'libonnxruntime_providers_cuda.so present'
-        : 'not installed (the CPU EP works)',
-      fix: cuda
-        ? undefined
-        : 'for NVIDIA GPUs: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node, or copy libonnxruntime_providers_{cuda,shared}.so next to onnxruntime_binding.node',
-    });
-    const { createOrtBackend } = await import('@oneshot-em/backend-ort');
-    const b = await createOrtBackend({ device: 'cpu' });
-    out.push({ name: 'ORT backend', ok: true, detail: `${b.name} starts` });
-    await b.destroy();
+    return await (await loadBackendPlugin(name)).diagnose();
   } catch (e) {
-    out.push({
-      name: 'ORT backend',
-      ok: false,
-      detail: (e as Error).message,
-      fix: 'bash tools/scripts/setup.sh',
-    });
+    const missing = e instanceof BackendNotInstalledError;
+    return [
+      {
+        name: `backend ${name}`,
+        ok: false,
+        detail: (e as Error).message,
+        fix: missing ? `npm install ${BACKEND_PACKAGES[name]}` : 'bash tools/scripts/setup.sh',
+        optional: missing,
+      },
+    ];
   }
-  return out;
 }
 
 async function dawnCheck(): Promise<Check[]> {
@@ -91,24 +80,7 @@ async function dawnCheck(): Promise<Check[]> {
       ? undefined
       : 'export XDG_RUNTIME_DIR=/tmp/xdg && mkdir -p $XDG_RUNTIME_DIR',
   });
-  try {
-    const { describeDawnAdapters } = await import('@oneshot-em/backend-dawn');
-    const adapters = await describeDawnAdapters();
-    for (const a of adapters) {
-      out.push({
-        name: `Dawn adapter ${a.index}`,
-        ok: true,
-        detail: `${a.description} · ${a.api}${a.isFallback ? ' · software' : ''} · features: ${a.features.filter((f) => /f16|subgroup/.test(f)).join(', ') || 'none of shader-f16/subgroups'} · maxStorageBufferBindingSize ${a.limits.maxStorageBufferBindingSize}`,
-      });
-    }
-  } catch (e) {
-    out.push({
-      name: 'Dawn backend',
-      ok: false,
-      detail: (e as Error).message,
-      fix: 'bash tools/scripts/setup.sh',
-    });
-  }
+  out.push(...(await backendChecks('dawn')));
   return out;
 }
 
@@ -127,7 +99,7 @@ export function registerDoctor(program: Command): void {
           detail: process.version,
           fix: 'Node ≥ 20',
         },
-        ...(await ortCheck()),
+        ...(await backendChecks('ort')),
         ...(await dawnCheck()),
       ];
       const gpu = sh('nvidia-smi', [
@@ -148,7 +120,6 @@ export function registerDoctor(program: Command): void {
           );
         }
       }
-      if (checks.some((c) => !c.ok && c.name !== 'ORT CUDA execution provider'))
-        process.exitCode = 1;
+      if (checks.some((c) => !c.ok && !c.optional)) process.exitCode = 1;
     });
 }
