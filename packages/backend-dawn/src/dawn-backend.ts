@@ -26,7 +26,7 @@ import { swigluBackward, swigluForward } from './kernels/swiglu/swiglu.js';
 import { vocabGrad, vocabStats } from './kernels/vocab/vocab.js';
 import type { WeightDtype } from './kernels/weights.js';
 import { BufferPool, MemoryMeter } from './runtime/buffers.js';
-import { CommandQueue } from './runtime/commands.js';
+import { type CommandCounters, CommandQueue } from './runtime/commands.js';
 import { type KernelContext, numel } from './runtime/context.js';
 import { type DawnAdapterInfo, type DawnDeviceOptions, openDawnDevice } from './runtime/device.js';
 import { PipelineCache } from './runtime/pipelines.js';
@@ -95,6 +95,8 @@ export interface DawnBackend extends Backend {
   readComputeCopy(t: Tensor): Promise<Uint16Array | undefined>;
   /** Storage buffers handed out and not yet disposed (leak checks). */
   liveBuffers(): number;
+  /** Dispatches, submits, passes, copies, bind groups created, readbacks so far (tools/bench). */
+  commands(): CommandCounters;
   /** The largest buffer (binding) this backend creates; larger tensors are split. */
   readonly bindingLimit: number;
   /** Every GPU buffer the backend holds: tensors, the pool's free buffers, uniforms, staging. */
@@ -224,7 +226,16 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       return t;
     },
   };
-  const decodeLoop = decodeLoopOps(ctx);
+  const decodeLoop = {
+    ...decodeLoopOps(ctx),
+    endStep: () => queue.flush(),
+    async readLater(t: Tensor): Promise<Int32Array> {
+      const bytes = numel(t.shape) * 4;
+      counter.reads++;
+      counter.bytesDown += bytes;
+      return new Int32Array(await queue.readLater(DawnTensor.buffer(t, 'readLater'), bytes));
+    },
+  };
 
   const backend: DawnBackend = {
     name: `dawn(${dev.adapter.description} · ${dev.adapter.api})`,
@@ -242,6 +253,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       return out;
     },
     liveBuffers: () => pool.live,
+    commands: () => queue.counters,
     bindingLimit,
     memory: () => ({ liveBytes: meter.liveBytes, peakBytes: meter.peakBytes }),
     resetPeakMemory: () => meter.resetPeak(),

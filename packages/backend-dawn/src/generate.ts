@@ -1,9 +1,11 @@
 /**
  * Generation with the whole decode loop on the GPU: the sampled ids feed the next step
  * directly, and the EOS bookkeeping runs in a kernel (kernels/decode), so the host only reads
- * the per-sequence "done" flags every CHECK_EVERY steps and the generated ids at the end —
- * not every token. Same request, result and RNG counters as core's generic `generate` (the
- * conformance suite runs both and compares them token for token).
+ * the per-sequence "done" flags every CHECK_EVERY steps (without waiting for them until
+ * CHECK_EVERY steps later) and the generated ids at the end — not every token. Each step is
+ * one submit, recorded while the GPU runs the ones before it. Same request, result and RNG
+ * counters as core's generic `generate` (the conformance suite runs both and compares them
+ * token for token).
  */
 import {
   createKvCache,
@@ -20,8 +22,19 @@ import {
   type TensorOps,
 } from '@oneshot-em/core';
 
-/** Steps between reads of the done flags: an early stop wastes at most this many steps. */
+/** Steps between reads of the done flags: an early stop wastes at most twice this many steps. */
 export const CHECK_EVERY = 16;
+
+/** What the loop needs of the backend's command queue beyond `TensorOps`. */
+export interface DecodeQueueOps {
+  /** Submits the step just recorded, so the GPU runs it while the host records the next. */
+  endStep(): void;
+  /**
+   * Starts copying `t` (i32) to the host behind the work already recorded; the promise gives
+   * the values once the GPU gets there (the loop awaits nothing else mid-generation).
+   */
+  readLater(t: Tensor): Promise<Int32Array>;
+}
 
 /** What the loop needs beyond `TensorOps`; the backend implements it with its kernels. */
 export interface DecodeLoopOps {
@@ -43,7 +56,7 @@ export interface DecodeLoopOps {
 
 export async function generateOnDevice(
   ops: TensorOps,
-  loop: DecodeLoopOps,
+  loop: DecodeLoopOps & DecodeQueueOps,
   config: ModelConfig,
   w: ModelWeights,
   opts: GenerateOptions,
@@ -88,19 +101,32 @@ export async function generateOnDevice(
   );
 
   const allDone = (doneAt: Int32Array) => doneAt.every((d) => d >= 0);
+  // Every CHECK_EVERY steps the done flags are copied out behind the step just recorded and
+  // looked at CHECK_EVERY steps later, so the GPU always has those steps queued instead of
+  // draining at each check; awaiting them keeps the host from racing further ahead (a
+  // software adapter runs slower than the host records). The steps run past the last EOS
+  // are cut off below (`steps`), so the result is core's.
+  let check: Promise<Int32Array> | null = null;
   let ran = 0;
   for (let t = 0; t < G; t++) {
+    // the copy first: it ends no compute pass then, so a step is one pass and one submit
+    const u = ops.sliceRows(uniformsT, t, 1); // [1, B]
     const keyMask = loop.maskPrefix(maskT, P + t);
     const logits = decodeStep(ops, config, w, cache, state.current, state.positions, keyMask);
-    const u = ops.sliceRows(uniformsT, t, 1); // [1, B]
     const next = ops.sample(logits, presenceT, u, opts.sampling);
     ops.markPresent(presenceT, next);
     loop.advance({ ...state, next }, { step: t, pad: padId, eosCount: opts.eosIds.length });
     for (const x of [keyMask, logits, u, next]) ops.dispose(x);
     ran = t + 1;
-    if (ran % CHECK_EVERY === 0 && ran < G && allDone((await ops.read(state.doneAt)) as Int32Array))
-      break;
+    if (ran === G) break;
+    if (ran % CHECK_EVERY === 0) {
+      const previous = check;
+      check = loop.readLater(state.doneAt); // submits this step too
+      check.catch(() => undefined); // awaited later; meanwhile a rejection is not unhandled
+      if (previous && allDone(await previous)) break;
+    } else loop.endStep();
   }
+  if (check) await check;
   // Core's loop stops right after the step at which the last sequence finished.
   const doneAt = (await ops.read(state.doneAt)) as Int32Array;
   const steps = allDone(doneAt) ? Math.max(...doneAt) + 1 : ran;

@@ -17,6 +17,18 @@ const ALIGN = 256;
 const CLASSES_FROM = 64 * 1024;
 const CLASSES_PER_OCTAVE = 8;
 
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+/** A process-wide number per GPU object, for cache keys and a canonical order (never reused). */
+export function idOf(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) {
+    id = nextId++;
+    ids.set(o, id);
+  }
+  return id;
+}
+
 /** The allocation size for a request of `bytes`, never rounded past `maxBytes`. */
 export function sizeClass(bytes: number, maxBytes = Number.POSITIVE_INFINITY): number {
   const aligned = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
@@ -119,9 +131,17 @@ export class BufferPool {
     push(this.#fresh, buffer);
   }
 
-  /** Called after every submit: fresh buffers settle; free bytes beyond the cap are destroyed. */
+  /**
+   * Called after every submit: fresh buffers settle; free bytes beyond the cap are destroyed.
+   * Each settled list is put in a canonical order (by buffer id), so a decode step that finds
+   * the same free buffers as the step before takes the same ones in the same order: its bind
+   * groups then repeat and come from the command queue's cache.
+   */
   submitted(): void {
-    for (const [size, list] of this.#fresh) for (const b of list) push(this.#settled, b, size);
+    for (const [size, list] of this.#fresh) {
+      for (const b of list) push(this.#settled, b, size);
+      this.#settled.get(size)?.sort((a, b) => idOf(b) - idOf(a));
+    }
     this.#fresh.clear();
     if (this.#freeBytes <= this.#maxFreeBytes) return;
     // largest first: a few big buffers free the most with the fewest future re-creations

@@ -1,11 +1,28 @@
 import { grid, type KernelDescriptor } from '../kernels/kernel.js';
-import type { BufferPool, MemoryMeter } from './buffers.js';
+import { type BufferPool, idOf, type MemoryMeter } from './buffers.js';
 import type { DawnDevice } from './device.js';
 import type { PipelineCache } from './pipelines.js';
 
 /** Bytes per uniform slot: WebGPU's minUniformBufferOffsetAlignment. */
 const SLOT = 256;
 const SLOTS = 2048;
+/** Bind groups kept for reuse (a 1.5B decode step records ~600 dispatches). */
+const BIND_GROUPS = 8192;
+
+/** What the queue has recorded and submitted since it was created (tools/bench reports them per token). */
+export interface CommandCounters {
+  dispatches: number;
+  /** `queue.submit` calls */
+  submits: number;
+  /** compute passes begun (a copy or clear between dispatches ends one) */
+  passes: number;
+  /** buffer-to-buffer copies and clears */
+  copies: number;
+  /** bind groups created (the rest came from the cache) */
+  bindGroups: number;
+  /** staging buffers mapped back to the host */
+  readbacks: number;
+}
 
 /**
  * Records work into one command encoder (one open compute pass while dispatches follow each
@@ -23,7 +40,18 @@ export class CommandQueue {
   #slot = 0;
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
+  /** The pipeline set on the open pass (a repeated kernel skips setPipeline). */
+  #lastPipeline: GPUComputePipeline | null = null;
   #errors: Promise<GPUError | null>[] = [];
+  readonly #bindGroups = new Map<string, GPUBindGroup>();
+  readonly #counters: CommandCounters = {
+    dispatches: 0,
+    submits: 0,
+    passes: 0,
+    copies: 0,
+    bindGroups: 0,
+    readbacks: 0,
+  };
   /** Validate after every dispatch (slow; for debugging a kernel). */
   readonly debug: boolean;
 
@@ -57,6 +85,7 @@ export class CommandQueue {
   #endPass(): void {
     this.#pass?.end();
     this.#pass = null;
+    this.#lastPipeline = null;
   }
 
   /**
@@ -83,34 +112,74 @@ export class CommandQueue {
       else if (type === 'i32') view.setInt32(i * 4, v, true);
       else view.setUint32(i * 4, v, true);
     });
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.#uniforms, offset: this.#slot * SLOT, size: SLOT } },
-    ];
-    for (const [name, binding] of Object.entries(kernel.bindings)) {
-      const buffer = buffers[name];
-      if (!buffer) throw new Error(`${kernel.family}/${kernel.entry}: buffer ${name} missing`);
-      entries.push({ binding, resource: 'buffer' in buffer ? buffer : { buffer } });
-    }
+    const bindGroup = this.#bindGroup(kernel, pipeline, buffers);
     this.#slot++;
-    const bindGroup = this.#dev.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries,
-    });
+    this.#counters.dispatches++;
     const encoder = this.#ensureEncoder();
-    this.#pass ??= encoder.beginComputePass();
-    this.#pass.setPipeline(pipeline);
+    if (!this.#pass) {
+      this.#pass = encoder.beginComputePass();
+      this.#counters.passes++;
+    }
+    if (pipeline !== this.#lastPipeline) this.#pass.setPipeline(pipeline);
+    this.#lastPipeline = pipeline;
     this.#pass.setBindGroup(0, bindGroup);
     const [x, y] = typeof workgroups === 'number' ? grid(workgroups) : workgroups;
     this.#pass.dispatchWorkgroups(x, y);
     if (this.debug) this.flush();
   }
 
+  /**
+   * The bind group of one dispatch: uniform slot + bound ranges. A decode step records the
+   * same dispatches into the same slots over the same pooled buffers every token, so after
+   * the first token nearly every one comes from the cache instead of `createBindGroup`.
+   */
+  #bindGroup(
+    kernel: KernelDescriptor,
+    pipeline: GPUComputePipeline,
+    buffers: Record<string, GPUBuffer | GPUBufferBinding>,
+  ): GPUBindGroup {
+    let key = `${idOf(pipeline)}|${this.#slot}`;
+    for (const name in kernel.bindings) {
+      const b = buffers[name];
+      if (!b) throw new Error(`${kernel.family}/${kernel.entry}: buffer ${name} missing`);
+      key += 'buffer' in b ? `|${idOf(b.buffer)}:${b.offset ?? 0}:${b.size ?? ''}` : `|${idOf(b)}`;
+    }
+    const hit = this.#bindGroups.get(key);
+    if (hit) return hit;
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.#uniforms, offset: this.#slot * SLOT, size: SLOT } },
+    ];
+    for (const [name, binding] of Object.entries(kernel.bindings)) {
+      const b = buffers[name];
+      entries.push({ binding, resource: 'buffer' in b ? b : { buffer: b } });
+    }
+    const group = this.#dev.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    this.#counters.bindGroups++;
+    // first in, first out: a training step's one-off groups must not pile up
+    if (this.#bindGroups.size >= BIND_GROUPS) {
+      const oldest = this.#bindGroups.keys().next().value;
+      if (oldest !== undefined) this.#bindGroups.delete(oldest);
+    }
+    this.#bindGroups.set(key, group);
+    return group;
+  }
+
+  /** Counts since the queue was created. */
+  get counters(): CommandCounters {
+    return { ...this.#counters };
+  }
+
   clear(buffer: GPUBuffer, bytes: number): void {
+    this.#counters.copies++;
     this.#endPass();
     this.#ensureEncoder().clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.#counters.copies++;
     this.#endPass();
     this.#ensureEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
@@ -122,6 +191,7 @@ export class CommandQueue {
     if (this.#slot > 0)
       this.#dev.device.queue.writeBuffer(this.#uniforms, 0, this.#staging, 0, this.#slot * SLOT);
     this.#dev.device.queue.submit([this.#encoder.finish()]);
+    this.#counters.submits++;
     this.#errors.push(this.#dev.device.popErrorScope());
     this.#encoder = null;
     this.#slot = 0;
@@ -138,16 +208,36 @@ export class CommandQueue {
 
   /** Copies `bytes` of `buffer` from `offset` back to the host (submits pending work first). */
   async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    return this.#readback(buffer, bytes, offset, true);
+  }
+
+  /**
+   * Like `read`, but the copy is submitted now and mapped while later work is recorded: the
+   * caller awaits the promise when it needs the data (a decode loop checks its done flags
+   * a few steps late instead of draining the GPU). Validation errors surface at the next
+   * `read` or `sync`.
+   */
+  readLater(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    return this.#readback(buffer, bytes, offset, false);
+  }
+
+  async #readback(
+    buffer: GPUBuffer,
+    bytes: number,
+    offset: number,
+    check: boolean,
+  ): Promise<ArrayBuffer> {
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.#dev.device.createBuffer({
       size,
       usage: this.#dev.usage.mapRead | this.#dev.usage.copyDst,
     });
     this.#meter.allocated(size);
+    this.#counters.readbacks++;
     try {
       this.copy(buffer, offset, staging, 0, size);
       this.flush();
-      await this.#checkErrors();
+      if (check) await this.#checkErrors();
       await staging.mapAsync(this.#dev.mapRead);
       const out = staging.getMappedRange().slice(0, bytes);
       staging.unmap();
@@ -165,6 +255,7 @@ export class CommandQueue {
   }
 
   destroy(): void {
+    this.#bindGroups.clear();
     this.#endPass();
     this.#encoder = null;
     this.#uniforms.destroy();
