@@ -294,6 +294,28 @@ describe('ort ops vs the CPU reference', () => {
     }
   });
 
+  it('sample with min-p (after temperature, top-p and top-k) draws as the reference', async () => {
+    const [B, V] = [48, 301];
+    const z = randomFloats(B * V, 53, 5);
+    const presence = randomInts(B * V, 54, 2);
+    const u = randomFloats(B, 55).map((x) => (x + 1) / 2);
+    for (const params of [
+      { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, minP: 0.1 },
+      { temperature: 0.7, topP: 0.9, topK: 0, repetitionPenalty: 1.15, minP: 0.3 },
+      { temperature: 0.5, topP: 1, topK: 20, repetitionPenalty: 1, minP: 0.5 },
+    ]) {
+      const draw = (ops: TensorOps, p: typeof params) => ({
+        ids: ops.sample(ops.upload(z, [B, V]), ops.upload(presence, [B, V]), ops.upload(u, [B]), p),
+      });
+      await matchesReference(`sample ${JSON.stringify(params)}`, (ops) => draw(ops, params), 0);
+      // the setting binds: without min-p the reference draws differ
+      const [a, b] = [draw(ref, params).ids, draw(ref, { ...params, minP: 0 }).ids];
+      expect([...(await ref.read(a))], JSON.stringify(params)).not.toEqual([
+        ...(await ref.read(b)),
+      ]);
+    }
+  });
+
   it('kvCacheWrite and kvCachePrefix', async () => {
     const [B, Smax, X] = [2, 6, 3];
     const rows = randomFloats(B * 2 * X, 60);

@@ -4,7 +4,7 @@ import { type GraphBuilder, int } from '../../graph/builder.js';
 /**
  * The on-device sampler, same steps and order as core's sampling/sampler.ts:
  * repetition penalty → temperature (0 = argmax) → softmax → descending order (TopK over the
- * whole row; ties by lower id) → top-p prefix (first i with cumsum ≥ topP) → top-k → inverse
+ * whole row; ties by lower id) → top-p prefix (first i with cumsum ≥ topP) → top-k → min-p → inverse
  * CDF with u·Σkept. logits [B, V] f32, presence [B, V] i32, uniforms [B] f32 → ids [B] i32.
  */
 export function emitSample(
@@ -52,6 +52,12 @@ export function emitSample(
     kept = b.op('Min', [b.op('Add', [below, b.constant('i64', [1], [])]), kept]);
   }
   if (params.topK > 0) kept = b.op('Min', [kept, b.constant('i64', [params.topK], [])]);
+  const minP = params.minP ?? 0;
+  if (minP > 0) {
+    // min-p: the tokens with p ≥ minP · max p, a prefix of the order (sorted[:, 0] is the max)
+    const floor = b.op('Mul', [b.slice(sorted, 1, 0, 1), b.scalarF32(minP)]);
+    kept = b.op('Min', [kept, countTrue(b.op('GreaterOrEqual', [sorted, floor]))]);
+  }
   const last = b.op('Sub', [kept, b.constant('i64', [1], [])]);
   const keptMass = b.op('GatherElements', [cum, last], { axis: int(1) });
   const target = b.op('Mul', [b.reshape(uniforms, [batch, 1]), keptMass]);
