@@ -85,6 +85,11 @@ export const trainOptionsSchema = z
       .repetitionPenalty()
       .default(1.15)
       .describe('CTRL-style penalty over prompt and generated tokens (1 disables)'),
+    // no default: a run without it records no min_p, so runs from before it resume unchanged
+    minP: optionFields
+      .minP()
+      .optional()
+      .describe('min-p sampling: drop tokens below min_p × the top probability (default: off)'),
     maxNewTokens: optionFields
       .maxNewTokens()
       .default(512)
