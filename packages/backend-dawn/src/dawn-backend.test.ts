@@ -1,6 +1,7 @@
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createDawnBackend } from './dawn-backend.js';
-import { expectClose, randomFloats, readF, useDawn } from './testing/harness.js';
+import { readF, useDawn } from './testing/harness.js';
 
 describe('Dawn backend: data movement, handles, transfers', () => {
   const h = useDawn();
@@ -13,7 +14,7 @@ describe('Dawn backend: data movement, handles, transfers', () => {
     const tf = d.upload(f, [13]);
     const ti = d.upload(i, [3]);
     expect(ti.dtype).toBe('i32');
-    expectClose(await readF(d, tf), f, { abs: 0 }, 'f32 round trip');
+    expectClose('f32 round trip', await readF(d, tf), f, { abs: 0 });
     expect([...(await d.read(ti))]).toEqual([3, -1, 7]);
     const after = d.transfers();
     expect(after.uploads - before.uploads).toBe(2);

@@ -16,11 +16,11 @@ import {
   parseObjectiveParams,
   uploadWeights,
 } from '@oneshot-em/core';
-import { randomWeights, stories260K, TINY_QWEN2 } from '@oneshot-em/core/testing';
+import { TINY_QWEN2, expectClose, randomWeights, stories260K } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createDawnBackend } from './dawn-backend.js';
 import { toBf16Bits, toF16Bits } from './testing/harness.js';
-import { expectClose, useDawn } from './testing/harness.js';
+import { useDawn } from './testing/harness.js';
 
 function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
   let diff = 0;
@@ -68,7 +68,7 @@ describe('EM step with a low-precision compute copy vs the f32 step', () => {
           const wf = uploadWeights(f32, config, model.weights);
           const got = await lossAndGrads(low, config, wl, batch, resolved, eos);
           const want = await lossAndGrads(f32, config, wf, batch, resolved, eos);
-          expectClose([got.loss], [want.loss], { abs: 0, rel: 4 * u }, `${dtype} loss`);
+          expectClose(`${dtype} loss`, [got.loss], [want.loss], { abs: 0, rel: 4 * u });
           const worst: string[] = [];
           for (const [name, g] of want.grads) {
             const gl = got.grads.get(name);
@@ -81,7 +81,7 @@ describe('EM step with a low-precision compute copy vs the f32 step', () => {
             await globalGradNorm(low, got.grads),
             await globalGradNorm(f32, want.grads),
           ];
-          expectClose([nl], [nf], { abs: 0, rel: 4 * u }, `${dtype} global gradient norm`);
+          expectClose(`${dtype} global gradient norm`, [nl], [nf], { abs: 0, rel: 4 * u });
 
           // one update each from its own gradients: SGD moves w by lr·g, so the weights differ
           // by lr·|Δg| ≤ lr·32u·max|g|; AdamW's first step is lr·g/(|g| + eps) ≈ ±lr, so an
@@ -101,7 +101,7 @@ describe('EM step with a low-precision compute copy vs the f32 step', () => {
               for (const x of g) gmax = Math.max(gmax, Math.abs(x));
               // the step-1 weights differ after SGD; after AdamW they include SGD's difference
               const bound = kind === 'sgd' ? lr * 32 * u * gmax : lr * 32 * u * gmax + 2 * lr;
-              expectClose(a, b, { abs: bound * 1.0001 + 1e-7, rel: 0 }, `${kind} ${name}`);
+              expectClose(`${kind} ${name}`, a, b, { abs: bound * 1.0001 + 1e-7, rel: 0 });
               // the compute copy follows the updated master
               const copy = await low.readComputeCopy(pl);
               if (copy) expect(Array.from(copy)).toEqual(Array.from(a, toBits[dtype]));

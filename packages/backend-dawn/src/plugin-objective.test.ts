@@ -14,10 +14,10 @@ import {
   parseObjectiveParams,
   uploadWeights,
 } from '@oneshot-em/core';
-import { randomWeights, TINY_QWEN2 } from '@oneshot-em/core/testing';
+import { TINY_QWEN2, expectClose, randomWeights } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { expectClose, useDawn } from './testing/harness.js';
+import { useDawn } from './testing/harness.js';
 
 // Entropy of the completion tokens plus a weighted Rényi-2 term (−log Σp²): not a built-in.
 const entropyPlusCollision = defineObjective({
@@ -65,20 +65,18 @@ describe('a TypeScript-only plugin objective trains through Dawn', () => {
     const wr = uploadWeights(h.ref, config, weights);
     const first = await lossAndGrads(d, config, wd, batch, objective, eos);
     const want = await lossAndGrads(h.ref, config, wr, batch, objective, eos);
-    expectClose([first.loss], [want.loss], { abs: 0, rel: 1e-5 }, 'plugin loss');
+    expectClose('plugin loss', [first.loss], [want.loss], { abs: 0, rel: 1e-5 });
     for (const [name, g] of want.grads) {
       const got = await d.read(first.grads.get(name) ?? g);
       const ref = await h.ref.read(g);
       const scale = Math.max(...ref.map(Math.abs), 1e-12);
-      expectClose(got, ref, { abs: 1e-4 * scale }, `gradient ${name}`);
+      expectClose(`gradient ${name}`, got, ref, { abs: 1e-4 * scale });
     }
     const norm = await globalGradNorm(d, first.grads);
-    expectClose(
-      [norm],
-      [await globalGradNorm(h.ref, want.grads)],
-      { abs: 0, rel: 1e-4 },
-      'global grad norm',
-    );
+    expectClose('global grad norm', [norm], [await globalGradNorm(h.ref, want.grads)], {
+      abs: 0,
+      rel: 1e-4,
+    });
 
     const cfg = {
       kind: 'adamw' as const,
@@ -102,7 +100,7 @@ describe('a TypeScript-only plugin objective trains through Dawn', () => {
       losses[1].push(nr.loss);
       [gd, gr] = [nd.grads, nr.grads];
     }
-    expectClose(losses[0], losses[1], { abs: 0, rel: 1e-3 }, 'loss trajectory (dawn vs reference)');
+    expectClose('loss trajectory (dawn vs reference)', losses[0], losses[1], { abs: 0, rel: 1e-3 });
     expect(losses[0][3]).toBeLessThan(losses[0][0]);
   });
 });

@@ -14,10 +14,10 @@ import {
   parseObjectiveParams,
   uploadWeights,
 } from '@oneshot-em/core';
-import { randomWeights, stories260K, TINY_QWEN2 } from '@oneshot-em/core/testing';
+import { TINY_QWEN2, expectClose, randomWeights, stories260K } from '@oneshot-em/core/testing';
 import type { Tensor } from '@oneshot-em/core';
 import { describe, it } from 'vitest';
-import { expectClose, useDawn } from './testing/harness.js';
+import { useDawn } from './testing/harness.js';
 
 /** max |got − want| / max |want| over a tensor */
 function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
@@ -62,7 +62,7 @@ describe('token-entropy training step on Dawn vs the CPU reference', () => {
       const wr = uploadWeights(h.ref, config, model.weights);
       const got = await lossAndGrads(d, config, wd, batch, resolved, eos);
       const want = await lossAndGrads(h.ref, config, wr, batch, resolved, eos);
-      expectClose([got.loss], [want.loss], { abs: 0, rel: 1e-5 }, 'token-entropy loss');
+      expectClose('token-entropy loss', [got.loss], [want.loss], { abs: 0, rel: 1e-5 });
       const worst: string[] = [];
       for (const [name, g] of want.grads) {
         const dg = got.grads.get(name);
@@ -75,7 +75,7 @@ describe('token-entropy training step on Dawn vs the CPU reference', () => {
         await globalGradNorm(d, got.grads),
         await globalGradNorm(h.ref, want.grads),
       ];
-      expectClose([nd], [nr], { abs: 0, rel: 1e-4 }, 'global gradient norm');
+      expectClose('global gradient norm', [nd], [nr], { abs: 0, rel: 1e-4 });
 
       // The updates, from the same gradients on both sides (the reference's, uploaded): AdamW's
       // first step is ≈ lr·sign(g), so where |g| is near eps it would amplify the f32-vs-f64
@@ -92,12 +92,10 @@ describe('token-entropy training step on Dawn vs the CPU reference', () => {
         for (const [name, p] of pr) {
           const t = pd.get(name);
           if (!t) throw new Error(`no Dawn parameter ${name}`);
-          expectClose(
-            await d.read(t),
-            await h.ref.read(p),
-            { abs: 1e-6, rel: 1e-5 },
-            `${kind} update of ${name}`,
-          );
+          expectClose(`${kind} update of ${name}`, await d.read(t), await h.ref.read(p), {
+            abs: 1e-6,
+            rel: 1e-5,
+          });
         }
       }
     });

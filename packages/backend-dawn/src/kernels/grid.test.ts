@@ -1,5 +1,6 @@
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
-import { expectClose, randomFloats, readF, useDawn } from '../testing/harness.js';
+import { readF, useDawn } from '../testing/harness.js';
 
 /**
  * Dispatches past 65,535 workgroups spill into y (kernel.ts `grid`); every kernel linearises
@@ -15,7 +16,7 @@ describe('dispatches larger than 65,535 workgroups', () => {
     const b = randomFloats(n, 2);
     const got = await readF(d, d.add(d.upload(a, [n]), d.upload(b, [n])));
     const want = Float32Array.from(a, (x, i) => x + b[i]);
-    expectClose(got, want, { abs: 0 }, 'add 4.5M');
+    expectClose('add 4.5M', got, want, { abs: 0 });
   });
 
   it('rmsnorm over 70,001 rows (workgroup-per-row spill)', async (ctx) => {
@@ -25,11 +26,9 @@ describe('dispatches larger than 65,535 workgroups', () => {
     const w = randomFloats(C, 4);
     const got = d.rmsnormForward(d.upload(x, [N, C]), d.upload(w, [C]), 1e-6);
     const want = h.ref.rmsnormForward(h.ref.upload(x, [N, C]), h.ref.upload(w, [C]), 1e-6);
-    expectClose(
-      await readF(d, got.out),
-      await readF(h.ref, want.out),
-      { abs: 1e-5, rel: 1e-5 },
-      'rmsnorm 70k rows',
-    );
+    expectClose('rmsnorm 70k rows', await readF(d, got.out), await readF(h.ref, want.out), {
+      abs: 1e-5,
+      rel: 1e-5,
+    });
   });
 });

@@ -1,10 +1,9 @@
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createDawnBackend } from '../dawn-backend.js';
 import {
-  expectClose,
   fromBf16Bits,
   fromF16Bits,
-  randomFloats,
   readF,
   toBf16Bits,
   toF16Bits,
@@ -72,7 +71,7 @@ for (const dtype of ['bf16', 'f16'] as const) {
               h.ref.matmul(h.ref.upload(a, aShape), h.ref.upload(rb, bShape), { transA, transB }),
             );
             // only the f32 summation differs from the oracle: K = 37 terms of |a·b| ≲ 4
-            expectClose(got, want, { abs: 1e-5, rel: 1e-5 }, `${dtype} matmul`);
+            expectClose(`${dtype} matmul`, got, want, { abs: 1e-5, rel: 1e-5 });
           } finally {
             if (d !== h.dawn(ctx)) await d.destroy();
           }
@@ -92,7 +91,7 @@ for (const dtype of ['bf16', 'f16'] as const) {
         h.ref,
         h.ref.matmul(h.ref.upload(a, [M, K]), h.ref.upload(b, [K, N])),
       );
-      expectClose(got, want, { abs: 1e-5, rel: 1e-5 }, 'f32 activation operand');
+      expectClose('f32 activation operand', got, want, { abs: 1e-5, rel: 1e-5 });
     });
 
     it('embedding gather reads the rounded table exactly', async (ctx) => {

@@ -1,3 +1,4 @@
+import { expectClose, randomFloats, randomInts } from '@oneshot-em/core/testing';
 /**
  * Tensors above the binding limit, split into row segments (runtime/segments.ts): every op
  * that meets them, on a backend capped at 64 KiB, against the same op on an uncapped backend.
@@ -7,7 +8,7 @@
 import type { Tensor, TensorOps } from '@oneshot-em/core';
 import { describe, expect, it } from 'vitest';
 import { DawnTensor } from '../runtime/tensor.js';
-import { expectClose, randomFloats, randomInts, readF, useDawn } from '../testing/harness.js';
+import { readF, useDawn } from '../testing/harness.js';
 
 const CAP = 64 * 1024;
 // [V, C] = 160 KB: 3 segments of 408 rows (multiples of 8 rows keep 256-byte boundaries)
@@ -33,7 +34,7 @@ describe('split tensors (maxBindingBytes 64 KiB) vs unsplit', () => {
     return [await s.read(f(s)), await w.read(f(w))];
   }
   const same = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) =>
-    expectClose(got, want, { abs: 0 }, what);
+    expectClose(what, got, want, { abs: 0 });
 
   it('splits big tensors (and only those) into 256-byte-aligned row segments', (ctx) => {
     const s = hs.dawn(ctx);
@@ -109,17 +110,17 @@ describe('split tensors (maxBindingBytes 64 KiB) vs unsplit', () => {
       const r = head(ops);
       return ops.matmul(r.dz, r.W);
     });
-    expectClose(dx, dxw, K_SPLIT_TOL, 'dX = dZ · W (K = V cut)');
+    expectClose('dX = dZ · W (K = V cut)', dx, dxw, K_SPLIT_TOL);
     const [dw, dww] = await both(ctx, (ops) => {
       const r = head(ops);
       return ops.matmul(r.dz, r.x, { transA: true });
     });
-    expectClose(dw, dww, K_SPLIT_TOL, 'dW = dZᵀ · h (K = N cut, out split)');
+    expectClose('dW = dZᵀ · h (K = N cut, out split)', dw, dww, K_SPLIT_TOL);
     const [t, tw] = await both(ctx, (ops) => {
       const r = head(ops);
       return ops.matmul(r.W, r.dz, { transA: true, transB: true }); // [C, N]: both transposed
     });
-    expectClose(t, tw, K_SPLIT_TOL, 'Wᵀ · dZᵀ');
+    expectClose('Wᵀ · dZᵀ', t, tw, K_SPLIT_TOL);
   });
 
   it('add, scale, sumSquares, AdamW and SGD over a [V, C] weight and flat [V·C] state', async (ctx) => {
@@ -141,7 +142,7 @@ describe('split tensors (maxBindingBytes 64 KiB) vs unsplit', () => {
     const [sc, scw] = await both(ctx, (ops) => ops.scale(ops.upload(table, [V, C]), -0.37));
     same(sc, scw, 'scale');
     const [q, qw] = await both(ctx, (ops) => ops.sumSquares(ops.upload(table, [V, C])));
-    expectClose(q, qw, { abs: 0, rel: 1e-6 }, 'sumSquares (partials per segment)');
+    expectClose('sumSquares (partials per segment)', q, qw, { abs: 0, rel: 1e-6 });
     const step = {
       lr: 1e-2,
       beta1: 0.9,
@@ -196,7 +197,7 @@ describe('split matmuls on the register-tiled kernel (matmul: tile64, M ≥ 64)'
     };
     const [a, b] = [run(s), run(w)];
     expect(DawnTensor.isSplit(a.z) && DawnTensor.isSplit(a.dw)).toBe(true);
-    expectClose(await s.read(a.z), await w.read(b.z), { abs: 0 }, 'tile64 logits');
-    expectClose(await s.read(a.dw), await w.read(b.dw), { abs: 1e-4, rel: 1e-5 }, 'tile64 dW');
+    expectClose('tile64 logits', await s.read(a.z), await w.read(b.z), { abs: 0 });
+    expectClose('tile64 dW', await s.read(a.dw), await w.read(b.dw), { abs: 1e-4, rel: 1e-5 });
   });
 });

@@ -16,11 +16,11 @@ import {
   type TrainerSettings,
   train,
 } from '@oneshot-em/core/node';
-import { writeTinyModel } from '@oneshot-em/core/testing';
+import { expectClose, writeTinyModel } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createDawnBackend } from '../dawn-backend.js';
 import { DawnTensor } from '../runtime/tensor.js';
-import { expectClose, useDawn } from '../testing/harness.js';
+import { useDawn } from '../testing/harness.js';
 
 describe('one EM step with split tensors equals the unsplit step', () => {
   const h = useDawn();
@@ -73,17 +73,15 @@ describe('one EM step with split tensors equals the unsplit step', () => {
       expect(whole.segments).toBe(1);
       expect(split.metrics.num_tokens).toBe(whole.metrics.num_tokens);
       expect(split.metrics.loss).toBe(whole.metrics.loss); // same rollouts, same forward order
-      expectClose(
-        [split.metrics.grad_norm],
-        [whole.metrics.grad_norm],
-        { abs: 0, rel: 1e-5 },
-        'grad norm',
-      );
+      expectClose('grad norm', [split.metrics.grad_norm], [whole.metrics.grad_norm], {
+        abs: 0,
+        rel: 1e-5,
+      });
       // SGD moves each weight by lr·g: a K cut changes g by f32 rounding of its sums only
       for (const [name, w] of whole.weights) {
         const s = split.weights.get(name);
         if (!s) throw new Error(`no ${name} in the split run's checkpoint`);
-        expectClose(s, w, { abs: 1e-6, rel: 1e-5 }, `weights after the step: ${name}`);
+        expectClose(`weights after the step: ${name}`, s, w, { abs: 1e-6, rel: 1e-5 });
       }
     });
   }

@@ -1,13 +1,13 @@
-import type { AttentionOptions } from '@oneshot-em/core';
-import { describe, it } from 'vitest';
 import {
   expectClose,
   finiteDifferences,
   randomFloats,
-  readF,
-  someCoords,
-  useDawn,
-} from '../../testing/harness.js';
+  sampleIndices,
+  weightedSum,
+} from '@oneshot-em/core/testing';
+import type { AttentionOptions } from '@oneshot-em/core';
+import { describe, it } from 'vitest';
+import { readF, useDawn } from '../../testing/harness.js';
 
 /**
  * Causal GQA attention with a key mask (left padding), a fully masked row, and decode-style
@@ -53,18 +53,14 @@ describe('attention forward/backward vs the CPU reference and finite differences
         h.ref.upload(mask, [B, c.S]),
         o,
       );
-      expectClose(
-        await readF(d, got.out),
-        await readF(h.ref, want.out),
-        { abs: 2e-5, rel: 1e-4 },
-        'attention out',
-      );
-      expectClose(
-        await readF(d, got.lse),
-        await readF(h.ref, want.lse),
-        { abs: 2e-5, rel: 1e-5 },
-        'attention lse',
-      );
+      expectClose('attention out', await readF(d, got.out), await readF(h.ref, want.out), {
+        abs: 2e-5,
+        rel: 1e-4,
+      });
+      expectClose('attention lse', await readF(d, got.lse), await readF(h.ref, want.lse), {
+        abs: 2e-5,
+        rel: 1e-5,
+      });
     });
   }
 
@@ -108,11 +104,11 @@ describe('attention forward/backward vs the CPU reference and finite differences
         o,
       );
       const tol = { abs: 2e-5, rel: 1e-4 };
-      expectClose(await readF(d, fw.out), await readF(h.ref, rf.out), tol, `out D=${D}`);
-      expectClose(await readF(d, fw.lse), await readF(h.ref, rf.lse), tol, `lse D=${D}`);
-      expectClose(await readF(d, bw.dq), await readF(h.ref, rb.dq), tol, `dq D=${D}`);
-      expectClose(await readF(d, bw.dk), await readF(h.ref, rb.dk), tol, `dk D=${D}`);
-      expectClose(await readF(d, bw.dv), await readF(h.ref, rb.dv), tol, `dv D=${D}`);
+      expectClose(`out D=${D}`, await readF(d, fw.out), await readF(h.ref, rf.out), tol);
+      expectClose(`lse D=${D}`, await readF(d, fw.lse), await readF(h.ref, rf.lse), tol);
+      expectClose(`dq D=${D}`, await readF(d, bw.dq), await readF(h.ref, rb.dq), tol);
+      expectClose(`dk D=${D}`, await readF(d, bw.dk), await readF(h.ref, rb.dk), tol);
+      expectClose(`dv D=${D}`, await readF(d, bw.dv), await readF(h.ref, rb.dv), tol);
     });
   }
 
@@ -132,10 +128,10 @@ describe('attention forward/backward vs the CPU reference and finite differences
     const lse = await readF(d, got.lse);
     const out = await readF(d, got.out);
     expectClose(
+      'masked row',
       [lse[0], ...out.subarray(0, 4)],
       [Number.NEGATIVE_INFINITY, 0, 0, 0, 0],
       { abs: 0 },
-      'masked row',
     );
   });
 
@@ -163,9 +159,9 @@ describe('attention forward/backward vs the CPU reference and finite differences
       dk: await readF(d, got.dk),
       dv: await readF(d, got.dv),
     };
-    expectClose(got3.dq, await readF(h.ref, want.dq), { abs: 2e-5, rel: 1e-4 }, 'dq');
-    expectClose(got3.dk, await readF(h.ref, want.dk), { abs: 2e-5, rel: 1e-4 }, 'dk');
-    expectClose(got3.dv, await readF(h.ref, want.dv), { abs: 2e-5, rel: 1e-4 }, 'dv');
+    expectClose('dq', got3.dq, await readF(h.ref, want.dq), { abs: 2e-5, rel: 1e-4 });
+    expectClose('dk', got3.dk, await readF(h.ref, want.dk), { abs: 2e-5, rel: 1e-4 });
+    expectClose('dv', got3.dv, await readF(h.ref, want.dv), { abs: 2e-5, rel: 1e-4 });
 
     const exact = (x: Float32Array, s: number[]) => h.ref.uploadExact(Float64Array.from(x), s);
     const outOf = (qq: Float64Array | null, kk: Float64Array | null, vv: Float64Array | null) =>
@@ -178,28 +174,40 @@ describe('attention forward/backward vs the CPU reference and finite differences
           o,
         ).out,
       ) as Float64Array;
-    const qc = someCoords(q.length);
-    const kc = someCoords(k.length);
-    const fdQ = finiteDifferences((x) => outOf(x, null, null), Float64Array.from(q), dOut, qc);
-    const fdK = finiteDifferences((x) => outOf(null, x, null), Float64Array.from(k), dOut, kc);
-    const fdV = finiteDifferences((x) => outOf(null, null, x), Float64Array.from(v), dOut, kc);
+    const qc = sampleIndices(q.length, 6);
+    const kc = sampleIndices(k.length, 6);
+    const fdQ = finiteDifferences(
+      (x) => weightedSum(dOut, outOf(x, null, null)),
+      Float64Array.from(q),
+      { indices: qc },
+    );
+    const fdK = finiteDifferences(
+      (x) => weightedSum(dOut, outOf(null, x, null)),
+      Float64Array.from(k),
+      { indices: kc },
+    );
+    const fdV = finiteDifferences(
+      (x) => weightedSum(dOut, outOf(null, null, x)),
+      Float64Array.from(v),
+      { indices: kc },
+    );
     expectClose(
+      'dq vs finite differences',
       qc.map((i) => got3.dq[i]),
       fdQ,
       { abs: 1e-4, rel: 1e-3 },
-      'dq vs finite differences',
     );
     expectClose(
+      'dk vs finite differences',
       kc.map((i) => got3.dk[i]),
       fdK,
       { abs: 1e-4, rel: 1e-3 },
-      'dk vs finite differences',
     );
     expectClose(
+      'dv vs finite differences',
       kc.map((i) => got3.dv[i]),
       fdV,
       { abs: 1e-4, rel: 1e-3 },
-      'dv vs finite differences',
     );
   });
 });

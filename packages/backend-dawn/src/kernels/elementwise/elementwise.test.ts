@@ -1,5 +1,6 @@
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
-import { expectClose, randomFloats, readF, useDawn } from '../../testing/harness.js';
+import { readF, useDawn } from '../../testing/harness.js';
 
 describe('elementwise (add, scale, addBias) vs the CPU reference', () => {
   const h = useDawn();
@@ -13,7 +14,7 @@ describe('elementwise (add, scale, addBias) vs the CPU reference', () => {
     const d = h.dawn(ctx);
     const got = await readF(d, d.add(d.upload(a, [N, C]), d.upload(b, [N, C])));
     const want = await readF(h.ref, h.ref.add(h.ref.upload(a, [N, C]), h.ref.upload(b, [N, C])));
-    expectClose(got, want, { abs: 1e-6 }, 'add');
+    expectClose('add', got, want, { abs: 1e-6 });
   });
 
   it('accumulate (in place) equals add bit for bit; acc keeps its handle', async (ctx) => {
@@ -21,14 +22,14 @@ describe('elementwise (add, scale, addBias) vs the CPU reference', () => {
     const acc = d.upload(a, [N, C]);
     d.accumulate(acc, d.upload(b, [N, C]));
     const want = await readF(d, d.add(d.upload(a, [N, C]), d.upload(b, [N, C])));
-    expectClose(await readF(d, acc), want, { abs: 0 }, 'accumulate');
+    expectClose('accumulate', await readF(d, acc), want, { abs: 0 });
   });
 
   it('scale', async (ctx) => {
     const d = h.dawn(ctx);
     const got = await readF(d, d.scale(d.upload(a, [N, C]), -0.37));
     const want = await readF(h.ref, h.ref.scale(h.ref.upload(a, [N, C]), -0.37));
-    expectClose(got, want, { abs: 1e-6 }, 'scale');
+    expectClose('scale', got, want, { abs: 1e-6 });
   });
 
   it('addBias', async (ctx) => {
@@ -38,7 +39,7 @@ describe('elementwise (add, scale, addBias) vs the CPU reference', () => {
       h.ref,
       h.ref.addBias(h.ref.upload(a, [N, C]), h.ref.upload(bias, [C])),
     );
-    expectClose(got, want, { abs: 1e-6 }, 'addBias');
+    expectClose('addBias', got, want, { abs: 1e-6 });
   });
 
   it('sliceRows and concatRows', async (ctx) => {
@@ -46,7 +47,7 @@ describe('elementwise (add, scale, addBias) vs the CPU reference', () => {
     const x = d.upload(a, [N, C]);
     const parts = [d.sliceRows(x, 0, 5), d.sliceRows(x, 5, 0), d.sliceRows(x, 5, N - 5)];
     const got = await readF(d, d.concatRows(parts));
-    expectClose(got, a, { abs: 0 }, 'concat(slices) = x');
-    expectClose(await readF(d, parts[2]), a.subarray(5 * C), { abs: 0 }, 'sliceRows');
+    expectClose('concat(slices) = x', got, a, { abs: 0 });
+    expectClose('sliceRows', await readF(d, parts[2]), a.subarray(5 * C), { abs: 0 });
   });
 });

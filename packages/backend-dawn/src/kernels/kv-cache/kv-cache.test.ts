@@ -1,5 +1,6 @@
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
-import { expectClose, randomFloats, readF, useDawn } from '../../testing/harness.js';
+import { readF, useDawn } from '../../testing/harness.js';
 
 describe('KV cache write (in place) and prefix vs the CPU reference', () => {
   const h = useDawn();
@@ -15,12 +16,12 @@ describe('KV cache write (in place) and prefix vs the CPU reference', () => {
     d.kvCacheWrite(dc, d.upload(second, [B, X]), 5);
     h.ref.kvCacheWrite(rc, h.ref.upload(first, [B * 5, X]), 0);
     h.ref.kvCacheWrite(rc, h.ref.upload(second, [B, X]), 5);
-    expectClose(await readF(d, dc), await readF(h.ref, rc), { abs: 0 }, 'cache after writes');
+    expectClose('cache after writes', await readF(d, dc), await readF(h.ref, rc), { abs: 0 });
     expectClose(
+      'prefix',
       await readF(d, d.kvCachePrefix(dc, 6)),
       await readF(h.ref, h.ref.kvCachePrefix(rc, 6)),
       { abs: 0 },
-      'prefix',
     );
   });
 
@@ -41,14 +42,14 @@ describe('KV cache write (in place) and prefix vs the CPU reference', () => {
     const viaView = d.attentionForward(q, kView, vView, mask, o);
     const viaDense = d.attentionForward(q, kDense, vDense, mask, o);
     expectClose(
+      'attention over a view',
       await readF(d, viaView.out),
       await readF(d, viaDense.out),
       { abs: 0 },
-      'attention over a view',
     );
     expect(() => d.scale(kView, 2)).toThrow(/KV-cache view/);
     d.dispose(kView);
     d.dispose(vView);
-    expectClose(await readF(d, kc), cacheData, { abs: 0 }, 'cache after disposing its view');
+    expectClose('cache after disposing its view', await readF(d, kc), cacheData, { abs: 0 });
   });
 });

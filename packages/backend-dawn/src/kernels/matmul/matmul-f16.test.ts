@@ -1,6 +1,7 @@
+import { maxAbsDiff, randomFloats } from '@oneshot-em/core/testing';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { createDawnBackend, type DawnBackend } from '../../dawn-backend.js';
-import { maxAbsDiff, randomFloats, readF, useDawn } from '../../testing/harness.js';
+import { readF, useDawn } from '../../testing/harness.js';
 
 /**
  * The opt-in f16 matmul (`f16: true`) against the f64 reference. Its error is not fp32's: each

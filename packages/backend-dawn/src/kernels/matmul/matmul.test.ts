@@ -1,5 +1,6 @@
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
-import { expectClose, randomFloats, readF, useDawn } from '../../testing/harness.js';
+import { readF, useDawn } from '../../testing/harness.js';
 
 for (const variant of ['tile16', 'tile64'] as const) {
   describe(`matmul (${variant}) vs the CPU reference`, () => {
@@ -23,12 +24,10 @@ for (const variant of ['tile16', 'tile64'] as const) {
             h.ref,
             h.ref.matmul(h.ref.upload(a, aShape), h.ref.upload(b, bShape), { transA, transB }),
           );
-          expectClose(
-            got,
-            want,
-            { abs: 1e-5, rel: 1e-5 },
-            `matmul transA=${transA} transB=${transB}`,
-          );
+          expectClose(`matmul transA=${transA} transB=${transB}`, got, want, {
+            abs: 1e-5,
+            rel: 1e-5,
+          });
         });
       }
     }
@@ -46,7 +45,7 @@ for (const variant of ['tile16', 'tile64'] as const) {
         h.ref,
         h.ref.matmul(h.ref.upload(a, [m, k]), h.ref.upload(w, [n, k]), { transB: true }),
       );
-      expectClose(got, want, { abs: 1e-5, rel: 1e-5 }, 'matmul row × wide');
+      expectClose('matmul row × wide', got, want, { abs: 1e-5, rel: 1e-5 });
     });
   });
 }

@@ -1,6 +1,6 @@
-import type { AdamWParams } from '@oneshot-em/core';
+import { expectClose, randomFloats, testAdamwParams } from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
-import { expectClose, randomFloats, readF, useDawn } from '../../testing/harness.js';
+import { readF, useDawn } from '../../testing/harness.js';
 
 describe('optimizer updates (in place) vs the CPU reference', () => {
   const h = useDawn();
@@ -13,25 +13,15 @@ describe('optimizer updates (in place) vs the CPU reference', () => {
     const dt = [d.upload(param, [n]), d.zeros([n]), d.zeros([n])];
     const rt = [h.ref.upload(param, [n]), h.ref.zeros([n]), h.ref.zeros([n])];
     for (let step = 1; step <= 3; step++) {
-      const p: AdamWParams = {
-        lr: 1e-2,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        weightDecay: 0.01,
-        step,
-        gradScale: 0.5,
-      };
+      const p = testAdamwParams(step);
       d.adamwUpdate(dt[0], d.upload(grad, [n]), dt[1], dt[2], p);
       h.ref.adamwUpdate(rt[0], h.ref.upload(grad, [n]), rt[1], rt[2], p);
     }
     for (const [i, name] of ['param', 'm', 'v'].entries()) {
-      expectClose(
-        await readF(d, dt[i]),
-        await readF(h.ref, rt[i]),
-        { abs: 1e-6, rel: 1e-5 },
-        `adamw ${name}`,
-      );
+      expectClose(`adamw ${name}`, await readF(d, dt[i]), await readF(h.ref, rt[i]), {
+        abs: 1e-6,
+        rel: 1e-5,
+      });
     }
   });
 
@@ -42,6 +32,6 @@ describe('optimizer updates (in place) vs the CPU reference', () => {
     const rp = h.ref.upload(param, [n]);
     d.sgdUpdate(dp, d.upload(grad, [n]), p);
     h.ref.sgdUpdate(rp, h.ref.upload(grad, [n]), p);
-    expectClose(await readF(d, dp), await readF(h.ref, rp), { abs: 1e-6, rel: 1e-6 }, 'sgd');
+    expectClose('sgd', await readF(d, dp), await readF(h.ref, rp), { abs: 1e-6, rel: 1e-6 });
   });
 });

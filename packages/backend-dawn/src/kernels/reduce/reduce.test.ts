@@ -1,11 +1,6 @@
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
-import {
-  expectClose,
-  randomFloats,
-  readF,
-  reductionPaths,
-  useDawn,
-} from '../../testing/harness.js';
+import { readF, reductionPaths, useDawn } from '../../testing/harness.js';
 
 describe.each(reductionPaths)(
   'reductions (sumRows, sumSquares) vs the CPU reference ($reduction)',
@@ -22,7 +17,7 @@ describe.each(reductionPaths)(
         const x = randomFloats(N * C, 4);
         const got = await readF(d, d.sumRows(d.upload(x, [N, C])));
         const want = await readF(h.ref, h.ref.sumRows(h.ref.upload(x, [N, C])));
-        expectClose(got, want, { abs: 1e-4, rel: 1e-5 }, 'sumRows');
+        expectClose('sumRows', got, want, { abs: 1e-4, rel: 1e-5 });
       });
     }
 
@@ -32,7 +27,7 @@ describe.each(reductionPaths)(
         const x = randomFloats(n, 5 + n);
         const got = await readF(d, d.sumSquares(d.upload(x, [n])));
         const want = await readF(h.ref, h.ref.sumSquares(h.ref.upload(x, [n])));
-        expectClose(got, want, { abs: 1e-6, rel: 1e-5 }, 'sumSquares');
+        expectClose('sumSquares', got, want, { abs: 1e-6, rel: 1e-5 });
       });
     }
   },

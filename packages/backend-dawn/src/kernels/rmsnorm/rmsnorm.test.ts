@@ -1,13 +1,12 @@
-import { describe, it } from 'vitest';
 import {
   expectClose,
   finiteDifferences,
   randomFloats,
-  readF,
-  reductionPaths,
-  someCoords,
-  useDawn,
-} from '../../testing/harness.js';
+  sampleIndices,
+  weightedSum,
+} from '@oneshot-em/core/testing';
+import { describe, it } from 'vitest';
+import { readF, reductionPaths, useDawn } from '../../testing/harness.js';
 
 describe.each(reductionPaths)(
   'rmsnorm forward/backward vs the CPU reference and finite differences ($reduction)',
@@ -23,18 +22,14 @@ describe.each(reductionPaths)(
       const d = h.dawn(ctx);
       const got = d.rmsnormForward(d.upload(x, [N, C]), d.upload(w, [C]), eps);
       const want = h.ref.rmsnormForward(h.ref.upload(x, [N, C]), h.ref.upload(w, [C]), eps);
-      expectClose(
-        await readF(d, got.out),
-        await readF(h.ref, want.out),
-        { abs: 1e-5, rel: 1e-5 },
-        'rmsnorm out',
-      );
-      expectClose(
-        await readF(d, got.rstd),
-        await readF(h.ref, want.rstd),
-        { abs: 1e-5, rel: 1e-5 },
-        'rmsnorm rstd',
-      );
+      expectClose('rmsnorm out', await readF(d, got.out), await readF(h.ref, want.out), {
+        abs: 1e-5,
+        rel: 1e-5,
+      });
+      expectClose('rmsnorm rstd', await readF(d, got.rstd), await readF(h.ref, want.rstd), {
+        abs: 1e-5,
+        rel: 1e-5,
+      });
     });
 
     it('backward over 1000 rows (dWeight from chunked column partials)', async (ctx) => {
@@ -57,10 +52,10 @@ describe.each(reductionPaths)(
         h.ref.upload(dy, [n, C]),
       );
       expectClose(
+        'dWeight, 1000 rows',
         await readF(d, got.dWeight),
         await readF(h.ref, want.dWeight),
         { abs: 1e-4, rel: 1e-4 },
-        'dWeight, 1000 rows',
       );
     });
 
@@ -82,52 +77,52 @@ describe.each(reductionPaths)(
       );
       const dInput = await readF(d, got.dInput);
       const dWeight = await readF(d, got.dWeight);
-      expectClose(
-        dInput,
-        await readF(h.ref, want.dInput),
-        { abs: 1e-5, rel: 1e-4 },
-        'rmsnorm dInput',
-      );
-      expectClose(
-        dWeight,
-        await readF(h.ref, want.dWeight),
-        { abs: 1e-5, rel: 1e-4 },
-        'rmsnorm dWeight',
-      );
+      expectClose('rmsnorm dInput', dInput, await readF(h.ref, want.dInput), {
+        abs: 1e-5,
+        rel: 1e-4,
+      });
+      expectClose('rmsnorm dWeight', dWeight, await readF(h.ref, want.dWeight), {
+        abs: 1e-5,
+        rel: 1e-4,
+      });
 
       const wRef = h.ref.uploadExact(Float64Array.from(w), [C]);
-      const xc = someCoords(N * C);
+      const xc = sampleIndices(N * C, 6);
       const fdX = finiteDifferences(
         (xx) =>
-          h.ref.readExact(
-            h.ref.rmsnormForward(h.ref.uploadExact(xx, [N, C]), wRef, eps).out,
-          ) as Float64Array,
+          weightedSum(
+            dOut,
+            h.ref.readExact(
+              h.ref.rmsnormForward(h.ref.uploadExact(xx, [N, C]), wRef, eps).out,
+            ) as Float64Array,
+          ),
         Float64Array.from(x),
-        dOut,
-        xc,
+        { indices: xc },
       );
       expectClose(
+        'dInput vs finite differences',
         xc.map((i) => dInput[i]),
         fdX,
         { abs: 1e-3, rel: 1e-3 },
-        'dInput vs finite differences',
       );
       const xRef = h.ref.uploadExact(Float64Array.from(x), [N, C]);
-      const wc = someCoords(C);
+      const wc = sampleIndices(C, 6);
       const fdW = finiteDifferences(
         (ww) =>
-          h.ref.readExact(
-            h.ref.rmsnormForward(xRef, h.ref.uploadExact(ww, [C]), eps).out,
-          ) as Float64Array,
+          weightedSum(
+            dOut,
+            h.ref.readExact(
+              h.ref.rmsnormForward(xRef, h.ref.uploadExact(ww, [C]), eps).out,
+            ) as Float64Array,
+          ),
         Float64Array.from(w),
-        dOut,
-        wc,
+        { indices: wc },
       );
       expectClose(
+        'dWeight vs finite differences',
         wc.map((i) => dWeight[i]),
         fdW,
         { abs: 1e-3, rel: 1e-3 },
-        'dWeight vs finite differences',
       );
     });
   },

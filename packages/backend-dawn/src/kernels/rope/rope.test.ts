@@ -1,13 +1,13 @@
-import type { RopeOptions } from '@oneshot-em/core';
-import { describe, it } from 'vitest';
 import {
   expectClose,
   finiteDifferences,
   randomFloats,
-  readF,
-  someCoords,
-  useDawn,
-} from '../../testing/harness.js';
+  sampleIndices,
+  weightedSum,
+} from '@oneshot-em/core/testing';
+import type { RopeOptions } from '@oneshot-em/core';
+import { describe, it } from 'vitest';
+import { readF, useDawn } from '../../testing/harness.js';
 import { ROPE_DIGIT } from './rope.js';
 
 describe('rope forward/backward vs the CPU reference (both styles)', () => {
@@ -36,7 +36,7 @@ describe('rope forward/backward vs the CPU reference (both styles)', () => {
         h.ref,
         h.ref.ropeForward(h.ref.upload(xx, [n, 2 * D]), h.ref.upload(pos, [n]), o),
       );
-      expectClose(got, want, { abs: 2e-6 }, `rope ${style} D=128`);
+      expectClose(`rope ${style} D=128`, got, want, { abs: 2e-6 });
     }
   });
 
@@ -50,26 +50,28 @@ describe('rope forward/backward vs the CPU reference (both styles)', () => {
         h.ref,
         h.ref.ropeForward(h.ref.upload(x, shape), h.ref.upload(positions, [N]), o),
       );
-      expectClose(got, want, { abs: 2e-6 }, `rope ${style} forward`);
+      expectClose(`rope ${style} forward`, got, want, { abs: 2e-6 });
       const elems = N * heads * headDim;
 
       const back = await readF(d, d.ropeBackward(d.upload(x, shape), d.upload(positions, [N]), o));
       const posRef = h.ref.upload(positions, [N]);
-      const coords = someCoords(elems);
+      const coords = sampleIndices(elems, 6);
       const fd = finiteDifferences(
         (xx) =>
-          h.ref.readExact(
-            h.ref.ropeForward(h.ref.uploadExact(xx, shape), posRef, o),
-          ) as Float64Array,
+          weightedSum(
+            x,
+            h.ref.readExact(
+              h.ref.ropeForward(h.ref.uploadExact(xx, shape), posRef, o),
+            ) as Float64Array,
+          ),
         Float64Array.from(x),
-        x, // dOut = x
-        coords,
+        { indices: coords },
       );
       expectClose(
+        `rope ${style} backward vs finite differences`,
         coords.map((i) => back[i]),
         fd,
         { abs: 1e-4 },
-        `rope ${style} backward vs finite differences`,
       );
     });
   }

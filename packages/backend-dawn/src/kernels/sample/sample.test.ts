@@ -1,6 +1,7 @@
+import { randomFloats, randomInts } from '@oneshot-em/core/testing';
 import { uniforms as rngUniforms, type SamplingParams } from '@oneshot-em/core';
 import { describe, expect, it } from 'vitest';
-import { randomFloats, randomInts, useDawn } from '../../testing/harness.js';
+import { useDawn } from '../../testing/harness.js';
 
 /** Draws must equal the CPU reference sampler's (core sampling/sampler.ts) token for token. */
 describe('sample vs the CPU reference sampler', () => {

@@ -1,12 +1,12 @@
-import { describe, it } from 'vitest';
 import {
   expectClose,
   finiteDifferences,
   randomFloats,
-  readF,
-  someCoords,
-  useDawn,
-} from '../../testing/harness.js';
+  sampleIndices,
+  weightedSum,
+} from '@oneshot-em/core/testing';
+import { describe, it } from 'vitest';
+import { readF, useDawn } from '../../testing/harness.js';
 
 describe('swiglu forward/backward vs the CPU reference and finite differences', () => {
   const h = useDawn();
@@ -20,40 +20,46 @@ describe('swiglu forward/backward vs the CPU reference and finite differences', 
     const s = [N, F];
     const out = await readF(d, d.swigluForward(d.upload(gate, s), d.upload(up, s)));
     expectClose(
+      'swiglu',
       out,
       await readF(h.ref, h.ref.swigluForward(h.ref.upload(gate, s), h.ref.upload(up, s))),
       { abs: 1e-5, rel: 1e-5 },
-      'swiglu',
     );
     const g = d.swigluBackward(d.upload(gate, s), d.upload(up, s), d.upload(dOut, s));
     const dGate = await readF(d, g.dGate);
     const dUp = await readF(d, g.dUp);
     const upRef = h.ref.uploadExact(Float64Array.from(up), s);
     const gateRef = h.ref.uploadExact(Float64Array.from(gate), s);
-    const coords = someCoords(N * F);
+    const coords = sampleIndices(N * F, 6);
     const fdGate = finiteDifferences(
-      (x) => h.ref.readExact(h.ref.swigluForward(h.ref.uploadExact(x, s), upRef)) as Float64Array,
+      (x) =>
+        weightedSum(
+          dOut,
+          h.ref.readExact(h.ref.swigluForward(h.ref.uploadExact(x, s), upRef)) as Float64Array,
+        ),
       Float64Array.from(gate),
-      dOut,
-      coords,
+      { indices: coords },
     );
     const fdUp = finiteDifferences(
-      (x) => h.ref.readExact(h.ref.swigluForward(gateRef, h.ref.uploadExact(x, s))) as Float64Array,
+      (x) =>
+        weightedSum(
+          dOut,
+          h.ref.readExact(h.ref.swigluForward(gateRef, h.ref.uploadExact(x, s))) as Float64Array,
+        ),
       Float64Array.from(up),
-      dOut,
-      coords,
+      { indices: coords },
     );
     expectClose(
+      'dGate vs finite differences',
       coords.map((i) => dGate[i]),
       fdGate,
       { abs: 1e-4, rel: 1e-4 },
-      'dGate vs finite differences',
     );
     expectClose(
+      'dUp vs finite differences',
       coords.map((i) => dUp[i]),
       fdUp,
       { abs: 1e-4, rel: 1e-4 },
-      'dUp vs finite differences',
     );
   });
 });

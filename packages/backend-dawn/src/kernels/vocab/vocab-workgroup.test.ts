@@ -1,5 +1,6 @@
+import { expectClose, randomFloats, randomInts } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
-import { expectClose, randomFloats, randomInts, readF, useDawn } from '../../testing/harness.js';
+import { readF, useDawn } from '../../testing/harness.js';
 import { vocabWorkgroup } from './vocab.js';
 
 describe('vocabStats threads per row', () => {
@@ -33,7 +34,7 @@ describe('vocabStats threads per row', () => {
           stats: [...opts.stats],
         }),
       );
-      expectClose(got, want, { abs: 1e-5, rel: 1e-5 }, `vocabStats ${N} rows`);
+      expectClose(`vocabStats ${N} rows`, got, want, { abs: 1e-5, rel: 1e-5 });
     });
   }
 });
