@@ -96,7 +96,8 @@ export interface MatmulResult extends MatmulShape {
 /**
  * The Dawn matmul variants `--only kernels` measures, each on its own backend: the automatic
  * choice in f32, bf16 and f16 weights, and every explicit kernel on the shapes it applies to
- * (gemv: M ≤ 8; tile64: M ≥ 64). An f16 variant is skipped on adapters without shader-f16.
+ * (gemv, gemv4: M ≤ 8; tile64: M ≥ 64; tile128: M ≥ 128), tile128 and gemv4 also with bf16
+ * weights. An f16 variant is skipped on adapters without shader-f16.
  */
 export const DAWN_MATMUL_VARIANTS: {
   variant: string;
@@ -107,7 +108,26 @@ export const DAWN_MATMUL_VARIANTS: {
   { variant: 'auto', options: {}, applies: () => true, weightBytes: 4 },
   { variant: 'tile16', options: { matmul: 'tile16' }, applies: () => true, weightBytes: 4 },
   { variant: 'tile64', options: { matmul: 'tile64' }, applies: (s) => s.m >= 64, weightBytes: 4 },
+  {
+    variant: 'tile128',
+    options: { matmul: 'tile128' },
+    applies: (s) => s.m >= 128,
+    weightBytes: 4,
+  },
+  {
+    variant: 'tile128 bf16',
+    options: { matmul: 'tile128', dtype: 'bf16' },
+    applies: (s) => s.m >= 128,
+    weightBytes: 2,
+  },
   { variant: 'gemv', options: { matmul: 'gemv' }, applies: (s) => s.m <= 8, weightBytes: 4 },
+  { variant: 'gemv4', options: { matmul: 'gemv4' }, applies: (s) => s.m <= 8, weightBytes: 4 },
+  {
+    variant: 'gemv4 bf16',
+    options: { matmul: 'gemv4', dtype: 'bf16' },
+    applies: (s) => s.m <= 8,
+    weightBytes: 2,
+  },
   { variant: 'auto bf16', options: { dtype: 'bf16' }, applies: () => true, weightBytes: 2 },
   { variant: 'auto f16', options: { dtype: 'f16' }, applies: () => true, weightBytes: 2 },
 ];

@@ -16,7 +16,8 @@ import { decodeLoopOps } from './kernels/decode/decode.js';
 import { accumulate, add, addBias, scale } from './kernels/elementwise/elementwise.js';
 import { embeddingBackward, embeddingForward } from './kernels/embedding/embedding.js';
 import { kvCachePrefix, kvCacheWrite, materialise } from './kernels/kv-cache/kv-cache.js';
-import { type MatmulVariant, matmul } from './kernels/matmul/matmul.js';
+import { matmul } from './kernels/matmul/matmul.js';
+import type { MatmulAvailability, MatmulVariant } from './kernels/matmul/variant.js';
 import { adamwUpdate, sgdUpdate } from './kernels/optimizer/optimizer.js';
 import { sumRows, sumSquares } from './kernels/reduce/reduce.js';
 import { rmsnormBackward, rmsnormForward } from './kernels/rmsnorm/rmsnorm.js';
@@ -40,7 +41,7 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
   /**
    * Matmul kernel: 'auto' (default: gemv for M ≤ 8, the register-tiled tile64 for M, N ≥ 64,
    * else tile16, among the variants that validate on the adapter), or one variant where it
-   * applies ('gemv': M ≤ 8, 'tile64': M ≥ 64; else tile16).
+   * applies ('gemv', 'gemv4': M ≤ 8; 'tile64': M ≥ 64; 'tile128': M ≥ 128; else tile16).
    */
   matmul?: MatmulVariant;
   /**
@@ -88,7 +89,7 @@ export interface DawnBackend extends Backend {
   /** Optional features enabled on the device (present on the adapter and not disabled). */
   readonly features: { subgroups: boolean; f16: boolean };
   /** The optional matmul variants that validated on this adapter (else tile16 runs). */
-  readonly matmulVariants: { gemv: boolean; tile64: boolean };
+  readonly matmulVariants: MatmulAvailability;
   /** The weights' compute-copy dtype (`dtype` option resolved; 'f32': none). */
   readonly weightDtype: WeightDtype;
   /** The raw bits of a tensor's compute copy (u16 per element), or undefined: for tests. */
@@ -115,7 +116,7 @@ export interface DawnBackend extends Backend {
  * pool; `dispose` returns them.
  */
 export async function createDawnBackend(options: DawnBackendOptions = {}): Promise<DawnBackend> {
-  if (options.f16 && (options.matmul === 'tile64' || options.matmul === 'gemv'))
+  if (options.f16 && options.matmul !== undefined && !['auto', 'tile16'].includes(options.matmul))
     throw new Error(
       `Dawn backend: f16 has only a 16×16-tile matmul; drop matmul: '${options.matmul}'`,
     );

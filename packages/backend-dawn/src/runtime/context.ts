@@ -1,6 +1,6 @@
 import type { DType, Tensor } from '@oneshot-em/core';
 import type { Reduction } from '../kernels/kernel.js';
-import type { MatmulVariant } from '../kernels/matmul/matmul.js';
+import type { MatmulAvailability, MatmulVariant } from '../kernels/matmul/variant.js';
 import type { WeightDtype } from '../kernels/weights.js';
 import type { CommandQueue } from './commands.js';
 import { DawnTensor } from './tensor.js';
@@ -13,7 +13,7 @@ export interface KernelContext {
   readonly queue: CommandQueue;
   readonly matmul: MatmulVariant;
   /** The optional matmul variants that passed validation on this adapter (runtime/variants.ts). */
-  readonly matmulAvailable: { gemv: boolean; tile64: boolean };
+  readonly matmulAvailable: MatmulAvailability;
   /** 'subgroup' when the device has the `subgroups` feature (and it is not disabled). */
   readonly reduction: Reduction;
   /** Matmuls in the f16 kernel (the opt-in `f16` option; the device has shader-f16). */

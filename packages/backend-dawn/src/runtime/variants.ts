@@ -1,9 +1,12 @@
-import type { KernelDescriptor } from '../kernels/kernel.js';
-import { matmulGemvByDtype, matmulTile64ByDtype } from '../kernels/matmul/matmul.js';
+import { optionalMatmulKernels } from '../kernels/matmul/matmul.js';
+import {
+  type MatmulAvailability,
+  OPTIONAL_MATMULS,
+  type OptionalMatmul,
+} from '../kernels/matmul/variant.js';
 import type { WeightDtype } from '../kernels/weights.js';
 
-/** The optional matmul variants; tile16 is the baseline every adapter must run. */
-export type OptionalMatmul = 'gemv' | 'tile64';
+export type { OptionalMatmul } from '../kernels/matmul/variant.js';
 
 /**
  * Compiles each optional matmul variant (for f32 operands and for the weights' compute-copy
@@ -17,15 +20,14 @@ export async function validateMatmulVariants(
   weightDtype: WeightDtype,
   broken: readonly OptionalMatmul[] = [],
   warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-): Promise<Record<OptionalMatmul, boolean>> {
-  const families: Record<OptionalMatmul, (d: WeightDtype) => KernelDescriptor[]> = {
-    gemv: (d) => [matmulGemvByDtype[d].gemv_rows, matmulGemvByDtype[d].gemv_cols],
-    tile64: (d) => [matmulTile64ByDtype[d].matmul],
-  };
-  const out = { gemv: true, tile64: true };
-  for (const name of ['gemv', 'tile64'] as const) {
+): Promise<MatmulAvailability> {
+  const out = Object.fromEntries(OPTIONAL_MATMULS.map((v) => [v, true])) as Record<
+    OptionalMatmul,
+    boolean
+  >;
+  for (const name of OPTIONAL_MATMULS) {
     const dtypes = [...new Set<WeightDtype>(['f32', weightDtype])];
-    for (const k of dtypes.flatMap(families[name])) {
+    for (const k of dtypes.flatMap((d) => optionalMatmulKernels(name, d))) {
       const code = broken.includes(name) ? `${k.source}\nfn broken( {` : k.source;
       device.pushErrorScope('validation');
       const module = device.createShaderModule({ label: k.family, code });

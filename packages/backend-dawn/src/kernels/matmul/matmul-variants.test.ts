@@ -3,9 +3,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { createDawnBackend } from '../../dawn-backend.js';
 import { expectClose, isCi, randomFloats, readF, useDawn } from '../../testing/harness.js';
 import { fromBf16Bits, fromF16Bits } from '../../testing/harness.js';
-import { chooseMatmul } from './matmul.js';
+import { chooseMatmul } from './variant.js';
 
-const all = { gemv: true, tile64: true };
+const all = { gemv: true, gemv4: true, tile64: true, tile128: true };
+const only = (v: keyof typeof all) => ({ ...all, [v]: false });
 
 describe('matmul variant choice (pure, any adapter)', () => {
   it("'auto': gemv for M ≤ 8, tile64 for M and N ≥ 64, else tile16", () => {
@@ -16,26 +17,37 @@ describe('matmul variant choice (pure, any adapter)', () => {
     expect(chooseMatmul('auto', 4096, 32, all)).toBe('tile16');
   });
   it('a variant that failed validation is never chosen; explicit ones apply where they fit', () => {
-    expect(chooseMatmul('auto', 1, 999, { gemv: false, tile64: true })).toBe('tile16');
-    expect(chooseMatmul('auto', 512, 512, { gemv: true, tile64: false })).toBe('tile16');
+    expect(chooseMatmul('auto', 1, 999, only('gemv'))).toBe('tile16');
+    expect(chooseMatmul('auto', 512, 512, only('tile64'))).toBe('tile16');
+    expect(chooseMatmul('gemv4', 1, 999, only('gemv4'))).toBe('tile16');
+    expect(chooseMatmul('tile128', 512, 512, only('tile128'))).toBe('tile16');
     expect(chooseMatmul('tile16', 1, 999, all)).toBe('tile16');
     expect(chooseMatmul('gemv', 64, 999, all)).toBe('tile16');
     expect(chooseMatmul('tile64', 8, 999, all)).toBe('tile16');
     expect(chooseMatmul('tile64', 64, 8, all)).toBe('tile64');
+    expect(chooseMatmul('gemv4', 8, 151936, all)).toBe('gemv4');
+    expect(chooseMatmul('gemv4', 9, 151936, all)).toBe('tile16');
+    expect(chooseMatmul('tile128', 128, 8, all)).toBe('tile128');
+    expect(chooseMatmul('tile128', 127, 4096, all)).toBe('tile16');
   });
 });
 
-// gemv against the f64 reference: M from 1 to 8, every transposition, K not a multiple of
-// the workgroup (64) and N odd; the f32 sum order differs from the reference's only
-for (const dtype of ['f32', 'bf16', 'f16'] as const) {
-  describe(`gemv (${dtype} weights) vs the CPU reference`, () => {
-    const h = useDawn({ matmul: 'gemv', dtype });
+// gemv and gemv4 against the f64 reference: M from 1 to 8, every transposition, K = 131 (not a
+// multiple of the workgroup nor of 4: gemv4's scalar tail; odd rows of b start at odd
+// elements: bf16's unaligned read_b4) and N = 75 (partial workgroups, a partial column quad);
+// the f32 sum order differs from the reference's only
+for (const [variant, dtype] of (['gemv', 'gemv4'] as const).flatMap((v) =>
+  (['f32', 'bf16', 'f16'] as const).map((d) => [v, d] as const),
+)) {
+  describe(`${variant} (${dtype} weights) vs the CPU reference`, () => {
+    const h = useDawn({ matmul: variant, dtype });
     for (const M of [1, 3, 8]) {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
           it(`M ${M} transA ${transA} transB ${transB}`, async (ctx) => {
             const d = h.dawn(ctx);
-            expect(d.matmulVariants.gemv).toBe(true); // else tile16 would be tested here
+            // else tile16 would be tested here
+            expect(d.matmulVariants[variant]).toBe(true);
             const [K, N] = [131, 75];
             const aShape = transA ? [K, M] : [M, K];
             const bShape = transB ? [N, K] : [K, N];
@@ -52,7 +64,7 @@ for (const dtype of ['f32', 'bf16', 'f16'] as const) {
               h.ref,
               h.ref.matmul(h.ref.upload(a, aShape), h.ref.upload(wb, bShape), { transA, transB }),
             );
-            expectClose(got, want, { abs: 2e-5, rel: 2e-5 }, `gemv ${dtype}`);
+            expectClose(got, want, { abs: 2e-5, rel: 2e-5 }, `${variant} ${dtype}`);
           });
         }
       }
@@ -85,7 +97,7 @@ describe('a matmul variant that fails validation falls back with one line on std
       );
       expect(notices[1]).toMatch(/variant tile64/);
       for (const l of notices) expect(l.trim().split('\n')).toHaveLength(1);
-      expect(d.matmulVariants).toEqual({ gemv: false, tile64: false });
+      expect(d.matmulVariants).toEqual({ gemv: false, gemv4: true, tile64: false, tile128: true });
       const ref = useDawnRef();
       for (const [M, K, N] of [
         [1, 37, 19],

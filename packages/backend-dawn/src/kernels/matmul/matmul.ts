@@ -2,7 +2,10 @@ import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext } from '../../runtime/context.js';
 import { DawnTensor, type Segment } from '../../runtime/tensor.js';
 import { family, type KernelDescriptor, wgsl } from '../kernel.js';
-import { weightStorageFamilies } from '../weights.js';
+import { type WeightDtype, weightStorageFamilies } from '../weights.js';
+import { chooseMatmul, type OptionalMatmul } from './variant.js';
+
+export type { MatmulVariant } from './variant.js';
 
 const params = [
   ['m', 'u32'],
@@ -58,36 +61,54 @@ export const matmulGemvByDtype = weightStorageFamilies(
     gemv_cols: { bindings, workgroupSize: 64 },
   },
 );
-export const GEMV_MAX_ROWS = 8;
 
 /**
- * 'auto' (default): gemv for M ≤ 8, tile64 for M ≥ 64 and N ≥ 64, else tile16 — among the
- * variants that passed validation on this adapter (ctx.matmulAvailable). An explicit variant
- * is used wherever it applies (gemv: M ≤ 8; tile64: M ≥ 64), else tile16.
+ * The bandwidth-oriented small-M kernel (`matmul: 'gemv4'`): vec4 reads of b, a team of 8
+ * threads per column and 32 columns per workgroup (gemv4_rows), or 4 columns × a K slice per
+ * thread, 64 columns per workgroup (gemv4_cols); per weight dtype.
  */
-export type MatmulVariant = 'auto' | 'tile16' | 'tile64' | 'gemv';
+export const matmulGemv4ByDtype = weightStorageFamilies(
+  'matmul-gemv4',
+  wgsl(import.meta.url, './matmul-gemv4.wgsl'),
+  params,
+  {
+    gemv4_rows: { bindings, workgroupSize: 256 },
+    gemv4_cols: { bindings, workgroupSize: 64 },
+  },
+);
+/** Output columns per workgroup of gemv4_rows (WG / TEAM) and gemv4_cols (4 · WG / SLICES). */
+const GEMV4_COLS = { rows: 32, cols: 64 };
+
+/** 128×128 tiles, 8×8 outputs per thread, double-buffered BK = 8 (`matmul: 'tile128'`), per weight dtype. */
+export const matmulTile128ByDtype = weightStorageFamilies(
+  'matmul-tile128',
+  wgsl(import.meta.url, './matmul-tile128.wgsl'),
+  params,
+  { matmul: { bindings, workgroupSize: 16 } },
+);
+
+/** Every descriptor of an optional variant for b stored as `dtype` (what start-up validates). */
+export function optionalMatmulKernels(
+  variant: OptionalMatmul,
+  dtype: WeightDtype,
+): KernelDescriptor[] {
+  switch (variant) {
+    case 'gemv':
+      return Object.values(matmulGemvByDtype[dtype]);
+    case 'gemv4':
+      return Object.values(matmulGemv4ByDtype[dtype]);
+    case 'tile64':
+      return [matmulTile64ByDtype[dtype].matmul];
+    case 'tile128':
+      return [matmulTile128ByDtype[dtype].matmul];
+  }
+}
 
 /** What one dense matmul dispatches: the kernel and its workgroup grid. */
 export interface MatmulChoice {
-  name: 'tile16' | 'tile64' | 'gemv' | 'f16';
+  name: 'tile16' | OptionalMatmul | 'f16';
   kernel: KernelDescriptor;
   grid: (m: number, n: number) => number | [number, number];
-}
-
-/** The variant for an [M, K]·[K, N] product (pure; its rules are tested without a GPU). */
-export function chooseMatmul(
-  requested: MatmulVariant,
-  m: number,
-  n: number,
-  available: { gemv: boolean; tile64: boolean },
-): 'tile16' | 'tile64' | 'gemv' {
-  const gemvFits = m <= GEMV_MAX_ROWS && available.gemv;
-  const tile64Fits = m >= 64 && available.tile64;
-  if (requested === 'gemv') return gemvFits ? 'gemv' : 'tile16';
-  if (requested === 'tile64') return tile64Fits ? 'tile64' : 'tile16';
-  if (requested === 'tile16') return 'tile16';
-  if (gemvFits) return 'gemv';
-  return tile64Fits && n >= 64 ? 'tile64' : 'tile16';
 }
 
 /**
@@ -147,7 +168,9 @@ function pick(
 ): MatmulChoice {
   const dtype = DawnTensor.weightDtype(b);
   if (ctx.f16 && dtype === 'f32') return { name: 'f16', kernel: matmulF16.matmul, grid: tiles(16) };
-  const available = dense ? ctx.matmulAvailable : { ...ctx.matmulAvailable, gemv: false };
+  const available = dense
+    ? ctx.matmulAvailable
+    : { ...ctx.matmulAvailable, gemv: false, gemv4: false };
   const name = chooseMatmul(ctx.matmul, m, n, available);
   if (name === 'gemv') {
     const g = matmulGemvByDtype[dtype];
@@ -155,8 +178,16 @@ function pick(
       ? { name, kernel: g.gemv_rows, grid: (_m, cols) => cols }
       : { name, kernel: g.gemv_cols, grid: (_m, cols) => ceilDiv(cols, 64) };
   }
+  if (name === 'gemv4') {
+    const g = matmulGemv4ByDtype[dtype];
+    return transB
+      ? { name, kernel: g.gemv4_rows, grid: (_m, cols) => ceilDiv(cols, GEMV4_COLS.rows) }
+      : { name, kernel: g.gemv4_cols, grid: (_m, cols) => ceilDiv(cols, GEMV4_COLS.cols) };
+  }
   if (name === 'tile64')
     return { name, kernel: matmulTile64ByDtype[dtype].matmul, grid: tiles(64) };
+  if (name === 'tile128')
+    return { name, kernel: matmulTile128ByDtype[dtype].matmul, grid: tiles(128) };
   return { name, kernel: matmulTile16ByDtype[dtype].matmul, grid: tiles(16) };
 }
 

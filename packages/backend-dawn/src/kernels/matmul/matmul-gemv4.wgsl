@@ -1,0 +1,131 @@
+// Bandwidth-oriented matrix-vector kernel for decode (M ≤ 8 rows; the `matmul: 'gemv4'`
+// option): out [M, N] = op(a) · op(b), the same parameters, transposes, blocks and
+// `accumulate` as matmul.wgsl. Every element of b is read once and feeds all M rows from
+// registers; b is read 4 contiguous elements at a time (`read_b4`: two whole words of a bf16
+// copy), and one workgroup covers many output columns, so each workgroup streams a long run
+// of b and reduces once, in workgroup memory (every adapter).
+// - gemv4_rows (TRANS_B: b stored [N, K], the layout of every projection and the head): a
+//   team of TEAM threads per column walks its row of b in vec4 steps (the team reads TEAM·16
+//   contiguous bytes per step), then one thread per (row, column) sums the team's partials.
+// - gemv4_cols (b stored [K, N]): each thread holds 4 adjacent columns and a slice of K
+//   (k ≡ slice mod SLICES); one thread per (row, 4 columns) sums the slices' partials.
+// Binding 2 (`b`, `read_b`, `read_b4`) comes from the weight-storage fragment (kernels/weights.ts).
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  lda: u32,
+  ldb: u32,
+  ldc: u32,
+  off_a: u32,
+  off_b: u32,
+  off_c: u32,
+  accumulate: u32,
+}
+
+override WG: u32 = 256;
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+const MAX_M: u32 = 8u;
+const TEAM: u32 = 8u;     // gemv4_rows: threads per output column
+const SLICES: u32 = 4u;   // gemv4_cols: threads along K per 4 columns
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+var<workgroup> partial: array<f32, MAX_M * WG>;   // gemv4_rows: [row][thread]
+var<workgroup> partial4: array<vec4f, MAX_M * WG>; // gemv4_cols: [row][thread]
+
+fn load_a(row: u32, k: u32) -> f32 {
+  if (TRANS_A) { return a[p.off_a + k * p.lda + row]; }
+  return a[p.off_a + row * p.lda + k];
+}
+
+fn load_a4(row: u32, k: u32) -> vec4f {
+  return vec4f(load_a(row, k), load_a(row, k + 1u), load_a(row, k + 2u), load_a(row, k + 3u));
+}
+
+fn write_out(row: u32, col: u32, v: f32) {
+  let o = p.off_c + row * p.ldc + col;
+  if (p.accumulate != 0u) { out[o] = out[o] + v; } else { out[o] = v; }
+}
+
+@compute @workgroup_size(WG)
+fn gemv4_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let cols = WG / TEAM;
+  let first = (wid.y * nwg.x + wid.x) * cols;
+  let col = first + lid / TEAM;
+  let lane = lid % TEAM;
+  var acc: array<f32, MAX_M>;
+  if (col < p.n) {
+    let row_b = p.off_b + col * p.ldb;
+    let k4 = p.k - p.k % 4u;
+    for (var k = lane * 4u; k < k4; k += TEAM * 4u) {
+      let w = read_b4(row_b + k);
+      for (var r = 0u; r < MAX_M; r++) {
+        if (r < p.m) { acc[r] += dot(load_a4(r, k), w); }
+      }
+    }
+    for (var k = k4 + lane; k < p.k; k += TEAM) {
+      let w = read_b(row_b + k);
+      for (var r = 0u; r < MAX_M; r++) {
+        if (r < p.m) { acc[r] += load_a(r, k) * w; }
+      }
+    }
+  }
+  // constant trip counts keep acc in registers (a dynamic index would spill it)
+  for (var r = 0u; r < MAX_M; r++) {
+    if (r < p.m) { partial[r * WG + lid] = acc[r]; }
+  }
+  workgroupBarrier();
+  if (lid < cols * p.m) {
+    let r = lid / cols;
+    let t = lid % cols;
+    if (first + t < p.n) {
+      var s = 0.0;
+      for (var l = 0u; l < TEAM; l++) { s += partial[r * WG + t * TEAM + l]; }
+      write_out(r, first + t, s);
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn gemv4_cols(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let quads = WG / SLICES;
+  let first = (wid.y * nwg.x + wid.x) * quads * 4u;
+  let c0 = first + (lid % quads) * 4u;
+  let slice = lid / quads;
+  var acc: array<vec4f, MAX_M>;
+  if (c0 < p.n) {
+    let whole = c0 + 3u < p.n;
+    for (var k = slice; k < p.k; k += SLICES) {
+      let o = p.off_b + k * p.ldb + c0;
+      var w = vec4f();
+      if (whole) {
+        w = read_b4(o);
+      } else {
+        for (var c = 0u; c < 4u; c++) { if (c0 + c < p.n) { w[c] = read_b(o + c); } }
+      }
+      for (var r = 0u; r < MAX_M; r++) {
+        if (r < p.m) { acc[r] += load_a(r, k) * w; }
+      }
+    }
+  }
+  for (var r = 0u; r < MAX_M; r++) {
+    if (r < p.m) { partial4[r * WG + lid] = acc[r]; }
+  }
+  workgroupBarrier();
+  // one thread per (row, column quad) sums the SLICES partials
+  for (var i = lid; i < quads * p.m; i += WG) {
+    let r = i / quads;
+    let q = i % quads;
+    var s = vec4f();
+    for (var j = 0u; j < SLICES; j++) { s += partial4[r * WG + j * quads + q]; }
+    for (var c = 0u; c < 4u; c++) {
+      let col = first + q * 4u + c;
+      if (col < p.n) { write_out(r, col, s[c]); }
+    }
+  }
+}
