@@ -23,10 +23,58 @@ import { UserError } from './errors.js';
 /**
  * `<out>/run_config.yaml`: the resolved options of a run (snake_case keys, the config-file
  * spelling, so `train --config run_config.yaml` runs it again) plus `_identity`, the hashes of
- * what the options only name (the model's config.json and safetensors headers, the data file).
+ * what the options only name (the model's config.json and safetensors headers, the data file),
+ * and `_versions` (oneshot-em, Node.js, platform), recorded for the reader.
  */
 export const RUN_CONFIG_FILE = 'run_config.yaml';
 const IDENTITY_KEY = '_identity';
+const VERSIONS_KEY = '_versions';
+
+/** What produced a run: recorded, never compared (a newer version may resume an older run). */
+export function runVersions(): Record<string, string> {
+  let version = 'unknown';
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    version = String(pkg.version);
+  } catch {
+    // a bundled cli without its package.json: the version stays unknown
+  }
+  return {
+    oneshot_em: version,
+    node: process.versions.node,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+/**
+ * A config file's keys split: the options, and the `_identity` / `_versions` a run_config.yaml
+ * carries (so `train --config <out>/run_config.yaml` accepts it back).
+ */
+export function splitConfigFile(v: Record<string, unknown>): {
+  options: Record<string, unknown>;
+  identity?: Record<string, string>;
+} {
+  const { [IDENTITY_KEY]: identity, [VERSIONS_KEY]: _versions, ...options } = v;
+  return { options, identity: identity as Record<string, string> | undefined };
+}
+
+/**
+ * The hashes that differ between a recorded identity and this run's, as `key: old → new`
+ * (`model_dir` is where the model was, not what it is: not compared).
+ */
+export function identityChanges(
+  recorded: Record<string, string>,
+  now: Record<string, string>,
+): string[] {
+  const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
+  const changes: string[] = [];
+  for (const k of new Set([...Object.keys(recorded), ...Object.keys(now)])) {
+    if (k === 'model_dir') continue;
+    if (recorded[k] !== now[k])
+      changes.push(`${IDENTITY_KEY}.${k}: ${show(recorded[k])} → ${show(now[k])}`);
+  }
+  return changes;
+}
 
 /** Not part of what a run computes: never recorded. */
 const NOT_RECORDED = new Set(['resume', 'dryRun', 'json']);
@@ -126,7 +174,7 @@ export function recordedOptions(opts: TrainOptions): Record<string, unknown> {
 export function writeRunConfig(out: string, opts: TrainOptions, identity: Record<string, string>) {
   const file = join(out, RUN_CONFIG_FILE);
   const text = `# the resolved configuration of this run; train --config ${RUN_CONFIG_FILE} runs it again\n${stringifyYaml(
-    { ...recordedOptions(opts), [IDENTITY_KEY]: identity },
+    { ...recordedOptions(opts), [IDENTITY_KEY]: identity, [VERSIONS_KEY]: runVersions() },
   )}`;
   try {
     writeFileSync(`${file}.tmp`, text);
@@ -150,8 +198,8 @@ export function readRunConfig(runDir: string): RecordedRun | undefined {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     throw new UserError(`${file}: expected a mapping of option keys to values`);
   }
-  const { [IDENTITY_KEY]: identity, ...options } = v as Record<string, unknown>;
-  return { file, options, identity: (identity ?? {}) as Record<string, string> };
+  const { options, identity } = splitConfigFile(v as Record<string, unknown>);
+  return { file, options, identity: identity ?? {} };
 }
 
 /** Every key whose value changed, as `key: old → new` (a key the run did not record: `(unset)`). */

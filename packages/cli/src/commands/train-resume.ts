@@ -23,7 +23,7 @@ export function addRunDirFlags(cmd: Command): Command {
     .addOption(
       new Option(
         '--allow-config-change',
-        `with --resume: accept options that differ from the run's ${RUN_CONFIG_FILE}`,
+        `with --resume, or --config of a run's ${RUN_CONFIG_FILE}: run although options (resume) or the model/data hashes differ from those it records`,
       ),
     );
 }

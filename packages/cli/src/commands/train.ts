@@ -39,7 +39,7 @@ import {
 } from '../model-source.js';
 import { createProgress, stepLine } from '../progress.js';
 import { assertOutUsable, clearRun, nameRunFileError } from '../run-dir.js';
-import { readRunConfig, writeRunConfig } from '../run-config.js';
+import { identityChanges, readRunConfig, splitConfigFile, writeRunConfig } from '../run-config.js';
 import { lockOut } from '../run-lock.js';
 import { addRunDirFlags, checkResume } from './train-resume.js';
 import { planJson, planSummary, planTable, planTrain, refusalMessage } from './train-plan.js';
@@ -294,7 +294,10 @@ Examples:
   );
   cmd.action(async (flags: Record<string, unknown>) => {
     const { config: file, overwrite, allowConfigChange, ...rest } = flags;
-    const fromFile = typeof file === 'string' ? readConfigFile(file) : {};
+    // a run_config.yaml given back: its options, and the hashes of what it ran on to check
+    const { options: fromFile, identity: fileIdentity } = splitConfigFile(
+      typeof file === 'string' ? readConfigFile(file) : {},
+    );
     // --resume: the run's recorded configuration is the base; the file and the flags override it
     const resumeDir = rest.resume ?? fromFile.resume;
     const recorded = typeof resumeDir === 'string' ? readRunConfig(dirname(resumeDir)) : undefined;
@@ -329,6 +332,9 @@ Examples:
     } catch (e) {
       throw new UserError((e as Error).message);
     }
+    // the embedded demo's prompt is an option like any other: recorded, and given back by --config
+    if (embedded && opts.prompt === undefined && !opts.data && !opts.rollouts)
+      opts = { ...opts, prompt: STORY_TRAIN_PROMPT };
     if (opts.json && !opts.dryRun)
       throw new UserError('--json goes with --dry-run (a run writes its numbers to metrics.jsonl)');
     const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -336,6 +342,16 @@ Examples:
       ? undefined
       : checkResume(opts, recorded, allowConfigChange === true, log);
     if (guard?.done) return;
+    if (guard && fileIdentity && !opts.resume) {
+      const changes = identityChanges(fileIdentity, guard.identity);
+      if (changes.length && allowConfigChange !== true) {
+        throw new UserError(
+          `--config ${String(file)}: the model or data differ from those the recorded run used:\n  ${changes.join('\n  ')}\n(--allow-config-change runs anyway)`,
+        );
+      }
+      if (changes.length)
+        log(`running with other inputs (--allow-config-change): ${changes.join('; ')}`);
+    }
     // the memory plan, before anything is loaded (train-plan.ts)
     const tp = await planTrain(opts, modelDir(opts.model).dir, embedded);
     if (opts.dryRun) {
