@@ -1,12 +1,13 @@
 /**
  * Resolves an objective choice to the objective and its validated parameters: a built-in
- * name, an npm package (resolved from `cwd`, dynamically imported) or a .ts/.js file path
+ * name, an npm package (resolved from `cwd`, else a package of that name in the workspace
+ * around `cwd`), a package directory (through its package.json) or a .ts/.js file path
  * (relative to `cwd`; .ts needs a TypeScript-aware runtime such as tsx or vitest). A plugin's
  * default export is `defineObjective({...})`. Node-only (exported from `@oneshot-em/core/node`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isObjective, type Objective, parseObjectiveParams } from './objective.js';
 import {
@@ -15,6 +16,7 @@ import {
   parseObjectiveSpec,
   unknownObjectiveMessage,
 } from './objective-spec.js';
+import { exports as resolveExports } from 'resolve.exports';
 import { assertRegularFile } from '../io/regular-file.js';
 
 export interface ResolvedObjective {
@@ -46,13 +48,55 @@ function defaultExport(module: Record<string, unknown>, origin: string): Objecti
   return objective;
 }
 
+/**
+ * A package directory's entry point, as Node resolves the package by name: package.json's
+ * `exports` "." (import and node conditions), else `main`, else index.js.
+ */
+export function packageEntry(dir: string): string {
+  const pkgFile = join(dir, 'package.json');
+  if (!existsSync(pkgFile)) {
+    throw new Error(
+      `${dir}: a directory without package.json; give an objective file (.ts/.js) or a package directory`,
+    );
+  }
+  let pkg: { name?: string; exports?: unknown; main?: string };
+  try {
+    pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
+  } catch (e) {
+    throw new Error(`${pkgFile}: not valid JSON (${(e as Error).message})`);
+  }
+  const targets: string[] = [];
+  if (pkg.exports !== undefined) {
+    try {
+      // a workspace package's sources ("development") where present, else what it ships
+      for (const conditions of [['development'], []]) {
+        const t = resolveExports(pkg, '.', { conditions })?.[0];
+        if (t) targets.push(t);
+      }
+    } catch (e) {
+      throw new Error(`${pkgFile}: exports has no entry for "." (${(e as Error).message})`);
+    }
+  } else targets.push(pkg.main ?? 'index.js');
+  const entries = targets.map((t) => resolve(dir, t));
+  const entry = entries.find((e) => existsSync(e)) ?? entries[entries.length - 1];
+  if (entry === undefined) throw new Error(`${pkgFile}: exports has no entry for "."`);
+  if (!existsSync(entry)) {
+    throw new Error(
+      `${pkgFile}: its entry point ${entry} does not exist${/[/\\]dist[/\\]/.test(entry) ? ' (build the package first)' : ''}`,
+    );
+  }
+  return entry;
+}
+
 async function importFile(
   source: string,
   cwd: string,
 ): Promise<{ objective: Objective; origin: string }> {
-  const file = resolve(cwd, source);
-  if (!existsSync(file))
-    throw new Error(`objective file not found: ${file} (from '${source}', relative to ${cwd})`);
+  const path = resolve(cwd, source);
+  if (!existsSync(path))
+    throw new Error(`objective file not found: ${path} (from '${source}', relative to ${cwd})`);
+  // a package directory (a scaffolded plugin): its entry point through package.json
+  const file = statSync(path).isDirectory() ? packageEntry(path) : path;
   assertRegularFile(file, 'an objective plugin file');
   let module: Record<string, unknown>;
   try {
@@ -65,6 +109,48 @@ async function importFile(
   return { objective: defaultExport(module, file), origin: file };
 }
 
+/** The nearest directory at or above `from` whose package.json declares npm workspaces. */
+function workspaceRoot(from: string): { root: string; patterns: string[] } | undefined {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        const w = (JSON.parse(readFileSync(file, 'utf8')) as { workspaces?: unknown }).workspaces;
+        const patterns = Array.isArray(w) ? w : (w as { packages?: unknown })?.packages;
+        if (Array.isArray(patterns)) return { root: dir, patterns: patterns.map(String) };
+      } catch {
+        // an unreadable package.json on the way up is not the workspace root
+      }
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * The directory of the workspace package called `name` (npm workspaces: `dir` or `dir/*`
+ * patterns), found by reading package.json names: a package scaffolded a moment ago, before
+ * `npm install` links it into node_modules.
+ */
+export function workspacePackageDir(name: string, cwd: string): string | undefined {
+  const ws = workspaceRoot(cwd);
+  if (!ws) return undefined;
+  const candidates = ws.patterns.flatMap((pattern) => {
+    const base = join(ws.root, pattern.replace(/\/\*$/, ''));
+    if (!pattern.endsWith('/*')) return [base];
+    if (!existsSync(base) || !statSync(base).isDirectory()) return [];
+    return readdirSync(base).map((child) => join(base, child));
+  });
+  return candidates.find((dir) => {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) return false;
+    try {
+      return (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name === name;
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function importPackage(
   name: string,
   cwd: string,
@@ -73,8 +159,11 @@ async function importPackage(
   try {
     entry = pathToFileURL(createRequire(join(cwd, 'package.json')).resolve(name)).href;
   } catch {
-    // Packages whose exports offer only an "import" condition: let the ESM resolver try.
-    entry = name;
+    // Not linked into node_modules yet (scaffolded, no `npm install` since): the workspace's
+    // own package of that name. Else packages whose exports offer only an "import"
+    // condition: let the ESM resolver try.
+    const dir = workspacePackageDir(name, cwd);
+    entry = dir ? pathToFileURL(packageEntry(dir)).href : name;
   }
   let module: Record<string, unknown>;
   try {
