@@ -1,0 +1,83 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { objectiveGenerator } from './generator.js';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const cliMain = join(root, 'packages', 'cli', 'src', 'main.ts');
+
+function writeTree(tree: Tree, dir: string, dest: string): void {
+  for (const child of tree.children(dir)) {
+    const path = `${dir}/${child}`;
+    if (tree.isFile(path)) {
+      mkdirSync(dirname(join(dest, path)), { recursive: true });
+      writeFileSync(join(dest, path), tree.read(path) as Buffer);
+    } else writeTree(tree, path, dest);
+  }
+}
+
+/** `oneshot-em train` for one tiny step with `objective`, run from `cwd` as a user would. */
+function trainWith(objective: string, cwd: string, out: string) {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      cliMain,
+      'train',
+      '--backend',
+      'reference',
+      '--objective',
+      objective,
+      '--steps',
+      '1',
+      '--effective-batch',
+      '2',
+      '--micro-batch',
+      '2',
+      '--max-new-tokens',
+      '8',
+      '--out',
+      out,
+    ],
+    { cwd, encoding: 'utf8', timeout: 300_000 },
+  );
+  return { status: r.status, output: `${r.stdout}\n${r.stderr}` };
+}
+
+describe('a scaffolded objective plugin is usable at once (no npm install in between)', () => {
+  // a copy of the workspace layout: root package.json with workspaces, the shared node_modules
+  // (which has never heard of the new package)
+  const workspace = mkdtempSync(join(tmpdir(), 'objective-by-name-'));
+  afterAll(() => rmSync(workspace, { recursive: true, force: true }));
+
+  it('by package name, by directory (relative, from another folder) and by file', async () => {
+    const tree = createTreeWithEmptyWorkspace();
+    await objectiveGenerator(tree, { name: 'fresh-demo' });
+    writeTree(tree, 'packages', workspace);
+    writeFileSync(
+      join(workspace, 'package.json'),
+      JSON.stringify({ name: 'ws', private: true, type: 'module', workspaces: ['packages/*'] }),
+    );
+    copyFileSync(join(root, 'tsconfig.base.json'), join(workspace, 'tsconfig.base.json'));
+    symlinkSync(join(root, 'node_modules'), join(workspace, 'node_modules'), 'dir');
+    const other = join(workspace, 'packages', 'other');
+    mkdirSync(other, { recursive: true });
+
+    for (const [objective, cwd] of [
+      ['@oneshot-em/objective-fresh-demo:temperature=0.7', workspace],
+      ['@oneshot-em/objective-fresh-demo', other],
+      ['./packages/objective-fresh-demo', workspace],
+      ['../objective-fresh-demo:temperature=0.6', other],
+      ['../objective-fresh-demo/src/index.ts', other],
+    ] as const) {
+      const r = trainWith(objective, cwd, join(workspace, 'runs', String(Math.random())));
+      expect(r.status, `${objective} from ${cwd}\n${r.output}`).toBe(0);
+      expect(r.output).toContain('objective fresh-demo');
+    }
+  });
+});
