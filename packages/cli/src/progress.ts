@@ -22,7 +22,8 @@ export function completionSummary(m: StepMetrics): string {
 
 /** The log line of one finished step (`train` prints it to stderr). */
 export function stepLine(m: StepMetrics, total: number): string {
-  return `step ${m.step}/${total} loss ${fixed(m.loss, 4)} entropy ${fixed(m.entropy, 4)} grad_norm ${fixed(m.grad_norm, 3)} ${completionSummary(m)} ${fixed(m.tokens_per_s, 0)} tok/s ${fixed(m.step_time, 2)} s`;
+  const lr = Number.isFinite(m.learning_rate) ? m.learning_rate.toExponential(2) : '?';
+  return `step ${m.step}/${total} loss ${fixed(m.loss, 4)} entropy ${fixed(m.entropy, 4)} grad_norm ${fixed(m.grad_norm, 3)} lr ${lr} ${completionSummary(m)} ${fixed(m.tokens_per_s, 0)} tok/s ${fixed(m.step_time, 2)} s`;
 }
 
 export function createProgress(stream: NodeJS.WriteStream = process.stderr): Progress {

@@ -47,9 +47,11 @@ export function fitTicks(
   for (let count = options.maxCount ?? 10; count >= 1; count--) {
     const format = scale.tickFormat(count);
     const values = scale.ticks(count).filter((v) => !options.integers || Number.isInteger(v));
-    // d3's fixed-point labels get long for tiny or huge values: exponent notation then
+    // d3's fixed-point labels get long for tiny or huge values: exponent notation then (and
+    // below 1e-3, where counting zeros is the reader's work: learning rates)
     const plain = values.map((v) => format(v).replace('−', '-'));
-    const labels = plain.some((l) => l.length > 8) ? values.map(shortExp) : plain;
+    const tiny = values.some((v) => v !== 0 && Math.abs(v) < 1e-3);
+    const labels = tiny || plain.some((l) => l.length > 8) ? values.map(shortExp) : plain;
     const ticks = { values, labels, count };
     if (count === 1 || values.length <= 1) fallback = ticks;
     let fits = true;

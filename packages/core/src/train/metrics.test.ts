@@ -118,6 +118,22 @@ describe('runSvg', () => {
     },
   );
 
+  it('a scheduled learning rate gets its own panel (warmup from 0, cosine to 0); a constant one none', () => {
+    const n = 40;
+    const run = fakeRun(n).map((m, i) => ({
+      ...m,
+      learning_rate: i < 4 ? (2e-5 * i) / 4 : 1e-5 * (1 + Math.cos((Math.PI * (i - 4)) / (n - 4))),
+    }));
+    const svg = runSvg(run);
+    expect(checkSvg(svg)).toEqual([]);
+    const titles = textBoxes(svg)
+      .filter((b) => b.className === 'axis-title')
+      .map((b) => b.text);
+    expect(titles.slice(-2)).toEqual(['learning rate', 'step']);
+    const constant = textBoxes(runSvg(fakeRun(n))).map((b) => b.text);
+    expect(constant).not.toContain('learning rate');
+  });
+
   it('draws a custom objective whose entropy is all NaN without NaN coordinates', () => {
     const svg = runSvg(fakeRun(20).map((m) => ({ ...m, entropy: Number.NaN, loss: -1e-7 })));
     expect(checkSvg(svg)).toEqual([]);

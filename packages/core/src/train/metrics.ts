@@ -118,7 +118,8 @@ const MAX_MARKED_STEPS = 60;
 
 /**
  * The run plot (`<out>/run.svg`): stacked panels sharing the step axis — loss and entropy,
- * gradient norm, completion length, clipped completions — with d3 nice ticks thinned until
+ * gradient norm, completion length, clipped completions, and the learning rate when a schedule
+ * moves it — with d3 nice ticks thinned until
  * their labels fit, a legend per panel, and NaN/Infinity values left out (gaps in the line).
  */
 export function runSvg(metrics: readonly StepMetrics[], title = 'one-shot EM'): string {
@@ -157,6 +158,15 @@ export function runSvg(metrics: readonly StepMetrics[], title = 'one-shot EM'): 
       zeroBased: true,
     },
   ];
+  // a schedule (lr-schedule.ts): its rate gets a panel; a constant rate would be a flat line
+  const rates = col('learning_rate').filter(Number.isFinite);
+  if (rates.some((r) => r !== rates[0])) {
+    panels.push({
+      title: 'learning rate',
+      series: [{ name: 'learning_rate', color: '#8c564b', values: col('learning_rate') }],
+      zeroBased: true,
+    });
+  }
   const W = 720;
   const m = { l: 76, r: 20, t: 34 };
   const header = 24;
