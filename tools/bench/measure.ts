@@ -98,6 +98,11 @@ export interface GenerationResult {
   seconds_g: number;
   /** `backend.memory().peakBytes` over these generations (weights included), where reported */
   device_peak_bytes: number | null;
+  /**
+   * Dawn: command-queue counts per decode step (dispatches, submits, compute passes, copies,
+   * bind groups created, readbacks), from the difference of the G- and 1-token generations
+   */
+  per_decode_step?: Record<string, number>;
 }
 
 /**
@@ -121,10 +126,25 @@ export async function measureGeneration(
       padId: model.padId,
     });
   backend.resetPeakMemory?.();
+  const commands = (backend as { commands?: () => Record<string, number> }).commands;
+  const c0 = commands?.();
   const one = await timed(backend, true, gen(1));
+  const c1 = commands?.();
   const full = await timed(backend, true, gen(wl.newTokens));
+  const c2 = commands?.();
   const decodeSeconds = Math.max(full.seconds - one.seconds, 1e-9);
+  // timed() runs each generation twice (warm-up, then timed)
+  const perStep =
+    c0 && c1 && c2 && wl.newTokens > 1
+      ? Object.fromEntries(
+          Object.keys(c0).map((k) => [
+            k,
+            (c2[k] - c1[k] - (c1[k] - c0[k])) / 2 / (wl.newTokens - 1),
+          ]),
+        )
+      : undefined;
   return {
+    ...(perStep && { per_decode_step: perStep }),
     prefill_tokens_per_s: (wl.genBatch * wl.promptTokens) / one.seconds,
     decode_tokens_per_s: (wl.genBatch * (wl.newTokens - 1)) / decodeSeconds,
     seconds_g1: one.seconds,
