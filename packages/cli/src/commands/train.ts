@@ -211,6 +211,7 @@ export async function runTrain(
           topP: opts.topP,
           topK: opts.topK,
           repetitionPenalty: opts.repetitionPenalty,
+          minP: opts.minP,
         },
         maxNewTokens: opts.maxNewTokens,
         optimizer: {

@@ -199,3 +199,35 @@ describe('generate --json is train --rollouts input', () => {
     expect(t.status, t.stderr).toBe(0);
   });
 });
+
+describe("train --min-p reaches the rollouts (the sampler is generate's)", () => {
+  it('min-p 1 keeps only the most likely token: the same run as greedy rollouts', () => {
+    const dir = tmp();
+    const loss = (extra: string[], name: string) => {
+      const out = join(dir, name);
+      const r = runCli([
+        'train',
+        '--backend',
+        'reference',
+        '--steps',
+        '1',
+        '--effective-batch',
+        '2',
+        '--micro-batch',
+        '2',
+        '--max-new-tokens',
+        '16',
+        '--out',
+        out,
+        ...extra,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n')[0]).loss;
+    };
+    const greedy = loss(['--temperature', '0'], 'greedy');
+    const hot = ['--temperature', '1.5', '--top-p', '1'];
+    expect(loss([...hot, '--min-p', '1'], 'min-p-1')).toBe(greedy);
+    // the control: the same hot sampling without min-p draws other completions
+    expect(loss(hot, 'sampled')).not.toBe(greedy);
+  });
+});
