@@ -19,7 +19,7 @@ const CLASSES_PER_OCTAVE = 8;
 
 const ids = new WeakMap<object, number>();
 let nextId = 0;
-/** A process-wide number per GPU object, for cache keys and a canonical order (never reused). */
+/** A process-wide number per GPU buffer: the free lists' canonical order (never reused). */
 export function idOf(o: object): number {
   let id = ids.get(o);
   if (id === undefined) {

@@ -1,13 +1,11 @@
 import { grid, type KernelDescriptor } from '../kernels/kernel.js';
-import { type BufferPool, idOf, type MemoryMeter } from './buffers.js';
+import type { BufferPool, MemoryMeter } from './buffers.js';
 import type { DawnDevice } from './device.js';
 import type { PipelineCache } from './pipelines.js';
 
 /** Bytes per uniform slot: WebGPU's minUniformBufferOffsetAlignment. */
 const SLOT = 256;
 const SLOTS = 2048;
-/** Bind groups kept for reuse (a 1.5B decode step records ~600 dispatches). */
-const BIND_GROUPS = 8192;
 
 /** What the queue has recorded and submitted since it was created (tools/bench reports them per token). */
 export interface CommandCounters {
@@ -43,7 +41,15 @@ export class CommandQueue {
   /** The pipeline set on the open pass (a repeated kernel skips setPipeline). */
   #lastPipeline: GPUComputePipeline | null = null;
   #errors: Promise<GPUError | null>[] = [];
-  readonly #bindGroups = new Map<string, GPUBindGroup>();
+  /** Per uniform slot: the last bind group recorded there and what it binds. */
+  readonly #bindGroups: (
+    | {
+        pipeline: GPUComputePipeline;
+        refs: (GPUBuffer | number | undefined)[];
+        group: GPUBindGroup;
+      }
+    | undefined
+  )[] = [];
   readonly #counters: CommandCounters = {
     dispatches: 0,
     submits: 0,
@@ -129,23 +135,29 @@ export class CommandQueue {
   }
 
   /**
-   * The bind group of one dispatch: uniform slot + bound ranges. A decode step records the
-   * same dispatches into the same slots over the same pooled buffers every token, so after
-   * the first token nearly every one comes from the cache instead of `createBindGroup`.
+   * The bind group of one dispatch. A decode step records the same dispatches into the same
+   * uniform slots over the same pooled buffers every token, so each slot keeps its last group
+   * and reuses it when the pipeline and every bound range match: after the first token nearly
+   * no dispatch calls `createBindGroup`.
    */
   #bindGroup(
     kernel: KernelDescriptor,
     pipeline: GPUComputePipeline,
     buffers: Record<string, GPUBuffer | GPUBufferBinding>,
   ): GPUBindGroup {
-    let key = `${idOf(pipeline)}|${this.#slot}`;
+    const refs: (GPUBuffer | number | undefined)[] = [];
     for (const name in kernel.bindings) {
       const b = buffers[name];
       if (!b) throw new Error(`${kernel.family}/${kernel.entry}: buffer ${name} missing`);
-      key += 'buffer' in b ? `|${idOf(b.buffer)}:${b.offset ?? 0}:${b.size ?? ''}` : `|${idOf(b)}`;
+      if ('buffer' in b) refs.push(b.buffer, b.offset ?? 0, b.size);
+      else refs.push(b, 0, undefined);
     }
-    const hit = this.#bindGroups.get(key);
-    if (hit) return hit;
+    const last = this.#bindGroups[this.#slot];
+    if (last && last.pipeline === pipeline && last.refs.length === refs.length) {
+      let same = true;
+      for (let i = 0; i < refs.length && same; i++) same = last.refs[i] === refs[i];
+      if (same) return last.group;
+    }
     const entries: GPUBindGroupEntry[] = [
       { binding: 0, resource: { buffer: this.#uniforms, offset: this.#slot * SLOT, size: SLOT } },
     ];
@@ -158,12 +170,7 @@ export class CommandQueue {
       entries,
     });
     this.#counters.bindGroups++;
-    // first in, first out: a training step's one-off groups must not pile up
-    if (this.#bindGroups.size >= BIND_GROUPS) {
-      const oldest = this.#bindGroups.keys().next().value;
-      if (oldest !== undefined) this.#bindGroups.delete(oldest);
-    }
-    this.#bindGroups.set(key, group);
+    this.#bindGroups[this.#slot] = { pipeline, refs, group };
     return group;
   }
 
@@ -255,7 +262,7 @@ export class CommandQueue {
   }
 
   destroy(): void {
-    this.#bindGroups.clear();
+    this.#bindGroups.length = 0;
     this.#endPass();
     this.#encoder = null;
     this.#uniforms.destroy();
