@@ -96,7 +96,7 @@ export interface MatmulResult extends MatmulShape {
 /**
  * The Dawn matmul variants `--only kernels` measures, each on its own backend: the automatic
  * choice in f32, bf16 and f16 weights, and every explicit kernel on the shapes it applies to
- * (gemv, gemv4: M ≤ 8; tile64: M ≥ 64; tile128: M ≥ 128), tile128 and gemv4 also with bf16
+ * (gemv, gemv4: M ≤ 8; tile64, sgmat: M ≥ 64; tile128: M ≥ 128), tile128 and gemv4 also with bf16
  * weights. An f16 variant is skipped on adapters without shader-f16.
  */
 export const DAWN_MATMUL_VARIANTS: {
@@ -120,6 +120,9 @@ export const DAWN_MATMUL_VARIANTS: {
     applies: (s) => s.m >= 128,
     weightBytes: 2,
   },
+  // f16 subgroup matrices; without chromium-experimental-subgroup-matrix its backend says so
+  // on stderr and these rows are tile16's
+  { variant: 'sgmat', options: { matmul: 'sgmat' }, applies: (s) => s.m >= 64, weightBytes: 4 },
   { variant: 'gemv', options: { matmul: 'gemv' }, applies: (s) => s.m <= 8, weightBytes: 4 },
   { variant: 'gemv4', options: { matmul: 'gemv4' }, applies: (s) => s.m <= 8, weightBytes: 4 },
   {

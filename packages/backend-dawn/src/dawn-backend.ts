@@ -41,7 +41,9 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
   /**
    * Matmul kernel: 'auto' (default: gemv for M ≤ 8, the register-tiled tile64 for M, N ≥ 64,
    * else tile16, among the variants that validate on the adapter), or one variant where it
-   * applies ('gemv', 'gemv4': M ≤ 8; 'tile64': M ≥ 64; 'tile128': M ≥ 128; else tile16).
+   * applies ('gemv', 'gemv4': M ≤ 8; 'tile64': M ≥ 64; 'tile128': M ≥ 128; 'sgmat': M ≥ 64,
+   * f16 operands in subgroup matrices, adapters with chromium-experimental-subgroup-matrix
+   * only; else tile16).
    */
   matmul?: MatmulVariant;
   /**
@@ -87,7 +89,7 @@ export interface DawnBackend extends Backend {
   readonly kind: 'dawn';
   readonly adapter: DawnAdapterInfo;
   /** Optional features enabled on the device (present on the adapter and not disabled). */
-  readonly features: { subgroups: boolean; f16: boolean };
+  readonly features: { subgroups: boolean; f16: boolean; subgroupMatrix: boolean };
   /** The optional matmul variants that validated on this adapter (else tile16 runs). */
   readonly matmulVariants: MatmulAvailability;
   /** The weights' compute-copy dtype (`dtype` option resolved; 'f32': none). */
@@ -96,7 +98,7 @@ export interface DawnBackend extends Backend {
   readComputeCopy(t: Tensor): Promise<Uint16Array | undefined>;
   /** Storage buffers handed out and not yet disposed (leak checks). */
   liveBuffers(): number;
-  /** Dispatches, submits, passes, copies, bind groups created, readbacks so far (tools/bench). */
+  /** Dispatches, submits, passes, copies, bind groups created, readbacks, decode recording ms so far (tools/bench). */
   commands(): CommandCounters;
   /** The largest buffer (binding) this backend creates; larger tensors are split. */
   readonly bindingLimit: number;
@@ -145,11 +147,12 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       `Dawn backend: maxBindingBytes = ${options.maxBindingBytes}; expected a byte count ≥ 256`,
     );
   }
-  const matmulAvailable = await validateMatmulVariants(
-    device,
+  const matmulAvailable = await validateMatmulVariants(device, {
     weightDtype,
-    options.breakMatmulVariants,
-  );
+    subgroupMatrix: dev.subgroupMatrix,
+    requested: options.matmul,
+    broken: options.breakMatmulVariants,
+  });
   const meter = new MemoryMeter();
   const pool = new BufferPool(
     device,
@@ -204,6 +207,7 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     queue,
     matmul: options.matmul ?? 'auto',
     matmulAvailable,
+    ...(dev.subgroupMatrix && { subgroupMatrix: dev.subgroupMatrix }),
     workgroupLimits: dev.workgroupLimits,
     reduction: dev.hasSubgroups ? 'subgroup' : 'workgroup',
     f16: options.f16 ?? false,
@@ -229,7 +233,10 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
   };
   const decodeLoop = {
     ...decodeLoopOps(ctx),
-    endStep: () => queue.flush(),
+    endStep(recordMs: number) {
+      queue.recordedDecodeStep(recordMs);
+      queue.flush();
+    },
     async readLater(t: Tensor): Promise<Int32Array> {
       const bytes = numel(t.shape) * 4;
       counter.reads++;
@@ -242,7 +249,11 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     name: `dawn(${dev.adapter.description} · ${dev.adapter.api})`,
     kind: 'dawn',
     adapter: dev.adapter,
-    features: { subgroups: dev.hasSubgroups, f16: dev.hasF16 },
+    features: {
+      subgroups: dev.hasSubgroups,
+      f16: dev.hasF16,
+      subgroupMatrix: dev.subgroupMatrix !== undefined,
+    },
     matmulVariants: matmulAvailable,
     weightDtype,
     async readComputeCopy(t) {

@@ -3,6 +3,7 @@ import type { Reduction } from '../kernels/kernel.js';
 import type { MatmulAvailability, MatmulVariant } from '../kernels/matmul/variant.js';
 import type { WeightDtype } from '../kernels/weights.js';
 import type { CommandQueue } from './commands.js';
+import type { SubgroupMatrixShape } from './device.js';
 import { DawnTensor } from './tensor.js';
 
 /**
@@ -14,6 +15,8 @@ export interface KernelContext {
   readonly matmul: MatmulVariant;
   /** The optional matmul variants that passed validation on this adapter (runtime/variants.ts). */
   readonly matmulAvailable: MatmulAvailability;
+  /** The adapter's f16 subgroup-matrix shape (the sgmat variant), when it has the feature. */
+  readonly subgroupMatrix?: SubgroupMatrixShape;
   /** 'subgroup' when the device has the `subgroups` feature (and it is not disabled). */
   readonly reduction: Reduction;
   /** Matmuls in the f16 kernel (the opt-in `f16` option; the device has shader-f16). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDawnBackend } from '../dawn-backend.js';
 import { useDawn } from '../testing/harness.js';
-import { describeDawnAdapters, missingDriverMessage } from './device.js';
+import { describeDawnAdapters, missingDriverMessage, SUBGROUP_MATRIX_FEATURE } from './device.js';
 
 describe('Dawn adapter selection and limits', () => {
   const h = useDawn();
@@ -40,12 +40,16 @@ describe('Dawn adapter selection and limits', () => {
   it('enables subgroups and shader-f16 when the adapter has them, unless disabled', async (ctx) => {
     const d = h.dawn(ctx);
     const [first] = await describeDawnAdapters();
-    expect(d.features).toEqual({
+    expect(d.features).toMatchObject({
       subgroups: first.features.includes('subgroups'),
       f16: first.features.includes('shader-f16'),
     });
+    // subgroup matrices also need an f16 → f32 config (kernels/matmul/subgroup-matrix.test.ts)
+    if (!first.features.includes(SUBGROUP_MATRIX_FEATURE))
+      expect(d.features.subgroupMatrix).toBe(false);
+    // the f16 subgroup-matrix kernel goes with shader-f16
     const without = await createDawnBackend({ disableSubgroups: true, disableF16: true });
-    expect(without.features).toEqual({ subgroups: false, f16: false });
+    expect(without.features).toEqual({ subgroups: false, f16: false, subgroupMatrix: false });
     await without.destroy();
   });
 

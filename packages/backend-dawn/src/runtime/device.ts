@@ -46,11 +46,49 @@ export interface DawnDevice {
   /** Features actually enabled on the device. */
   hasF16: boolean;
   hasSubgroups: boolean;
+  /**
+   * The f16 × f16 → f32 shape of `chromium-experimental-subgroup-matrix` (enabled with
+   * shader-f16 when the adapter lists such a config), and the subgroup size bound the
+   * workgroup's x size must be a multiple of; undefined without the feature.
+   */
+  subgroupMatrix?: SubgroupMatrixShape;
   /** Threads per workgroup and workgroup-memory bytes the device was created with. */
   workgroupLimits: { threads: number; storageBytes: number };
   /** GPUBufferUsage / GPUMapMode flag tables (Dawn's, not `globalThis`). */
   usage: { storage: number; uniform: number; copySrc: number; copyDst: number; mapRead: number };
   mapRead: number;
+}
+
+export interface SubgroupMatrixShape {
+  m: number;
+  n: number;
+  k: number;
+  subgroupMaxSize: number;
+}
+
+/** The WebGPU feature of subgroup matrices (cooperative matrices; Dawn only, experimental). */
+export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
+
+/** An f16-in, f32-out config from the adapter's `subgroupMatrixConfigs`, or undefined. */
+export function subgroupMatrixShape(
+  features: ReadonlySet<string>,
+  info: {
+    subgroupMaxSize?: number;
+    subgroupMatrixConfigs?: readonly {
+      componentType: string;
+      resultComponentType: string;
+      M: number;
+      N: number;
+      K: number;
+    }[];
+  },
+): SubgroupMatrixShape | undefined {
+  if (!features.has(SUBGROUP_MATRIX_FEATURE) || !features.has('shader-f16')) return undefined;
+  const c = (info.subgroupMatrixConfigs ?? []).find(
+    (x) => x.componentType === 'f16' && x.resultComponentType === 'f32',
+  );
+  if (!c || !info.subgroupMaxSize) return undefined;
+  return { m: c.M, n: c.N, k: c.K, subgroupMaxSize: info.subgroupMaxSize };
 }
 
 /** The message for "no adapter": which library is missing and how to install it. */
@@ -203,6 +241,13 @@ export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<D
   const requiredFeatures: GPUFeatureName[] = [];
   if (hasF16) requiredFeatures.push('shader-f16');
   if (hasSubgroups) requiredFeatures.push('subgroups' as GPUFeatureName);
+  const subgroupMatrix = hasF16
+    ? subgroupMatrixShape(
+        adapter.features as ReadonlySet<string>,
+        adapter.info as Parameters<typeof subgroupMatrixShape>[1],
+      )
+    : undefined;
+  if (subgroupMatrix) requiredFeatures.push(SUBGROUP_MATRIX_FEATURE as GPUFeatureName);
   const device = await adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
@@ -223,6 +268,7 @@ export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<D
     adapter: info,
     hasF16,
     hasSubgroups,
+    ...(subgroupMatrix && { subgroupMatrix }),
     workgroupLimits: {
       threads: Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX),
       storageBytes: limits.maxComputeWorkgroupStorageSize,

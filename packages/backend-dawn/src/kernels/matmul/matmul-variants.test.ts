@@ -5,7 +5,7 @@ import { expectClose, isCi, randomFloats, readF, useDawn } from '../../testing/h
 import { fromBf16Bits, fromF16Bits } from '../../testing/harness.js';
 import { chooseMatmul } from './variant.js';
 
-const all = { gemv: true, gemv4: true, tile64: true, tile128: true };
+const all = { gemv: true, gemv4: true, tile64: true, tile128: true, sgmat: true };
 const only = (v: keyof typeof all) => ({ ...all, [v]: false });
 
 describe('matmul variant choice (pure, any adapter)', () => {
@@ -97,7 +97,13 @@ describe('a matmul variant that fails validation falls back with one line on std
       );
       expect(notices[1]).toMatch(/variant tile64/);
       for (const l of notices) expect(l.trim().split('\n')).toHaveLength(1);
-      expect(d.matmulVariants).toEqual({ gemv: false, gemv4: true, tile64: false, tile128: true });
+      expect(d.matmulVariants).toEqual({
+        gemv: false,
+        gemv4: true,
+        tile64: false,
+        tile128: true,
+        sgmat: d.features.subgroupMatrix,
+      });
       const ref = useDawnRef();
       for (const [M, K, N] of [
         [1, 37, 19],

@@ -3,6 +3,8 @@ import { buf, ceilDiv, type KernelContext } from '../../runtime/context.js';
 import { DawnTensor, type Segment } from '../../runtime/tensor.js';
 import { family, type KernelDescriptor, wgsl } from '../kernel.js';
 import { type WeightDtype, weightStorageFamilies } from '../weights.js';
+import type { SubgroupMatrixShape } from '../../runtime/device.js';
+import { matmulSubgroupMatrix, subgroupMatrixGrid } from './subgroup-matrix.js';
 import { chooseMatmul, type OptionalMatmul } from './variant.js';
 
 export type { MatmulVariant } from './variant.js';
@@ -87,10 +89,14 @@ export const matmulTile128ByDtype = weightStorageFamilies(
   { matmul: { bindings, workgroupSize: 16 } },
 );
 
-/** Every descriptor of an optional variant for b stored as `dtype` (what start-up validates). */
+/**
+ * Every descriptor of an optional variant for b stored as `dtype` (what start-up validates);
+ * sgmat needs the adapter's subgroup-matrix shape (none without it).
+ */
 export function optionalMatmulKernels(
   variant: OptionalMatmul,
   dtype: WeightDtype,
+  shape?: SubgroupMatrixShape,
 ): KernelDescriptor[] {
   switch (variant) {
     case 'gemv':
@@ -101,6 +107,8 @@ export function optionalMatmulKernels(
       return [matmulTile64ByDtype[dtype].matmul];
     case 'tile128':
       return [matmulTile128ByDtype[dtype].matmul];
+    case 'sgmat':
+      return shape ? [matmulSubgroupMatrix(shape, dtype, params)] : [];
   }
 }
 
@@ -186,6 +194,14 @@ function pick(
   }
   if (name === 'tile64')
     return { name, kernel: matmulTile64ByDtype[dtype].matmul, grid: tiles(64) };
+  if (name === 'sgmat' && ctx.subgroupMatrix) {
+    const shape = ctx.subgroupMatrix;
+    return {
+      name,
+      kernel: matmulSubgroupMatrix(shape, dtype, params),
+      grid: (rows, cols) => subgroupMatrixGrid(shape, rows, cols),
+    };
+  }
   if (name === 'tile128')
     return { name, kernel: matmulTile128ByDtype[dtype].matmul, grid: tiles(128) };
   return { name, kernel: matmulTile16ByDtype[dtype].matmul, grid: tiles(16) };

@@ -4,7 +4,7 @@
  */
 
 /** The optional matmul variants, validated at start-up; tile16 is the baseline every adapter runs. */
-export const OPTIONAL_MATMULS = ['gemv', 'gemv4', 'tile64', 'tile128'] as const;
+export const OPTIONAL_MATMULS = ['gemv', 'gemv4', 'tile64', 'tile128', 'sgmat'] as const;
 export type OptionalMatmul = (typeof OPTIONAL_MATMULS)[number];
 
 /** Which optional variants passed validation on this adapter (runtime/variants.ts). */
@@ -13,7 +13,9 @@ export type MatmulAvailability = Readonly<Record<OptionalMatmul, boolean>>;
 /**
  * 'auto' (default): gemv for M ≤ 8, tile64 for M ≥ 64 and N ≥ 64, else tile16 — among the
  * variants that passed validation on this adapter. An explicit variant is used wherever it
- * applies (gemv, gemv4: M ≤ 8; tile64: M ≥ 64; tile128: M ≥ 128), else tile16.
+ * applies (gemv, gemv4: M ≤ 8; tile64: M ≥ 64; tile128: M ≥ 128; sgmat — subgroup matrices,
+ * f16 operands, only on adapters with chromium-experimental-subgroup-matrix — M ≥ 64), else
+ * tile16. sgmat rounds both operands to f16, so 'auto' never picks it.
  */
 export type MatmulVariant = 'auto' | 'tile16' | OptionalMatmul;
 
@@ -32,6 +34,7 @@ export function chooseMatmul(
     gemv4: m <= GEMV_MAX_ROWS,
     tile64: m >= 64,
     tile128: m >= 128,
+    sgmat: m >= 64,
   };
   const usable = (v: OptionalMatmul) => fits[v] && available[v];
   if (requested === 'tile16') return 'tile16';
