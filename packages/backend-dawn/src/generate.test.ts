@@ -29,9 +29,10 @@ describe('on-device generation loop', () => {
     expect(fused).toEqual(generic);
     // done-flag checks + the final flags and history; the generic loop reads once per token
     expect(after.reads - before.reads).toBe(Math.floor((opts.maxNewTokens - 1) / CHECK_EVERY) + 2);
-    // one submit per step (the last goes with the flags' read), then the history's read
-    expect(c1.submits - c0.submits).toBe(opts.maxNewTokens + 1);
+    // one submit per step and one per readback
     expect(c1.readbacks - c0.readbacks).toBe(after.reads - before.reads);
+    expect(c1.submits - c0.submits).toBe(opts.maxNewTokens + c1.readbacks - c0.readbacks);
+    expect(c1.decodeRecordMs).toBeGreaterThan(c0.decodeRecordMs);
 
     // the same generation again records the same dispatches into the same uniform slots over
     // the same pooled buffers: its bind groups come from the cache

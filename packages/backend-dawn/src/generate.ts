@@ -27,8 +27,11 @@ export const CHECK_EVERY = 16;
 
 /** What the loop needs of the backend's command queue beyond `TensorOps`. */
 export interface DecodeQueueOps {
-  /** Submits the step just recorded, so the GPU runs it while the host records the next. */
-  endStep(): void;
+  /**
+   * Submits the step just recorded, so the GPU runs it while the host records the next;
+   * `recordMs`: the host's time recording it (counted for tools/bench).
+   */
+  endStep(recordMs: number): void;
   /**
    * Starts copying `t` (i32) to the host behind the work already recorded; the promise gives
    * the values once the GPU gets there (the loop awaits nothing else mid-generation).
@@ -109,6 +112,7 @@ export async function generateOnDevice(
   let check: Promise<Int32Array> | null = null;
   let ran = 0;
   for (let t = 0; t < G; t++) {
+    const t0 = performance.now();
     // the copy first: it ends no compute pass then, so a step is one pass and one submit
     const u = ops.sliceRows(uniformsT, t, 1); // [1, B]
     const keyMask = loop.maskPrefix(maskT, P + t);
@@ -118,13 +122,14 @@ export async function generateOnDevice(
     loop.advance({ ...state, next }, { step: t, pad: padId, eosCount: opts.eosIds.length });
     for (const x of [keyMask, logits, u, next]) ops.dispose(x);
     ran = t + 1;
+    loop.endStep(performance.now() - t0);
     if (ran === G) break;
     if (ran % CHECK_EVERY === 0) {
       const previous = check;
-      check = loop.readLater(state.doneAt); // submits this step too
+      check = loop.readLater(state.doneAt);
       check.catch(() => undefined); // awaited later; meanwhile a rejection is not unhandled
       if (previous && allDone(await previous)) break;
-    } else loop.endStep();
+    }
   }
   if (check) await check;
   // Core's loop stops right after the step at which the last sequence finished.

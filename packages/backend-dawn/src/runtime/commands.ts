@@ -20,6 +20,8 @@ export interface CommandCounters {
   bindGroups: number;
   /** staging buffers mapped back to the host */
   readbacks: number;
+  /** host milliseconds spent recording decode steps (generate.ts reports them) */
+  decodeRecordMs: number;
 }
 
 /**
@@ -57,6 +59,7 @@ export class CommandQueue {
     copies: 0,
     bindGroups: 0,
     readbacks: 0,
+    decodeRecordMs: 0,
   };
   /** Validate after every dispatch (slow; for debugging a kernel). */
   readonly debug: boolean;
@@ -172,6 +175,11 @@ export class CommandQueue {
     this.#counters.bindGroups++;
     this.#bindGroups[this.#slot] = { pipeline, refs, group };
     return group;
+  }
+
+  /** Adds the host's time recording one decode step (counted, not measured, here). */
+  recordedDecodeStep(ms: number): void {
+    this.#counters.decodeRecordMs += ms;
   }
 
   /** Counts since the queue was created. */
