@@ -1,6 +1,8 @@
 import { exitCodeFor } from './exit-codes.js';
 import { buildProgram } from './program.js';
+import { ensureXdgRuntimeDir } from './runtime-env.js';
 
+ensureXdgRuntimeDir();
 const program = buildProgram();
 try {
   await program.parseAsync(process.argv);
