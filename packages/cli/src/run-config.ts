@@ -212,10 +212,15 @@ export function configChanges(
   const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
   const changes: string[] = [];
   const keys = new Set([...Object.keys(recorded.options), ...Object.keys(now)]);
-  // a decaying schedule reaches 0 at --steps: more steps change the rate of every step left
-  const decays = (o: Record<string, unknown>) =>
-    o.lr_scheduler_type === 'linear' || o.lr_scheduler_type === 'cosine';
-  const stepsMatter = decays(recorded.options) || decays(now);
+  // a decaying schedule reaches 0 at --steps, a warmup ratio is a share of it: more steps
+  // change the rate of the steps left
+  const scheduled = (o: Record<string, unknown>) =>
+    o.lr_scheduler_type === 'linear' ||
+    o.lr_scheduler_type === 'cosine' ||
+    (o.lr_scheduler_type === 'constant_with_warmup' &&
+      Number(o.warmup_ratio) > 0 &&
+      !(Number(o.warmup_steps) > 0));
+  const stepsMatter = scheduled(recorded.options) || scheduled(now);
   for (const k of keys) {
     const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
     if (NOT_COMPARED.has(camel) && !(camel === 'steps' && stepsMatter)) continue;

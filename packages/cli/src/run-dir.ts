@@ -7,7 +7,8 @@ import { LOCK_FILE } from './run-lock.js';
 /** What a train run writes into its --out: what --overwrite removes, and nothing else. */
 function isRunArtifact(name: string): boolean {
   return (
-    /^step_\d+$/.test(name) ||
+    // step_<N>.deleting: a --save-total-limit delete a crash interrupted
+    /^step_\d+(\.deleting)?$/.test(name) ||
     name === 'final' ||
     name === 'metrics.jsonl' ||
     name === 'run.svg' ||
