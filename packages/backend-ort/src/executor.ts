@@ -1,14 +1,22 @@
 import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { DeviceMemory, DType, Tensor, TransferCounter } from '@oneshot-em/core';
+import type { DeviceMemory, Tensor, TransferCounter } from '@oneshot-em/core';
 import * as ort from 'onnxruntime-node';
 import { type OrtDeviceSpec, sessionOptions } from './device.js';
 import { GraphBuilder, serializeModel } from './graph/builder.js';
 import { Lowering } from './graph/lowering.js';
-import { type Emit, OrtTensor, type TraceOp, TraceValue, traceOp } from './graph/trace.js';
+import {
+  type Emit,
+  type HostData,
+  OrtTensor,
+  type TraceOp,
+  TraceValue,
+  traceOp,
+  type ValueDType,
+} from './graph/trace.js';
 
-export type HostData = Float32Array | Int32Array;
+export type { HostData };
 /**
  * A host op's body. One traced with `inPlace` indices may update those inputs' arrays and return
  * them as its outputs (the optimizers: no allocation per step); flush hands it a copy instead
@@ -104,14 +112,19 @@ export class Executor {
     return t;
   }
 
-  /** A handle more (+1) or less (−1) on v; a materialised v counts while it has one. */
+  /**
+   * A handle more (+1) or less (−1) on v; a materialised v counts while it has one, with its
+   * compute copy (ops/weights.ts) once that is on the host too.
+   */
   private track(v: TraceValue, delta: 1 | -1): void {
     v.handles += delta;
     if (v.source.kind !== 'data') return;
-    if (delta === 1 && v.handles === 1) this.grow(v.source.data.byteLength);
+    const copy = v.computeCopy?.f16.source;
+    const bytes = v.source.data.byteLength + (copy?.kind === 'data' ? copy.data.byteLength : 0);
+    if (delta === 1 && v.handles === 1) this.grow(bytes);
     else if (delta === -1 && v.handles === 0) {
-      this.liveBytes -= v.source.data.byteLength;
-      this.releasedSinceGc += v.source.data.byteLength;
+      this.liveBytes -= bytes;
+      this.releasedSinceGc += bytes;
     }
   }
 
@@ -123,7 +136,9 @@ export class Executor {
   /** v's value is now on the host (a run's output, a host op's or a host evaluation's). */
   private materialise(v: TraceValue, data: HostData): void {
     v.source = { kind: 'data', data };
-    if (v.handles > 0) this.grow(data.byteLength);
+    const owner = v.copyOf;
+    if (v.handles > 0 || (owner && owner.handles > 0 && owner.source.kind === 'data'))
+      this.grow(data.byteLength);
   }
 
   /**
@@ -175,10 +190,11 @@ export class Executor {
     this.peakBytes = this.liveBytes;
   }
 
-  /** A materialised value (a graph input wherever it is used). */
-  data(data: HostData, shape: readonly number[]): TraceValue {
-    const dtype: DType = data instanceof Int32Array ? 'i32' : 'f32';
-    return new TraceValue([...shape], dtype, { kind: 'data', data }, 0);
+  /** A materialised value (a graph input wherever it is used); `uploaded`: see TraceValue. */
+  data(data: HostData, shape: readonly number[], uploaded = false): TraceValue {
+    const dtype: ValueDType =
+      data instanceof Int32Array ? 'i32' : data instanceof Uint16Array ? 'f16' : 'f32';
+    return new TraceValue([...shape], dtype, { kind: 'data', data }, 0, false, uploaded);
   }
 
   /** Re-points an in-place op's target handle to its new value. */
@@ -196,15 +212,16 @@ export class Executor {
    * inputs whose arrays `run` may update (see HostFn).
    */
   traceHost(
-    inputs: readonly Tensor[],
-    outputs: { shape: readonly number[]; dtype: DType }[],
+    inputs: readonly (Tensor | TraceValue)[],
+    outputs: { shape: readonly number[]; dtype: ValueDType; uploaded?: boolean }[],
     run: HostFn,
     inPlace: readonly number[] = [],
   ): TraceValue[] {
     const emit: Emit = () => {
       throw new Error('ort backend (internal): a host op reached graph lowering before it ran');
     };
-    const values = traceOp(inputs.map(OrtTensor.valueOf), outputs, emit);
+    const ins = inputs.map((x) => (x instanceof TraceValue ? x : OrtTensor.valueOf(x)));
+    const values = traceOp(ins, outputs, emit);
     const src = values[0].source;
     if (src.kind !== 'op') throw new Error('unreachable');
     this.hostOps.push({ op: src.op, outputs: values, run, inPlace });
@@ -390,9 +407,7 @@ export class Executor {
         value.source.data.buffer instanceof SharedArrayBuffer
           ? value.source.data.slice()
           : value.source.data;
-      feeds[name] = new ort.Tensor(data instanceof Int32Array ? 'int32' : 'float32', data, [
-        ...value.shape,
-      ]);
+      feeds[name] = feedTensor(data, value.shape);
       this.counter.uploads++;
       this.counter.bytesUp += data.byteLength;
     }
@@ -431,7 +446,7 @@ export class Executor {
     await this.exclusive(() => this.flush([v]));
     if (v.source.kind !== 'data')
       throw new Error('ort backend (internal): read did not materialise its target');
-    return v.source.data.slice();
+    return v.source.data.slice() as Float32Array | Int32Array;
   }
   /** Runs the pending host ops and computes every live value (one run, if anything is pending). */
   async sync(): Promise<void> {
@@ -458,4 +473,11 @@ export class Executor {
     this.pending.clear();
     this.hostOps = [];
   }
+}
+
+function feedTensor(data: HostData, shape: readonly number[]): ort.Tensor {
+  const dims = [...shape];
+  if (data instanceof Int32Array) return new ort.Tensor('int32', data, dims);
+  if (data instanceof Uint16Array) return new ort.Tensor('float16', data, dims);
+  return new ort.Tensor('float32', data, dims);
 }

@@ -24,8 +24,10 @@ import {
   parseDevice,
 } from './device.js';
 import { Executor } from './executor.js';
+import { OrtTensor } from './graph/trace.js';
 import { fusedGenerate } from './generate.js';
 import { attentionBackward, attentionForward } from './ops/attention/attention.js';
+import { computeCopy, resolveWeightDtype } from './ops/convert/convert.js';
 import { concatRows, sliceRows, upload, zeros } from './ops/data/data.js';
 import { accumulate, add, addBias, matmul, scale, sumRows, sumSquares } from './ops/dense/dense.js';
 import { embeddingBackward, embeddingForward } from './ops/embedding/embedding.js';
@@ -36,7 +38,7 @@ import { rope } from './ops/rope/rope.js';
 import { markPresent, sample } from './ops/sample/sample.js';
 import { swigluBackward, swigluForward } from './ops/swiglu/swiglu.js';
 import { type VocabOptions, vocabGrad, vocabStats } from './ops/vocab/vocab.js';
-import { Tracer } from './tracer.js';
+import { Tracer, type WeightDtype } from './tracer.js';
 
 export interface OrtBackendOptions {
   /** 'cpu' (default), 'cuda' (= cuda:0) or 'cuda:N'. */
@@ -47,6 +49,15 @@ export interface OrtBackendOptions {
    * rather than a silent no-op.
    */
   cudaMemoryLimit?: number;
+  /**
+   * The dtype of the weights' compute copy (`--dtype`): 'f32' (none), 'f16' (matmul weights and
+   * embedding tables fed as f16, widened to f32 in the graph; f32 master weights and optimizer
+   * state on the host). 'bf16' is an error: onnxruntime-node has no bfloat16 tensors. 'auto'
+   * (default): f16 on CUDA for an f16 base model, else f32 (ops/convert resolveWeightDtype).
+   */
+  dtype?: 'auto' | 'f32' | 'bf16' | 'f16';
+  /** The base model's storage dtype, for `dtype: 'auto'`. */
+  baseDtype?: 'f32' | 'bf16' | 'f16';
 }
 
 export interface OrtBackend extends Backend {
@@ -57,6 +68,13 @@ export interface OrtBackend extends Backend {
   sessions(): number;
   /** Op types of the main graph of the last run (tests check that generation is one Loop). */
   lastGraphOpTypes(): readonly string[];
+  /** The weights' compute-copy dtype (`dtype` resolved; 'f32': none). */
+  readonly weightDtype: WeightDtype;
+  /**
+   * The f16 bits matmul and embedding read for t (an uploaded weight), made now if needed;
+   * undefined without a compute copy.
+   */
+  readComputeCopy(t: Tensor): Promise<Uint16Array | undefined>;
   /**
    * Core's `generate` (same request and result), fused: prefill + a decode `Loop` with
    * on-device sampling in one graph, one `session.run` per call (generate.ts).
@@ -81,6 +99,7 @@ export interface OrtBackend extends Backend {
 class OrtBackendImpl implements OrtBackend {
   readonly kind = 'ort' as const;
   readonly name: string;
+  readonly weightDtype: WeightDtype;
   private readonly exec: Executor;
 
   constructor(
@@ -89,7 +108,9 @@ class OrtBackendImpl implements OrtBackend {
     private readonly optimizer: HostOptimizer,
   ) {
     this.exec = ctx.exec;
-    this.name = `ort(${deviceName(ctx.device)})`;
+    this.weightDtype = ctx.weightDtype;
+    const dtype = ctx.weightDtype === 'f32' ? '' : ` · ${ctx.weightDtype} weights`;
+    this.name = `ort(${deviceName(ctx.device)}${dtype})`;
   }
 
   // ---- Backend -----------------------------------------------------------------------
@@ -112,6 +133,14 @@ class OrtBackendImpl implements OrtBackend {
   }
   lastGraphOpTypes(): readonly string[] {
     return this.exec.lastGraphOpTypes();
+  }
+  async readComputeCopy(t: Tensor): Promise<Uint16Array | undefined> {
+    const copy = computeCopy(this.ctx, OrtTensor.valueOf(t));
+    if (!copy) return undefined;
+    await this.exec.sync(); // runs the host ops: the optimizer's update, then the conversion
+    const src = copy.f16.source;
+    if (src.kind !== 'data') throw new Error('ort backend (internal): compute copy not made');
+    return (src.data as Uint16Array).slice();
   }
   generate(
     config: ModelConfig,
@@ -255,7 +284,11 @@ export async function createOrtBackend(options: OrtBackendOptions = {}): Promise
       `ort backend: cudaMemoryLimit = ${options.cudaMemoryLimit}; onnxruntime-node passes only deviceId to the CUDA EP, so a GPU memory limit cannot be set through it. Leave it unset (the optimizer state stays on the host already) or lower micro-batch.`,
     );
   }
-  const backend = new OrtBackendImpl(new Tracer(new Executor(spec), spec), new HostOptimizer());
+  const weightDtype = resolveWeightDtype(options.dtype ?? 'auto', options.baseDtype, spec);
+  const backend = new OrtBackendImpl(
+    new Tracer(new Executor(spec), spec, weightDtype),
+    new HostOptimizer(),
+  );
   try {
     const probe = backend.scale(backend.upload(new Float32Array([1]), [1]), 2);
     await backend.read(probe);

@@ -21,7 +21,8 @@ const CUDA_EP = 'libonnxruntime_providers_cuda.so';
 /** The ONNX Runtime backend as the CLI and tools load it (see core's BackendPlugin). */
 export const plugin: BackendPlugin = {
   name: 'ort',
-  create: (o) => createOrtBackend({ device: o.device ?? 'cpu' }),
+  create: (o) =>
+    createOrtBackend({ device: o.device ?? 'cpu', dtype: o.dtype, baseDtype: o.baseDtype }),
   async diagnose() {
     const out: BackendCheck[] = [];
     try {

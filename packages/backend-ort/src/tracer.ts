@@ -1,13 +1,15 @@
 import type { DType, Tensor } from '@oneshot-em/core';
 import type { OrtDeviceSpec } from './device.js';
-import type { Executor, HostData, HostFn } from './executor.js';
+import type { Executor, HostFn } from './executor.js';
 import {
   type Emit,
+  type HostData,
   type HostImpl,
   OrtTensor,
   type TraceOp,
   TraceValue,
   traceOp,
+  type ValueDType,
 } from './graph/trace.js';
 
 /**
@@ -27,7 +29,16 @@ export interface LoopBody {
   ropeTables: Map<string, [OrtTensor, OrtTensor]>;
 }
 
-export type OutputSpec = { shape: readonly number[]; dtype: DType };
+/** The dtype of the weights' compute copy (`--dtype`; ops/convert); 'f32': none. */
+export type WeightDtype = 'f32' | 'f16';
+
+export type OutputSpec = {
+  shape: readonly number[];
+  dtype: ValueDType;
+  /** the leading dimension is known only after the run (TraceValue.dynamicRows) */
+  dynamicRows?: boolean;
+  uploaded?: boolean;
+};
 
 /**
  * What every op family (ops/<family>/) traces with: handles over the Executor's values, and the
@@ -38,13 +49,15 @@ export class Tracer {
   constructor(
     readonly exec: Executor,
     readonly device: OrtDeviceSpec,
+    /** The weights' compute-copy dtype (`--dtype`; ops/convert). */
+    readonly weightDtype: WeightDtype = 'f32',
     /** Set when tracing a decode Loop body (generate.ts); null for the main graph. */
     readonly loop: LoopBody | null = null,
   ) {}
 
   /** The same trace, inside the Loop body `loop`. */
   inLoop(loop: LoopBody): Tracer {
-    return new Tracer(this.exec, this.device, loop);
+    return new Tracer(this.exec, this.device, this.weightDtype, loop);
   }
 
   handle(v: TraceValue): OrtTensor {
@@ -56,9 +69,9 @@ export class Tracer {
     return this.exec.data(data, shape);
   }
 
-  /** A handle on host data (an upload, a table). */
-  hostTensor(data: HostData, shape: readonly number[]): OrtTensor {
-    return this.handle(this.data(data, shape));
+  /** A handle on host data (a table; `uploaded`: the caller's data, see TraceValue). */
+  hostTensor(data: HostData, shape: readonly number[], uploaded = false): OrtTensor {
+    return this.handle(this.exec.data(data, shape, uploaded));
   }
 
   dispose(t: Tensor): void {
@@ -108,7 +121,7 @@ export class Tracer {
 
   /** An op computed on the host once its inputs are (Executor.traceHost). */
   traceHost(
-    inputs: readonly Tensor[],
+    inputs: readonly (Tensor | TraceValue)[],
     outputs: OutputSpec[],
     run: HostFn,
     inPlace: readonly number[] = [],

@@ -3,12 +3,23 @@ import { createBackend, loadBackend } from './backends.js';
 import { runCli } from './test/run-cli.js';
 
 describe('createBackend --dtype', () => {
-  it('bf16 / f16 compute copies are refused on ort and the reference, naming the flag', async () => {
-    for (const name of ['ort', 'reference'] as const)
-      for (const dtype of ['bf16', 'f16'] as const)
-        await expect(createBackend(name, undefined, undefined, dtype)).rejects.toThrow(
-          `--dtype ${dtype} is not yet on the ${name} backend`,
-        );
+  it('bf16 / f16 are refused on the reference and bf16 on ort, naming the flag', async () => {
+    for (const dtype of ['bf16', 'f16'] as const)
+      await expect(createBackend('reference', undefined, undefined, dtype)).rejects.toThrow(
+        `--dtype ${dtype} is not on the reference backend`,
+      );
+    await expect(createBackend('ort', undefined, undefined, 'bf16')).rejects.toThrow(
+      /--dtype bf16 is not supported by onnxruntime-node [\d.]+: it has no bfloat16 tensors/,
+    );
+  });
+
+  it('ort --dtype f16 starts with an f16 compute copy', async () => {
+    const b = await createBackend('ort', undefined, undefined, 'f16');
+    try {
+      expect(b.name).toBe('ort(cpu · f16 weights)');
+    } finally {
+      await b.destroy();
+    }
   });
 });
 

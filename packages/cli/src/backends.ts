@@ -33,9 +33,10 @@ export async function createBackend(
   config?: ModelConfig,
   dtype: ComputeDtype = 'auto',
 ): Promise<Backend> {
-  if (name !== 'dawn' && (dtype === 'bf16' || dtype === 'f16'))
+  // ORT refuses bf16 itself (onnxruntime-node has no bfloat16 tensors), naming the flag
+  if (name === 'reference' && (dtype === 'bf16' || dtype === 'f16'))
     throw new UserError(
-      `--dtype ${dtype} is not yet on the ${name} backend (only on dawn); use --dtype auto or f32`,
+      `--dtype ${dtype} is not on the reference backend (f32 only); use --dtype auto or f32`,
     );
   if (name === 'reference') {
     const core = await import('@oneshot-em/core');

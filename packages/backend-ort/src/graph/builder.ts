@@ -7,8 +7,8 @@ type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
 type AttributeProto = onnxProto.onnx.IAttributeProto;
 
 /** ONNX element types used by this backend (TensorProto.DataType). */
-export type ElemType = 'f32' | 'i32' | 'i64' | 'bool';
-const ELEM_CODE: Record<ElemType, number> = { f32: 1, i32: 6, i64: 7, bool: 9 };
+export type ElemType = 'f32' | 'f16' | 'i32' | 'i64' | 'bool';
+const ELEM_CODE: Record<ElemType, number> = { f32: 1, f16: 10, i32: 6, i64: 7, bool: 9 };
 
 /** A typed attribute value; the wrappers keep ints and floats apart (JS numbers cannot). */
 export type Attr =

@@ -1,11 +1,20 @@
 import type { DType, Tensor } from '@oneshot-em/core';
 import type { GraphBuilder } from './builder.js';
 
+/**
+ * A traced value's element type: core's, plus f16 for the weights' compute copy (`--dtype f16`,
+ * ops/weights.ts), which only the backend's own ops read.
+ */
+export type ValueDType = DType | 'f16';
+
+/** Host arrays of values: f32, i32, or f16 bit patterns. */
+export type HostData = Float32Array | Int32Array | Uint16Array;
+
 /** A lowered value: its ONNX name plus the static shape/dtype emitters need. */
 export interface Lowered {
   name: string;
   shape: readonly number[];
-  dtype: DType;
+  dtype: ValueDType;
 }
 
 /** What an emitter may ask of the graph it emits into: the ONNX name of any traced value (lowering.ts). */
@@ -22,9 +31,7 @@ export interface ValueNames {
 export type Emit = (b: GraphBuilder, inputs: readonly Lowered[], graph: ValueNames) => string[];
 
 /** A host implementation of an op over materialised inputs (see Executor.hostEval). */
-export type HostImpl = (
-  inputs: readonly (Float32Array | Int32Array)[],
-) => (Float32Array | Int32Array)[];
+export type HostImpl = (inputs: readonly HostData[]) => HostData[];
 
 export interface TraceOp {
   readonly inputs: readonly TraceValue[];
@@ -41,7 +48,7 @@ export interface TraceOp {
 
 /** Where a value comes from. `data` values are graph inputs; `op` values are recomputed by each run that needs them. */
 export type Source =
-  | { kind: 'data'; data: Float32Array | Int32Array }
+  | { kind: 'data'; data: HostData }
   | { kind: 'op'; op: TraceOp; index: number }
   | { kind: 'placeholder'; scope: number };
 
@@ -52,15 +59,27 @@ export type Source =
 export class TraceValue {
   constructor(
     readonly shape: readonly number[],
-    readonly dtype: DType,
+    readonly dtype: ValueDType,
     public source: Source,
     /** 0 for the main graph; > 0 when the value depends on a Loop body placeholder. */
     readonly scope: number,
     /** The leading dimension is only known after the run (a Loop's scan output). */
     readonly dynamicRows = false,
+    /**
+     * An f32 value the host uploaded, or the host optimizer's update of one: the only values
+     * that matmul and embedding read through a low-precision compute copy (ops/weights.ts).
+     */
+    readonly uploaded = false,
   ) {}
   /** Live (undisposed) handles pointing here: the Executor's memory accounting. */
   handles = 0;
+  /**
+   * This value's compute copy, made at most once (ops/weights.ts): the f16 host value (its
+   * bytes count with this value's) and its Cast back to f32, the value ops read.
+   */
+  computeCopy: { f16: TraceValue; f32: TraceValue } | null = null;
+  /** Set on an f16 compute copy: the value it copies. */
+  copyOf: TraceValue | null = null;
 }
 
 const RELEASED = new Float32Array(0);
@@ -76,7 +95,8 @@ export class OrtTensor implements Tensor {
     return this.#value.shape;
   }
   get dtype(): DType {
-    return this.#value.dtype;
+    // handles never point at compute copies, the only f16 values
+    return this.#value.dtype as DType;
   }
   static valueOf(t: Tensor): TraceValue {
     if (!(t instanceof OrtTensor))
@@ -101,7 +121,12 @@ export class OrtTensor implements Tensor {
 /** Appends an op to the trace; returns its output values. */
 export function traceOp(
   inputs: readonly TraceValue[],
-  outputs: readonly { shape: readonly number[]; dtype: DType }[],
+  outputs: readonly {
+    shape: readonly number[];
+    dtype: ValueDType;
+    dynamicRows?: boolean;
+    uploaded?: boolean;
+  }[],
   emit: Emit,
   host?: HostImpl,
   tag?: TraceOp['tag'],
@@ -109,6 +134,7 @@ export function traceOp(
   const op: TraceOp = { inputs, emit, host, tag };
   const scope = inputs.reduce((s, v) => Math.max(s, v.scope), 0);
   return outputs.map(
-    (o, index) => new TraceValue(o.shape, o.dtype, { kind: 'op', op, index }, scope),
+    (o, index) =>
+      new TraceValue(o.shape, o.dtype, { kind: 'op', op, index }, scope, o.dynamicRows, o.uploaded),
   );
 }

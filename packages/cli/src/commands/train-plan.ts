@@ -177,8 +177,10 @@ async function lengths(
 function computeDtype(opts: TrainOptions, backend: PlanBackend, config: ModelConfig): PlanDtype {
   const d = (opts as { dtype?: unknown }).dtype;
   if (d === 'f32' || d === 'bf16' || d === 'f16') return d;
-  const gpu = backend === 'ort-cuda' || backend === 'dawn';
-  return d === 'auto' && gpu && config.torchDtype === 'bfloat16' ? 'bf16' : 'f32';
+  if (d !== 'auto') return 'f32';
+  if (backend === 'dawn') return config.torchDtype === 'bfloat16' ? 'bf16' : 'f32';
+  // ORT (backend-ort resolveWeightDtype): f16 on CUDA for an f16 base; it has no bf16 tensors
+  return backend === 'ort-cuda' && config.torchDtype === 'float16' ? 'f16' : 'f32';
 }
 
 /** The plan of this run, from config.json (the resumed checkpoint's when resuming) and the flags. */

@@ -3,7 +3,7 @@ import { int } from '../../graph/builder.js';
 import { OrtTensor } from '../../graph/trace.js';
 import type { Tracer } from '../../tracer.js';
 
-/** Host data as a graph input (copied: the caller keeps its array). */
+/** Host data as a graph input (copied: the caller keeps its array); f32 data may be a weight (ops/convert). */
 export function upload(
   ctx: Tracer,
   data: Float32Array | Int32Array,
@@ -11,7 +11,7 @@ export function upload(
 ): OrtTensor {
   if (data.length !== numel(shape))
     throw new Error(`upload: ${data.length} values do not fill shape [${shape}]`);
-  return ctx.hostTensor(data.slice(), shape);
+  return ctx.hostTensor(data.slice(), shape, data instanceof Float32Array);
 }
 
 export function zeros(ctx: Tracer, shape: readonly number[], dtype: 'f32' | 'i32'): OrtTensor {

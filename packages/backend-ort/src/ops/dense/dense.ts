@@ -1,9 +1,11 @@
 import { numel, type Tensor } from '@oneshot-em/core';
-import type { HostImpl, OrtTensor } from '../../graph/trace.js';
+import { type HostImpl, OrtTensor } from '../../graph/trace.js';
 import type { Tracer } from '../../tracer.js';
+import { asWeight } from '../convert/convert.js';
 import { scatterEmbeddingGrad } from '../embedding/embedding.js';
 import { emitMatmul, emitScale, emitSumRows, emitSumSquares } from './dense-graph.js';
 
+/** op(a) [M, K] · op(w) [K, N]; w through its compute copy when it has one (ops/convert). */
 export function matmul(
   ctx: Tracer,
   a: Tensor,
@@ -19,7 +21,12 @@ export function matmul(
       `matmul: op(a) of [${a.shape}] (transA ${transA}) and op(b) of [${w.shape}] (transB ${transB}) do not chain`,
     );
   }
-  return ctx.trace1([a, w], [M, N], (b, [x, y]) => [emitMatmul(b, x.name, y.name, transA, transB)]);
+  const [out] = ctx.values(
+    [OrtTensor.valueOf(a), asWeight(ctx, OrtTensor.valueOf(w))],
+    [{ shape: [M, N], dtype: 'f32' }],
+    (b, [x, y]) => [emitMatmul(b, x.name, y.name, transA, transB)],
+  );
+  return ctx.handle(out);
 }
 
 export function add(ctx: Tracer, a: Tensor, c: Tensor): OrtTensor {

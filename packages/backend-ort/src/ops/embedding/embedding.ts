@@ -1,13 +1,25 @@
 import { numel, type Tensor } from '@oneshot-em/core';
 import { OrtTensor } from '../../graph/trace.js';
 import type { Tracer } from '../../tracer.js';
+import { computeCopy } from '../convert/convert.js';
 import { emitEmbeddingBackward, emitEmbeddingForward } from './embedding-graph.js';
 
+/**
+ * Rows of the table. With a compute copy (ops/convert) the rows are gathered from the f16 copy
+ * and widened after: only n rows are cast, not the [V, C] table.
+ */
 export function embeddingForward(ctx: Tracer, ids: Tensor, table: Tensor): OrtTensor {
   const [, C] = table.shape;
-  return ctx.trace1([ids, table], [numel(ids.shape), C], (b, [i, w]) => [
-    emitEmbeddingForward(b, i.name, w.name),
-  ]);
+  const copy = computeCopy(ctx, OrtTensor.valueOf(table));
+  const [out] = ctx.values(
+    [OrtTensor.valueOf(ids), copy ? copy.f16 : OrtTensor.valueOf(table)],
+    [{ shape: [numel(ids.shape), C], dtype: 'f32' }],
+    (b, [i, w]) => {
+      const rows = emitEmbeddingForward(b, i.name, w.name);
+      return [copy ? b.cast(rows, 'f32') : rows];
+    },
+  );
+  return ctx.handle(out);
 }
 
 /** Tagged, so that `add` with it becomes one scatter (scatterEmbeddingGrad). */

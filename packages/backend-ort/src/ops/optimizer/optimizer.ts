@@ -1,9 +1,11 @@
 import type { AdamWParams, SgdParams, Tensor } from '@oneshot-em/core';
 import type { HostOptimizer } from '@oneshot-em/core/node';
+import { OrtTensor } from '../../graph/trace.js';
 import type { Tracer } from '../../tracer.js';
 
 /**
- * The optimizers are host ops (core's train/host-optimizer/in-place.ts says where and why):
+ * The optimizers are host ops (the updated weight stays `uploaded`: it gets a compute copy like
+ * the one it replaces) (core's train/host-optimizer/in-place.ts says where and why):
  * in place on the host arrays of param, m and v, split over worker threads by core's
  * HostOptimizer, once the run that computes the gradient has.
  */
@@ -20,7 +22,7 @@ export function adamwUpdate(
   const params = { ...p };
   const [np, nm, nv] = ctx.traceHost(
     [param, grad, m, v],
-    [f32, f32, f32],
+    [{ ...f32, uploaded: OrtTensor.valueOf(param).uploaded }, f32, f32],
     ([pp, g, mm, vv]) =>
       optimizer.adamw(
         pp as Float32Array,
@@ -47,7 +49,7 @@ export function sgdUpdate(
   const params = { ...p };
   const [np] = ctx.traceHost(
     [param, grad],
-    [{ shape: param.shape, dtype: 'f32' }],
+    [{ shape: param.shape, dtype: 'f32', uploaded: OrtTensor.valueOf(param).uploaded }],
     ([pp, g]) => [optimizer.sgd(pp as Float32Array, g as Float32Array, params)],
     [0],
   );
