@@ -2,8 +2,8 @@ import type { StepMetrics } from '@oneshot-em/core';
 
 /**
  * Progress: a single redrawn line on a TTY (phase, step, the last finished step's tokens/s,
- * mean completion length and clipped ratio), plain lines otherwise (CI logs, pipes). Never
- * writes to stdout, which belongs to results (`--json`).
+ * mean completion length and clipped ratio, ETA), cleared at the end; plain lines otherwise
+ * (CI logs, pipes). Never writes to stdout, which belongs to results (`--json`).
  */
 export interface Progress {
   /** `step` (1-based) is in progress; `last` is the last finished step's metrics. */
@@ -26,9 +26,33 @@ export function stepLine(m: StepMetrics, total: number): string {
   return `step ${m.step}/${total} loss ${fixed(m.loss, 4)} entropy ${fixed(m.entropy, 4)} grad_norm ${fixed(m.grad_norm, 3)} lr ${lr} ${completionSummary(m)} ${fixed(m.tokens_per_s, 0)} tok/s ${fixed(m.step_time, 2)} s`;
 }
 
-export function createProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
+/** 75 → "1m15s", 3725 → "1h02m", 8 → "8s". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * `now` (ms) is injectable for tests. The ETA is the mean time of the steps finished since the
+ * first update (a resumed run starts its clock there) times the steps left.
+ */
+export function createProgress(
+  stream: NodeJS.WriteStream = process.stderr,
+  now: () => number = Date.now,
+): Progress {
   const tty = Boolean(stream.isTTY);
   let last = '';
+  let clock: { t0: number; done0: number } | undefined;
+  const eta = (step: number, total: number) => {
+    const finished = Math.min(step - 1, total);
+    clock ??= { t0: now(), done0: finished };
+    const since = finished - clock.done0;
+    if (since <= 0) return '';
+    const perStep = (now() - clock.t0) / 1000 / since;
+    return ` · ETA ${formatDuration(perStep * (total - finished))}`;
+  };
   return {
     update(phase, step, total, lastStep) {
       const width = 24;
@@ -38,7 +62,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       const rate = lastStep
         ? ` ${fixed(lastStep.tokens_per_s, 0)} tok/s ${completionSummary(lastStep)}`
         : '';
-      const text = `${bar} step ${step}/${total} · ${phase}${rate}`;
+      const text = `${bar} step ${step}/${total} · ${phase}${rate}${eta(step, total)}`;
       // Plain output (CI logs, pipes) gets only the per-step lines of `line`.
       if (!tty) return;
       stream.write(`\r\x1b[2K${text}`);
@@ -50,7 +74,8 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       if (tty && last) stream.write(last);
     },
     done() {
-      if (tty && last) stream.write('\n');
+      // the bar goes: what stays on screen is the per-step lines and the summary
+      if (tty && last) stream.write('\r\x1b[2K');
       last = '';
     },
   };
