@@ -400,6 +400,10 @@ describe('rotateCheckpoints (--save-total-limit)', () => {
     expect(deleted.map((d) => path.basename(d)).sort()).toEqual(['step_1', 'step_2']);
     expect(fs.readdirSync(out).sort()).toEqual(['final', 'step_10', 'step_9', 'x']);
     expect(rotateCheckpoints(out, 5)).toEqual([]);
+    // resumed in place from step_9: step_10 is the abandoned run's, kept for now; step_9 stays
+    expect(rotateCheckpoints(out, 1, 9)).toEqual([]);
+    fs.mkdirSync(path.join(out, 'step_8'));
+    expect(rotateCheckpoints(out, 1, 9).map((d) => path.basename(d))).toEqual(['step_8']);
     expect(() => rotateCheckpoints(out, 0)).toThrow(/limit must be an integer ≥ 1/);
   });
 });

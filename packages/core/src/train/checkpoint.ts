@@ -443,12 +443,14 @@ const DELETING = /^step_\d+\.deleting$/;
 
 /**
  * `--save-total-limit N` (HF's save_total_limit): keeps the N step_<k> checkpoints of `out` with
- * the highest k and deletes the others; final/ is never touched. Call it only after the newest
- * checkpoint is complete (its atomic rename done). Each is first renamed to
- * `step_<k>.deleting`, so a crash mid-delete never leaves a partial step_<k> that looks
- * resumable; leftovers of such a crash are removed here. Returns the deleted directories.
+ * the highest k ≤ `upTo` and deletes the older ones; final/ is never touched, nor a step_<k>
+ * past `upTo` (left by the run a resume in place branched from: the resumed run replaces it when
+ * it gets there). Call it only after the newest checkpoint is complete (its atomic rename done).
+ * Each is first renamed to `step_<k>.deleting`, so a crash mid-delete never leaves a partial
+ * step_<k> that looks resumable; leftovers of such a crash are removed here. Returns the deleted
+ * directories.
  */
-export function rotateCheckpoints(out: string, limit: number): string[] {
+export function rotateCheckpoints(out: string, limit: number, upTo = Infinity): string[] {
   if (!Number.isInteger(limit) || limit < 1)
     throw new Error(`rotateCheckpoints: limit must be an integer ≥ 1, got ${limit}`);
   const names = readdirSync(out);
@@ -456,6 +458,7 @@ export function rotateCheckpoints(out: string, limit: number): string[] {
     .map((n) => STEP_DIR.exec(n))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ name: m[0], step: Number(m[1]) }))
+    .filter((c) => c.step <= upTo)
     .sort((a, b) => b.step - a.step);
   const deleted: string[] = [];
   for (const { name } of steps.slice(limit)) {

@@ -365,7 +365,7 @@ export async function train(
       });
       // only once the new checkpoint is complete (saveCheckpoint returns after its rename)
       if (s.saveTotalLimit !== undefined && dir !== finalDir)
-        rotateCheckpoints(s.out, s.saveTotalLimit);
+        rotateCheckpoints(s.out, s.saveTotalLimit, step);
     }
     const tSave = performance.now() - td;
     const total = (performance.now() - t0) / 1000;
