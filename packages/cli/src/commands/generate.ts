@@ -110,12 +110,17 @@ export function assertFitsContext(prompts: number[][], maxNewTokens: number, con
   }
 }
 
-/** Flags shared by generate / entropy / eval: where the model runs. */
-export function addRuntimeFlags(cmd: Command): Command {
-  return cmd
-    .addOption(
+/**
+ * Flags shared by generate / entropy / eval / compare: where the model runs, and (unless the
+ * command names its models otherwise, as compare's --base/--trained) which model.
+ */
+export function addRuntimeFlags(cmd: Command, { model = true }: { model?: boolean } = {}): Command {
+  if (model) {
+    cmd.addOption(
       new Option('--model <dir>', 'Hugging Face model directory (default: embedded stories260K)'),
-    )
+    );
+  }
+  return cmd
     .addOption(
       new Option('--backend <name>', 'executor')
         .choices(['ort', 'dawn', 'reference'])
