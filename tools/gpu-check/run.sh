@@ -21,12 +21,12 @@ cd "$root"
 # name|sets it needs|cap seconds — in order of value: what the first ~10 device minutes answer
 STAGES=(
   "dawn-adapter|dawn|30"
-  "dawn-kernels|dawn|120"
-  "dawn-decode-1|dawn|60"
+  "dawn-kernels|dawn|150"
   "dawn-decode-1-bf16|dawn|60"
   "dawn-decode-64|dawn|90"
-  "dawn-tests|dawn|150"
+  "dawn-tests|dawn|120"
   "dawn-1.5b|dawn|300"
+  "dawn-decode-1|dawn|60"
   "torch-1.5b|dawn|180"
   "dawn-7b|dawn|300"
   "ort-tests|dawn,ort|150"
@@ -197,6 +197,8 @@ cat "$stage_dir/env.txt"
 
 # ---- stages ---------------------------------------------------------------------------------
 export CI=true
+# the workspace packages resolve to their TypeScript sources (their exports' "development" condition)
+export NODE_OPTIONS="--conditions=development${NODE_OPTIONS:+ $NODE_OPTIONS}"
 R="$results"
 node_run=(node "$root/node_modules/tsx/dist/cli.mjs")
 vitest=(node "$root/node_modules/vitest/vitest.mjs" run)

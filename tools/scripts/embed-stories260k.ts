@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { convertLlama2c } from '../../packages/core/src/io/llama2c-convert.js';
+import { convertLlama2c } from '@oneshot-em/core/node';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({

@@ -1,6 +1,21 @@
 #!/usr/bin/env node
-// Installed entry point: runs the TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
+// The `oneshot-em` command. Installed from the npm package it runs the built JavaScript in
+// dist/. In a checkout (src/ is there; the package ships without it) it runs the TypeScript
+// sources through tsx, resolving the workspace packages to their sources too (the
+// "development" export condition), so nothing needs building first.
+import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 
-register();
-await import('../src/main.ts');
+const source = new URL('../src/main.ts', import.meta.url);
+if (existsSync(source)) {
+  register(
+    `data:text/javascript,${encodeURIComponent(
+      "export const resolve = (s, c, next) => next(s, { ...c, conditions: [...c.conditions, 'development'] });",
+    )}`,
+  );
+  const { register: registerTsx } = await import('tsx/esm/api');
+  registerTsx();
+  await import(source.href);
+} else {
+  await import('../dist/main.js');
+}

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const main = join(import.meta.dirname, '..', 'main.ts');
+// the workspace packages from their sources, as under vitest (see the packages' exports)
+const NODE_ARGS = ['--conditions=development', '--import', 'tsx'];
 
 export interface CliResult {
   status: number | null;
@@ -13,7 +15,7 @@ export interface CliResult {
 
 /** Runs `oneshot-em ARGS` in a child process, as a user would. */
 export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+  const r = spawnSync(process.execPath, [...NODE_ARGS, main, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     timeout: 600_000,
@@ -23,7 +25,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRes
 
 /** Starts `oneshot-em ARGS` without waiting (for kill tests). */
 export function startCli(args: string[]) {
-  return spawn(process.execPath, ['--import', 'tsx', main, ...args], { stdio: 'pipe' });
+  return spawn(process.execPath, [...NODE_ARGS, main, ...args], { stdio: 'pipe' });
 }
 
 export const tmp = (prefix = 'oneshot-cli-') => mkdtempSync(join(tmpdir(), prefix));
