@@ -247,6 +247,7 @@ async function runKernels(
     const shapes = gpu ? GPU_MATMUL_SHAPES : CPU_MATMUL_SHAPES;
     if (spec.kind !== 'dawn') run.matmul = await benchMatmul(backend, shapes, repeats, bandwidth);
     run.vocab_stats = await benchVocabStats(backend, vocab, repeats, bandwidth);
+    for (const r of run.vocab_stats) console.error(`[bench] vocab_stats ${JSON.stringify(r)}`);
     // Dawn: each matmul variant on a backend of its own (kernels.ts DAWN_MATMUL_VARIANTS)
     if (spec.kind === 'dawn')
       for (const v of DAWN_MATMUL_VARIANTS) {
@@ -260,7 +261,10 @@ async function runKernels(
           continue;
         }
         try {
-          run.matmul.push(...(await benchMatmul(vb, fits, repeats, bandwidth, v)));
+          const rows = await benchMatmul(vb, fits, repeats, bandwidth, v);
+          run.matmul.push(...rows);
+          // one line per variant as it finishes: a stage killed by its time limit keeps these
+          for (const r of rows) console.error(`[bench] matmul ${JSON.stringify(r)}`);
         } finally {
           await vb.destroy();
         }
