@@ -1,6 +1,7 @@
 // Renderers of an evaluation's results: an aligned terminal table, a markdown table, JSON.
 
 import type { Accuracy, EvalResults } from './metrics.js';
+import { snakeCaseKeys } from '../io/json-keys.js';
 
 function columns(
   results: EvalResults,
@@ -59,7 +60,7 @@ export function formatResultsMarkdown(results: EvalResults): string {
   return [header, align, ...body].map((row) => `| ${row.join(' | ')} |`).join('\n');
 }
 
-/** The results as JSON (fractions in [0, 1]), as written to results.json. */
+/** The results as JSON (fractions in [0, 1]; snake_case keys: pass_k, maj_k), as in results.json. */
 export function formatResultsJson(results: EvalResults): string {
-  return `${JSON.stringify(results, null, 2)}\n`;
+  return `${JSON.stringify(snakeCaseKeys(results), null, 2)}\n`;
 }

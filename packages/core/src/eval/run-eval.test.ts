@@ -7,6 +7,7 @@ import { majorityCorrect, type ProblemRecord, passAtK } from './metrics.js';
 import { buildEvalPrompt } from './prompt.js';
 import { formatResultsMarkdown, formatResultsTable } from './report.js';
 import { PROBLEMS_FILE, RESULTS_FILE, runEval } from './run-eval.js';
+import { snakeCaseKeys } from '../io/json-keys.js';
 
 const BENCHMARKS = ['math500', 'gsm8k', 'aime24'];
 const LIMIT = 5;
@@ -68,7 +69,10 @@ describe('runEval', () => {
     ]);
     expect(results.average.pass1).toBeCloseTo(0.6, 12);
     expect(results.average.passK).toBeUndefined();
-    expect(JSON.parse(readFileSync(join(outDir, RESULTS_FILE), 'utf8'))).toEqual(results);
+    // the file's keys are snake_case (pass_k, maj_k), the object's camelCase
+    expect(JSON.parse(readFileSync(join(outDir, RESULTS_FILE), 'utf8'))).toEqual(
+      snakeCaseKeys(results),
+    );
 
     const records = readRecords(outDir);
     expect(records.length).toBe(15);
