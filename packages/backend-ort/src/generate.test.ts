@@ -45,6 +45,10 @@ for (const kind of ['qwen2', 'llama'] as const) {
         { temperature: 0.5, topP: 0.95, topK: 0, repetitionPenalty: 1.15 },
       ],
       ['sampled T1.5 top-k 5', { temperature: 1.5, topP: 1, topK: 5, repetitionPenalty: 1 }],
+      [
+        'sampled T1.5 min-p 0.2',
+        { temperature: 1.5, topP: 1, topK: 0, repetitionPenalty: 1, minP: 0.2 },
+      ],
     ] as const) {
       it(`${label}: equals core's generate on the reference, in one run with a Loop`, async () => {
         const request: GenerateOptions = {
