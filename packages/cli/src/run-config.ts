@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { TrainOptions } from '@oneshot-em/core';
+import { maskConvention, type TrainOptions } from '@oneshot-em/core';
 import {
   assertRegularFile,
   RESUME_STATE_FILE,
@@ -224,7 +224,8 @@ export function configChanges(
   for (const k of keys) {
     const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
     if (NOT_COMPARED.has(camel) && !(camel === 'steps' && stepsMatter)) continue;
-    const a = recorded.options[k];
+    // a value renamed since the run was recorded compares by its current name
+    const a = k === 'mask' ? maskConvention(recorded.options[k]) : recorded.options[k];
     const b = now[k];
     if (JSON.stringify(a) !== JSON.stringify(b)) changes.push(`${k}: ${show(a)} → ${show(b)}`);
   }

@@ -120,12 +120,15 @@ export {
 } from './objectives/objective.js';
 export type { CompletionMaskConvention, ObjectiveBatch } from './objectives/objective-batch.js';
 export {
-  attentionMask,
+  COMPLETION_MASK_CONVENTIONS,
   completionMask,
   createObjectiveBatch,
+  keyMask,
+  maskConvention,
   nextTokenTargets,
   teacherForcingMask,
 } from './objectives/objective-batch.js';
+export { warnDeprecated } from './deprecation.js';
 export type { ObjectiveSpec } from './objectives/objective-spec.js';
 export { builtinObjective, parseObjectiveSpec } from './objectives/objective-spec.js';
 // objectives: vocabulary statistics (docs/architecture.md#objectives) and their CPU reference

@@ -23,6 +23,7 @@ import { UserError } from '../errors.js';
 import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
 import { writeOutFile } from '../run-dir.js';
 import { MATH_HELDOUT_PROMPTS, STORY_HELDOUT_PROMPTS } from '../model-source.js';
+import { addRenamedFlags, LOSS_TEMPERATURE_RENAME, resolveRenamedFlags } from '../renamed-flags.js';
 import { addRuntimeFlags, assertFitsContext } from './generate.js';
 
 /** compare's value flags: the shared fields (and ranges) of every command. */
@@ -31,10 +32,10 @@ const compareFlagsSchema = z.object({
     .maxNewTokens()
     .default(64)
     .describe("the base model's greedy completion length"),
-  temperature: optionFields
+  lossTemperature: optionFields
     .positiveTemperature()
     .default(1)
-    .describe('softmax temperature of the statistics'),
+    .describe('softmax temperature T of the statistics'),
 });
 
 /** At most this many logit values per model go into the histogram (a uniform subsample). */
@@ -65,7 +66,7 @@ async function tokenStats(
       padId: batch.padId,
       eosIds: model.eosIds,
     }),
-    'reference',
+    'paper',
   );
   const positions = mask.reduce((n, m) => n + (m ? 1 : 0), 0);
   const stride = Math.max(1, Math.ceil((positions * V) / MAX_LOGIT_SAMPLES));
@@ -136,8 +137,12 @@ export function registerCompare(program: Command): void {
     .addOption(new Option('--json', 'print the summary as JSON'));
   addSchemaFlags(cmd, compareFlagsSchema);
   addRuntimeFlags(cmd);
+  addRenamedFlags(cmd, [LOSS_TEMPERATURE_RENAME]);
   cmd.action(async (raw: Record<string, unknown>) => {
-    const o = parseSchemaFlags(compareFlagsSchema, raw);
+    const o = parseSchemaFlags(
+      compareFlagsSchema,
+      resolveRenamedFlags(raw, [LOSS_TEMPERATURE_RENAME]),
+    );
     const base = loadModel(o.base);
     const trained = loadModel(o.trained);
     if (base.config.vocabSize !== trained.config.vocabSize) {
@@ -172,8 +177,8 @@ export function registerCompare(program: Command): void {
         base.padId,
       );
       const report = compareReport(
-        await tokenStats(backend, base, batch, o.temperature),
-        await tokenStats(backend, trained, batch, o.temperature),
+        await tokenStats(backend, base, batch, o.lossTemperature),
+        await tokenStats(backend, trained, batch, o.lossTemperature),
         { labels: ['base', 'trained'] },
       );
       mkdirSync(o.out, { recursive: true });

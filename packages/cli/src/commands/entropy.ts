@@ -1,4 +1,13 @@
-import { buildBatch, measureEntropy, optionFields, rollout, uploadWeights } from '@oneshot-em/core';
+import {
+  buildBatch,
+  COMPLETION_MASK_CONVENTIONS,
+  type CompletionMaskConvention,
+  maskConvention,
+  measureEntropy,
+  optionFields,
+  rollout,
+  uploadWeights,
+} from '@oneshot-em/core';
 import { encodePrompt, loadModel, loadPrompts, loadRollouts } from '@oneshot-em/core/node';
 import { type Command, Option } from 'commander';
 import { createBackend } from '../backends.js';
@@ -6,11 +15,15 @@ import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
 import { modelDir, STORY_HELDOUT_PROMPTS } from '../model-source.js';
+import { addRenamedFlags, LOSS_TEMPERATURE_RENAME, resolveRenamedFlags } from '../renamed-flags.js';
 import { addRuntimeFlags, assertFitsContext } from './generate.js';
 
 /** entropy's value flags: the shared fields (and ranges) of every command. */
 const entropyFlagsSchema = z.object({
-  temperature: optionFields.positiveTemperature().default(1).describe('temperature of the entropy'),
+  lossTemperature: optionFields
+    .positiveTemperature()
+    .default(1)
+    .describe('softmax temperature T of the entropy (the statistics)'),
   maxNewTokens: optionFields.maxNewTokens().default(64).describe('greedy completion length'),
 });
 
@@ -32,13 +45,22 @@ export function registerEntropy(program: Command): void {
       new Option('--chat-template <mode>', '').choices(['auto', 'on', 'off']).default('auto'),
     )
     .addOption(
-      new Option('--mask <convention>', '').choices(['reference', 'shifted']).default('reference'),
+      new Option(
+        '--mask <convention>',
+        "which positions count: paper (the One-shot EM trainer's, t ≥ prompt length) or shifted (the logits that predicted each completion token); 'reference' is paper's deprecated name",
+      )
+        .default('paper')
+        .argParser(parseMask),
     )
     .addOption(new Option('--json', 'print the result as JSON'));
   addSchemaFlags(cmd, entropyFlagsSchema);
   addRuntimeFlags(cmd);
+  addRenamedFlags(cmd, [LOSS_TEMPERATURE_RENAME]);
   cmd.action(async (raw: Record<string, unknown>) => {
-    const o = parseSchemaFlags(entropyFlagsSchema, raw);
+    const o = parseSchemaFlags(
+      entropyFlagsSchema,
+      resolveRenamedFlags(raw, [LOSS_TEMPERATURE_RENAME]),
+    );
     const { dir, embedded } = modelDir(o.model);
     const model = loadModel(dir);
     let prompts: number[][];
@@ -82,7 +104,7 @@ export function registerEntropy(program: Command): void {
         w,
         buildBatch(prompts, completions, model.padId),
         {
-          temperature: o.temperature,
+          temperature: o.lossTemperature,
           mask: o.mask,
           eosIds: model.eosIds,
         },
@@ -90,7 +112,7 @@ export function registerEntropy(program: Command): void {
       const out = {
         model: dir,
         backend: backend.name,
-        temperature: o.temperature,
+        loss_temperature: o.lossTemperature,
         mask: o.mask,
         sequences: prompts.length,
         positions: report.positions,
@@ -100,11 +122,19 @@ export function registerEntropy(program: Command): void {
       if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
       else {
         process.stdout.write(
-          `mean token entropy ${report.meanEntropy.toFixed(4)} nats (T=${o.temperature}, ${report.positions} positions, ${prompts.length} sequences, ${backend.name})\n`,
+          `mean token entropy ${report.meanEntropy.toFixed(4)} nats (T=${o.lossTemperature}, ${report.positions} positions, ${prompts.length} sequences, ${backend.name})\n`,
         );
       }
     } finally {
       await backend.destroy();
     }
   });
+}
+
+/** `--mask`: a convention name (old names map to new ones with a deprecation line). */
+function parseMask(value: string): CompletionMaskConvention {
+  const name = maskConvention(value);
+  if (!COMPLETION_MASK_CONVENTIONS.includes(name as CompletionMaskConvention))
+    throw new UserError(`--mask: expected paper or shifted, got '${value}'`);
+  return name as CompletionMaskConvention;
 }

@@ -180,7 +180,7 @@ export async function runTrain(
     completions: probe.completions.map((c) => (c.length ? c : [model.eosIds[0]])),
   };
   const before = await heldoutEntropy(backend, model, model.weights, seqs);
-  log(`held-out mean token entropy before: ${before.toFixed(4)} nats`);
+  log(`held-out mean token entropy (T=1) before: ${before.toFixed(4)} nats`);
 
   const progress = createProgress();
   let lastStep: StepMetrics | undefined;
@@ -250,7 +250,7 @@ export async function runTrain(
     const { loadHfModel } = await import('@oneshot-em/core/node');
     const after = await heldoutEntropy(backend, model, loadHfModel(finalDir).weights, seqs);
     log(
-      `held-out mean token entropy after:  ${after.toFixed(4)} nats (${(after - before >= 0 ? '+' : '') + (after - before).toFixed(4)})`,
+      `held-out mean token entropy (T=1) after:  ${after.toFixed(4)} nats (${(after - before >= 0 ? '+' : '') + (after - before).toFixed(4)})`,
     );
     log(`saved ${finalDir} · metrics ${opts.out}/metrics.jsonl · plot ${opts.out}/run.svg`);
     return { before, after, finalDir };

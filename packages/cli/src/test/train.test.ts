@@ -17,8 +17,8 @@ const SMALL = [
 ];
 
 function entropies(stderr: string): { before: number; after: number } {
-  const before = /entropy before: ([\d.]+)/.exec(stderr);
-  const after = /entropy after: +([\d.]+)/.exec(stderr);
+  const before = /entropy \(T=1\) before: ([\d.]+)/.exec(stderr);
+  const after = /entropy \(T=1\) after: +([\d.]+)/.exec(stderr);
   if (!before || !after) throw new Error(`no before/after entropy in:\n${stderr}`);
   return { before: Number(before[1]), after: Number(after[1]) };
 }
@@ -185,7 +185,7 @@ export default defineObjective({
   description: 'Rényi-2 entropy −log Σ p² over completion tokens',
   params: z.object({ temperature: z.number().positive().default(0.5).describe('softmax temperature (> 0)') }),
   stats: (p) => ({ temperature: p.temperature, stats: ['s2'] }),
-  loss: (ctx) => ctx.ops.maskedMean(ctx.ops.neg(ctx.ops.log(ctx.stat('s2'))), ctx.completionMask('reference')),
+  loss: (ctx) => ctx.ops.maskedMean(ctx.ops.neg(ctx.ops.log(ctx.stat('s2'))), ctx.completionMask('paper')),
 });
 `,
       );

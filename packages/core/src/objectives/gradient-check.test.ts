@@ -15,7 +15,7 @@ describe('checkObjectiveGradient', () => {
       const { maskedMean, stopGradient, sub } = ctx.ops;
       return maskedMean(
         sub(ctx.stat('lse'), stopGradient(ctx.stat('ez'))),
-        ctx.completionMask('reference'),
+        ctx.completionMask('paper'),
       );
     },
   });
@@ -35,7 +35,7 @@ describe('checkObjectiveGradient', () => {
       loss: (ctx) =>
         ctx.ops.maskedMean(
           ctx.ops.sub(ctx.stat('lse'), ctx.stat('ez')),
-          ctx.completionMask('reference'),
+          ctx.completionMask('paper'),
         ),
     });
     const result = checkObjectiveGradient(right, {}, { vocab: 8, tokens: 5, sequences: 2 });

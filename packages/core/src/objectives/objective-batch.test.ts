@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  attentionMask,
+  keyMask,
   completionLengths,
   completionMask,
   createObjectiveBatch,
@@ -26,8 +26,8 @@ describe('ObjectiveBatch masks', () => {
     expect(Array.from(batch.targets)).toEqual([5, 6, 7, 1, 0, 0, 0, 5, 6, 8, 9, 7, 3, 0]);
   });
 
-  it('reference: t ≥ P and ids[t] ≠ pad; shifted: ids[t + 1] is a completion token', () => {
-    expect(Array.from(completionMask(batch, 'reference'))).toEqual([
+  it('paper: t ≥ P and ids[t] ≠ pad; shifted: ids[t + 1] is a completion token', () => {
+    expect(Array.from(completionMask(batch, 'paper'))).toEqual([
       0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1,
     ]);
     expect(Array.from(completionMask(batch, 'shifted'))).toEqual([
@@ -36,7 +36,7 @@ describe('ObjectiveBatch masks', () => {
     expect(Array.from(teacherForcingMask(batch))).toEqual([
       0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0,
     ]);
-    expect(Array.from(attentionMask(batch))).toEqual([0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
+    expect(Array.from(keyMask(batch))).toEqual([0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
     expect(Array.from(completionLengths(batch))).toEqual([2, 4]);
     expect(Array.from(sequenceIds(batch))).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
   });
@@ -52,9 +52,7 @@ describe('ObjectiveBatch masks', () => {
       eosIds: [1],
     });
     // ids 0 is now an ordinary token; the EOS at (0, 4) is pad
-    expect(Array.from(completionMask(eosPad, 'reference')).slice(0, 7)).toEqual([
-      0, 0, 0, 1, 0, 1, 1,
-    ]);
+    expect(Array.from(completionMask(eosPad, 'paper')).slice(0, 7)).toEqual([0, 0, 0, 1, 0, 1, 1]);
   });
 
   it('rejects inconsistent fields, naming them', () => {

@@ -9,6 +9,8 @@
  * the reference trainer uses EOS as pad, which drops EOS from the masks below.
  */
 
+import { warnDeprecated } from '../deprecation.js';
+
 export interface ObjectiveBatch {
   /** B sequences */
   readonly B: number;
@@ -26,8 +28,22 @@ export interface ObjectiveBatch {
   readonly targets: Int32Array;
 }
 
-/** `reference`: the One-shot EM trainer's; `shifted`: the logits that predicted each completion token. */
-export type CompletionMaskConvention = 'reference' | 'shifted';
+/** `paper`: the One-shot EM trainer's; `shifted`: the logits that predicted each completion token. */
+export const COMPLETION_MASK_CONVENTIONS = ['paper', 'shifted'] as const;
+export type CompletionMaskConvention = (typeof COMPLETION_MASK_CONVENTIONS)[number];
+
+/**
+ * The 0.1 name of the `paper` convention ('reference' also named the CPU backend), accepted
+ * with a deprecation line until 0.2.
+ */
+export type DeprecatedMaskConvention = 'reference';
+
+/** A mask convention as a user may spell it → its current name (old names warn once). */
+export function maskConvention(value: unknown): unknown {
+  if (value !== 'reference') return value;
+  warnDeprecated("mask convention 'reference'", "'paper'", "'reference' is the CPU backend");
+  return 'paper';
+}
 
 export function createObjectiveBatch(fields: Omit<ObjectiveBatch, 'targets'>): ObjectiveBatch {
   const { B, T, V, ids, promptLength: P, padId } = fields;
@@ -78,24 +94,25 @@ function id(batch: ObjectiveBatch, b: number, t: number): number {
   return batch.ids[b * batch.T + t];
 }
 
-/** 1 where ids ≠ pad (the model's attention mask). */
-export function attentionMask(batch: ObjectiveBatch): Float64Array {
+/** 1 where ids ≠ pad: the key mask the model attends with, per token. */
+export function keyMask(batch: ObjectiveBatch): Float64Array {
   return positionMask(batch, (b, t) => id(batch, b, t) !== batch.padId);
 }
 
 /**
- * `reference`: positions t ≥ P whose token ids[t] ≠ pad — exactly the One-shot EM trainer's
+ * `paper`: positions t ≥ P whose token ids[t] ≠ pad — exactly the One-shot EM trainer's
  * mask over the logits. `shifted`: positions t whose next token ids[t + 1] is a completion
  * token (t + 1 ≥ P, ids[t + 1] ≠ pad), i.e. the logits that predicted each completion token.
  */
 export function completionMask(
   batch: ObjectiveBatch,
-  convention: CompletionMaskConvention,
+  convention: CompletionMaskConvention | DeprecatedMaskConvention,
 ): Float64Array {
+  const name = maskConvention(convention);
   const P = batch.promptLength;
   const T = batch.T;
-  switch (convention) {
-    case 'reference':
+  switch (name) {
+    case 'paper':
       return positionMask(batch, (b, t) => t >= P && id(batch, b, t) !== batch.padId);
     case 'shifted':
       return positionMask(
@@ -103,7 +120,7 @@ export function completionMask(
         (b, t) => t + 1 < T && t + 1 >= P && id(batch, b, t + 1) !== batch.padId,
       );
     default:
-      throw new Error(`completion mask '${convention}'; expected 'reference' or 'shifted'`);
+      throw new Error(`completion mask '${convention}'; expected 'paper' or 'shifted'`);
   }
 }
 
@@ -129,7 +146,7 @@ export function sequenceIds(batch: ObjectiveBatch): Int32Array {
 /** [B] number of completion tokens (non-pad ids at t ≥ P) of each sequence. */
 export function completionLengths(batch: ObjectiveBatch): Float64Array {
   const lengths = new Float64Array(batch.B);
-  const mask = completionMask(batch, 'reference');
+  const mask = completionMask(batch, 'paper');
   for (let i = 0; i < mask.length; i++) lengths[Math.floor(i / batch.T)] += mask[i];
   return lengths;
 }

@@ -21,7 +21,7 @@ const renyi2 = defineObjective({
   params: z.object({}),
   stats: () => ({ temperature: 0.5, stats: ['s2'] }),
   loss: (ctx) =>
-    ctx.ops.maskedMean(ctx.ops.neg(ctx.ops.log(ctx.stat('s2'))), ctx.completionMask('reference')),
+    ctx.ops.maskedMean(ctx.ops.neg(ctx.ops.log(ctx.stat('s2'))), ctx.completionMask('paper')),
 });
 
 const batch = randomObjectiveBatch({ B: 3, T: 9, V: 50, promptLength: 3, seed: 11 });

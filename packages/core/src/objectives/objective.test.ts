@@ -26,7 +26,7 @@ const renyi2 = defineObjective({
   }),
   stats: (p) => ({ temperature: p.temperature, stats: ['s2'] }),
   loss: (ctx) =>
-    ctx.ops.maskedMean(ctx.ops.neg(ctx.ops.log(ctx.stat('s2'))), ctx.completionMask('reference')),
+    ctx.ops.maskedMean(ctx.ops.neg(ctx.ops.log(ctx.stat('s2'))), ctx.completionMask('paper')),
 });
 
 // Everything at once: all five statistics, per-sequence sums and a quantile.

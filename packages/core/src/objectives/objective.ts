@@ -8,13 +8,15 @@
  * A plugin package's default export is `defineObjective({ ... })`.
  */
 import { z } from 'zod';
+import { warnDeprecated } from '../deprecation.js';
 import type { VocabStatName } from '../backend/tensor-ops.js';
 import { gradients, type Mask, type Ops, ops, Var } from './autodiff.js';
 import {
-  attentionMask,
   type CompletionMaskConvention,
   completionLengths,
   completionMask,
+  type DeprecatedMaskConvention,
+  keyMask,
   type ObjectiveBatch,
   sequenceIds,
   teacherForcingMask,
@@ -33,11 +35,13 @@ export interface ObjectiveContext {
   readonly batch: ObjectiveBatch;
   /** [N] the statistic at every position (declared in `stats`). */
   stat(name: VocabStatName): Var;
-  /** [N] 0/1: see objective-batch.ts for the two conventions. */
-  completionMask(convention: CompletionMaskConvention): Mask;
+  /** [N] 0/1: see objective-batch.ts for the two conventions ('reference' is the old 'paper'). */
+  completionMask(convention: CompletionMaskConvention | DeprecatedMaskConvention): Mask;
   /** [N] 0/1: positions whose own and next tokens are real (prompt included). */
   teacherForcingMask(): Mask;
-  /** [N] 0/1: ids ≠ pad. */
+  /** [N] 0/1: ids ≠ pad (the model's key mask, per token). */
+  readonly keyMask: Mask;
+  /** @deprecated the 0.1 name of `keyMask`, accepted until 0.2. */
   readonly attentionMask: Mask;
   /** [N] sequence index b of every token. */
   readonly seqIds: Int32Array;
@@ -210,6 +214,7 @@ export function evaluateObjective<P extends object>(
     for (let i = 0; i < n; i++) column[i] = statValues[i * s + k];
     return new Var(column);
   });
+  const tokenKeyMask = keyMask(batch);
   const ctx: ObjectiveContext = {
     batch,
     stat(name) {
@@ -223,7 +228,11 @@ export function evaluateObjective<P extends object>(
     },
     completionMask: (convention) => completionMask(batch, convention),
     teacherForcingMask: () => teacherForcingMask(batch),
-    attentionMask: attentionMask(batch),
+    keyMask: tokenKeyMask,
+    get attentionMask() {
+      warnDeprecated('ctx.attentionMask', 'ctx.keyMask', 'one name for the key mask');
+      return tokenKeyMask;
+    },
     seqIds: sequenceIds(batch),
     numSequences: batch.B,
     completionLengths: completionLengths(batch),

@@ -4,6 +4,7 @@
  * field documents its range and default, which the loader repeats on a bad value.
  */
 import { z } from 'zod';
+import { COMPLETION_MASK_CONVENTIONS, maskConvention } from './objective-batch.js';
 
 export function temperatureParam(defaultValue: number) {
   return z.coerce
@@ -15,9 +16,9 @@ export function temperatureParam(defaultValue: number) {
 }
 
 export const completionMaskParam = z
-  .enum(['reference', 'shifted'])
-  .default('reference')
+  .preprocess(maskConvention, z.enum(COMPLETION_MASK_CONVENTIONS))
+  .default('paper')
   .describe(
-    "which logits count: 'reference' (positions t ≥ prompt length whose token is not pad, as the One-shot EM trainer) " +
-      "or 'shifted' (the logits that predicted each completion token) (default 'reference')",
+    "which logits count: 'paper' (positions t ≥ prompt length whose token is not pad, as the One-shot EM trainer) " +
+      "or 'shifted' (the logits that predicted each completion token) (default 'paper'; 'reference' is its deprecated name)",
   );

@@ -25,7 +25,7 @@ export default defineObjective({
   description: 'throws in ${where}',
   params: z.object({ k: z.coerce.number().int().min(1).default(1).describe('an integer ≥ 1') }),
   stats: () => { ${where === 'stats' ? "throw new Error('no stats today');" : ''} return { temperature: 1, stats: ['lse'] }; },
-  loss: (ctx) => { ${where === 'loss' ? "throw new Error('division by zero');" : ''} return ctx.ops.maskedMean(ctx.stat('lse'), ctx.completionMask('reference')); },
+  loss: (ctx) => { ${where === 'loss' ? "throw new Error('division by zero');" : ''} return ctx.ops.maskedMean(ctx.stat('lse'), ctx.completionMask('paper')); },
 });
 `;
 

@@ -32,14 +32,14 @@ describe('resolveObjective', () => {
     const r = await resolveObjective('token-entropy:temperature=0.7');
     expect(r.objective.name).toBe('token-entropy');
     expect(r.origin).toBe('builtin');
-    expect(r.params).toEqual({ temperature: 0.7, mask: 'reference' });
+    expect(r.params).toEqual({ temperature: 0.7, mask: 'paper' });
   });
 
   it('merges config-file parameters, with the spec string taking precedence', async () => {
     const r = await resolveObjective('high-entropy-tokens:q=0.5', {
       params: { q: 0.1, temperature: 0.6 },
     });
-    expect(r.params).toEqual({ q: 0.5, temperature: 0.6, mask: 'reference' });
+    expect(r.params).toEqual({ q: 0.5, temperature: 0.6, mask: 'paper' });
   });
 
   it('an unknown name lists the available objectives', async () => {
@@ -53,7 +53,7 @@ describe('resolveObjective', () => {
       /objective 'token-entropy': parameter 'temperature' \(given "-1"\): Too small.*; temperature: softmax temperature T of the statistics, in \(0, 100\] \(default 0.5\)/,
     );
     await expect(resolveObjective('token-entropy:mask=left')).rejects.toThrow(
-      /parameter 'mask'.*'reference'.*'shifted'/,
+      /parameter 'mask'.*'paper'.*'shifted'/,
     );
     await expect(resolveObjective('nll:temprature=1')).rejects.toThrow(
       /unknown parameter 'temprature'; its parameters are:\n {2}temperature: .*\n {2}tokens: /,
@@ -96,7 +96,7 @@ describe('resolveObjective', () => {
 export default {
   name: 'neg-lse', description: 'a package plugin', params: z.object({}),
   stats: () => ({ temperature: 1, stats: ['lse'] }),
-  loss: (ctx) => ctx.ops.neg(ctx.ops.maskedMean(ctx.stat('lse'), ctx.completionMask('reference'))),
+  loss: (ctx) => ctx.ops.neg(ctx.ops.maskedMean(ctx.stat('lse'), ctx.completionMask('paper'))),
 };
 `,
     );

@@ -19,7 +19,7 @@ export interface OpCase {
 
 const rope = (style: 'half' | 'interleaved') => ({ heads: 3, headDim: 6, theta: 10000, style });
 /** left padding on sequence 1: its first two keys are pads */
-const attentionMask = (S: number, pad: number) =>
+const keyMask = (S: number, pad: number) =>
   intTensor([...Array(S).fill(1), ...Array(pad).fill(0), ...Array(S - pad).fill(1)], [2, S]);
 
 function attentionCase(
@@ -36,7 +36,7 @@ function attentionCase(
       q: randomTensor([2 * T, 24], seed),
       k: randomTensor([2, S, 12], seed + 1),
       v: randomTensor([2, S, 12], seed + 2),
-      keyMask: attentionMask(S, 2),
+      keyMask: keyMask(S, 2),
     },
     forward: (ops, x) => {
       const { out, lse } = ops.attentionForward(x.q, x.k, x.v, x.keyMask, opts);

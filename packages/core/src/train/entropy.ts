@@ -3,7 +3,11 @@ import type { ModelConfig } from '../model/config.js';
 import { disposeSaved, modelForward } from '../model/forward.js';
 import { headForward } from '../model/head.js';
 import type { ModelWeights } from '../model/weights.js';
-import { completionMask, createObjectiveBatch } from '../objectives/objective-batch.js';
+import {
+  type CompletionMaskConvention,
+  completionMask,
+  createObjectiveBatch,
+} from '../objectives/objective-batch.js';
 import type { TrainBatch } from './batch.js';
 
 export interface EntropyReport {
@@ -18,14 +22,14 @@ export interface EntropyReport {
 
 /**
  * Mean token entropy of a model on given sequences (no gradient), over the completion positions
- * of `mask` (the reference convention by default) — the diagnostic of `oneshot-em entropy`.
+ * of `mask` (the paper's convention by default) — the diagnostic of `oneshot-em entropy`.
  */
 export async function measureEntropy(
   backend: Backend,
   config: ModelConfig,
   w: ModelWeights,
   batch: TrainBatch,
-  opts: { temperature: number; mask?: 'reference' | 'shifted'; eosIds: readonly number[] },
+  opts: { temperature: number; mask?: CompletionMaskConvention; eosIds: readonly number[] },
 ): Promise<EntropyReport> {
   const { B, T } = batch;
   const N = B * T;
@@ -52,7 +56,7 @@ export async function measureEntropy(
   const host = await backend.read(stats);
   for (const t of [stats, hidden, targets, ids, positions, keyMask]) backend.dispose(t);
   disposeSaved(backend, saved);
-  const mask = completionMask(objBatch, opts.mask ?? 'reference');
+  const mask = completionMask(objBatch, opts.mask ?? 'paper');
   const entropies: number[] = [];
   let sumH = 0;
   let sumP = 0;

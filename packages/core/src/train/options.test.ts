@@ -17,7 +17,7 @@ describe('parseTrainOptions', () => {
       beta2: 0.999,
       eps: 1e-8,
       weightDecay: 0.01,
-      mask: 'reference',
+      mask: 'paper',
     });
   });
 

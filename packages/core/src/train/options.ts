@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../io/shard-size.js';
+import { COMPLETION_MASK_CONVENTIONS, maskConvention } from '../objectives/objective-batch.js';
 import { parseByteSize } from './byte-size.js';
 import { LR_SCHEDULER_TYPES } from './lr-schedule.js';
 import { optionFields } from './option-fields.js';
@@ -95,10 +96,10 @@ export const trainOptionsSchema = z
       .default(512)
       .describe('completion length limit (stops earlier at EOS)'),
     mask: z
-      .enum(['reference', 'shifted'])
-      .default('reference')
+      .preprocess(maskConvention, z.enum(COMPLETION_MASK_CONVENTIONS))
+      .default('paper')
       .describe(
-        "which logits the loss covers: the reference trainer's, or those that predicted each completion token",
+        "which logits the loss covers: paper (the One-shot EM trainer's: positions ≥ the prompt length) or shifted (those that predicted each completion token); 'reference' is paper's deprecated name",
       ),
     optimizer: z.enum(['adamw', 'sgd']).default('adamw').describe('torch.optim semantics'),
     optimizerOn: z

@@ -10,7 +10,7 @@ import { vocabStatsReference } from '../../reference/vocab.js';
 import { tokenEntropy } from './token-entropy.js';
 
 describe('token-entropy', () => {
-  for (const mask of ['reference', 'shifted'] as const) {
+  for (const mask of ['paper', 'shifted'] as const) {
     for (const scenario of GRADIENT_CHECK_SCENARIOS) {
       it(`dL/dz matches finite differences (mask ${mask}; ${scenario.name})`, () => {
         const result = checkObjectiveGradient(tokenEntropy, { mask }, scenario.options);
@@ -31,14 +31,14 @@ describe('token-entropy', () => {
     P: number,
     pad: number,
     temperature: number,
-    mask: 'reference' | 'shifted',
+    mask: 'paper' | 'shifted',
   ): number {
     let total = 0;
     let count = 0;
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const keep =
-          mask === 'reference'
+          mask === 'paper'
             ? t >= P && ids[b * T + t] !== pad
             : t + 1 < T && t + 1 >= P && ids[b * T + t + 1] !== pad;
         if (!keep) continue;
@@ -57,7 +57,7 @@ describe('token-entropy', () => {
   }
 
   for (const padIsEos of [false, true]) {
-    for (const mask of ['reference', 'shifted'] as const) {
+    for (const mask of ['paper', 'shifted'] as const) {
       it(`equals -Σ p·log(p + 1e-12) averaged over the ${mask} mask (EOS ${padIsEos ? 'as' : 'distinct from'} pad)`, () => {
         const [B, T, V, P] = [4, 9, 50, 4];
         const batch = randomObjectiveBatch({ B, T, V, promptLength: P, seed: 7, padIsEos });
@@ -84,8 +84,8 @@ describe('token-entropy', () => {
     const batch = randomObjectiveBatch({ B: 3, T: 8, V: 20, promptLength: 4, seed: 5 });
     const spec = objectiveStats(tokenEntropy, {});
     expect(spec).toEqual({ temperature: 0.5, stats: ['lse', 'ez'] });
-    // each completion of length c: reference rows P..P+c-1, shifted rows P-1..P+c-2
-    const ref = evaluateObjective(tokenEntropy, { mask: 'reference' }, new Float64Array(48), batch);
+    // each completion of length c: paper rows P..P+c-1, shifted rows P-1..P+c-2
+    const ref = evaluateObjective(tokenEntropy, { mask: 'paper' }, new Float64Array(48), batch);
     const shifted = evaluateObjective(
       tokenEntropy,
       { mask: 'shifted' },
