@@ -39,7 +39,7 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
   /** Submit and validate after every dispatch (slow; pinpoints a failing kernel). */
   debug?: boolean;
   /**
-   * Matmul kernel: 'auto' (default: gemv for M ≤ 8, the register-tiled tile64 for M, N ≥ 64,
+   * Matmul kernel: 'auto' (default: gemv4 for M ≤ 8, the register-tiled tile64 for M, N ≥ 64,
    * else tile16, among the variants that validate on the adapter), or one variant where it
    * applies ('gemv', 'gemv4': M ≤ 8; 'tile64': M ≥ 64; 'tile128': M ≥ 128; 'sgmat': M ≥ 64,
    * f16 operands in subgroup matrices, adapters with chromium-experimental-subgroup-matrix
@@ -263,6 +263,16 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       for (const [i, s] of DawnTensor.segments(t, 'readComputeCopy').entries())
         out.set(new Uint16Array(await queue.read(copy[i], s.elems * 2), 0, s.elems), s.elem0);
       return out;
+    },
+    keepComputeCopyOnly(t) {
+      // matrices only: the kernels read them as weights alone (matmul's b, the embedding
+      // table), while vectors (norm weights, biases) are read in f32 by rmsnorm and addBias
+      if (weightDtype === 'f32' || t.dtype !== 'f32' || t.shape.length < 2) return;
+      if (!DawnTensor.computeCopy(t)) refreshComputeCopy(ctx, t as DawnTensor);
+      for (const b of DawnTensor.dropMaster(t)) pool.release(b);
+      // submitted, the freed buffers settle: the next upload takes them (or, past the pool's
+      // cap, they are destroyed) instead of every weight's f32 buffer piling up meanwhile
+      queue.flush();
     },
     liveBuffers: () => pool.live,
     commands: () => queue.counters,

@@ -9,15 +9,16 @@ const all = { gemv: true, gemv4: true, tile64: true, tile128: true, sgmat: true 
 const only = (v: keyof typeof all) => ({ ...all, [v]: false });
 
 describe('matmul variant choice (pure, any adapter)', () => {
-  it("'auto': gemv for M ≤ 8, tile64 for M and N ≥ 64, else tile16", () => {
-    expect(chooseMatmul('auto', 1, 151936, all)).toBe('gemv');
-    expect(chooseMatmul('auto', 8, 64, all)).toBe('gemv');
+  it("'auto': gemv4 for M ≤ 8, tile64 for M and N ≥ 64, else tile16", () => {
+    expect(chooseMatmul('auto', 1, 151936, all)).toBe('gemv4');
+    expect(chooseMatmul('auto', 8, 64, all)).toBe('gemv4');
     expect(chooseMatmul('auto', 9, 4096, all)).toBe('tile16');
     expect(chooseMatmul('auto', 4096, 896, all)).toBe('tile64');
     expect(chooseMatmul('auto', 4096, 32, all)).toBe('tile16');
   });
   it('a variant that failed validation is never chosen; explicit ones apply where they fit', () => {
-    expect(chooseMatmul('auto', 1, 999, only('gemv'))).toBe('tile16');
+    expect(chooseMatmul('auto', 1, 999, only('gemv4'))).toBe('gemv');
+    expect(chooseMatmul('auto', 1, 999, { ...only('gemv'), gemv4: false })).toBe('tile16');
     expect(chooseMatmul('auto', 512, 512, only('tile64'))).toBe('tile16');
     expect(chooseMatmul('gemv4', 1, 999, only('gemv4'))).toBe('tile16');
     expect(chooseMatmul('tile128', 512, 512, only('tile128'))).toBe('tile16');
@@ -73,7 +74,7 @@ for (const [variant, dtype] of (['gemv', 'gemv4'] as const).flatMap((v) =>
 }
 
 describe('a matmul variant that fails validation falls back with one line on stderr', () => {
-  it('broken gemv and tile64: a notice each, and tile16 gives the same products', async (ctx) => {
+  it('broken gemv, gemv4 and tile64: a notice each, and tile16 gives the same products', async (ctx) => {
     const lines: string[] = [];
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
       lines.push(String(chunk));
@@ -81,7 +82,7 @@ describe('a matmul variant that fails validation falls back with one line on std
     });
     let d: Awaited<ReturnType<typeof createDawnBackend>>;
     try {
-      d = await createDawnBackend({ breakMatmulVariants: ['gemv', 'tile64'] });
+      d = await createDawnBackend({ breakMatmulVariants: ['gemv', 'gemv4', 'tile64'] });
     } catch (err) {
       spy.mockRestore();
       if (isCi()) throw err;
@@ -91,15 +92,16 @@ describe('a matmul variant that fails validation falls back with one line on std
     spy.mockRestore();
     try {
       const notices = lines.filter((l) => l.includes('failed validation, using tile16'));
-      expect(notices).toHaveLength(2);
+      expect(notices).toHaveLength(3);
       expect(notices[0]).toMatch(
         /^oneshot-em: dawn matmul variant gemv \(matmul-gemv\/gemv_rows\)/,
       );
-      expect(notices[1]).toMatch(/variant tile64/);
+      expect(notices[1]).toMatch(/variant gemv4 \(matmul-gemv4\/gemv4_rows\)/);
+      expect(notices[2]).toMatch(/variant tile64/);
       for (const l of notices) expect(l.trim().split('\n')).toHaveLength(1);
       expect(d.matmulVariants).toEqual({
         gemv: false,
-        gemv4: true,
+        gemv4: false,
         tile64: false,
         tile128: true,
         sgmat: d.features.subgroupMatrix,

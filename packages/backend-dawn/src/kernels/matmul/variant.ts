@@ -11,8 +11,8 @@ export type OptionalMatmul = (typeof OPTIONAL_MATMULS)[number];
 export type MatmulAvailability = Readonly<Record<OptionalMatmul, boolean>>;
 
 /**
- * 'auto' (default): gemv for M ≤ 8, tile64 for M ≥ 64 and N ≥ 64, else tile16 — among the
- * variants that passed validation on this adapter. An explicit variant is used wherever it
+ * 'auto' (default): gemv4 for M ≤ 8 (gemv where gemv4 failed validation), tile64 for M ≥ 64
+ * and N ≥ 64, else tile16 — among the variants that passed validation on this adapter. An explicit variant is used wherever it
  * applies (gemv, gemv4: M ≤ 8; tile64: M ≥ 64; tile128: M ≥ 128; sgmat — subgroup matrices,
  * f16 operands, only on adapters with chromium-experimental-subgroup-matrix — M ≥ 64), else
  * tile16. sgmat rounds both operands to f16, so 'auto' never picks it.
@@ -39,6 +39,7 @@ export function chooseMatmul(
   const usable = (v: OptionalMatmul) => fits[v] && available[v];
   if (requested === 'tile16') return 'tile16';
   if (requested !== 'auto') return usable(requested) ? requested : 'tile16';
+  if (usable('gemv4')) return 'gemv4';
   if (usable('gemv')) return 'gemv';
   return usable('tile64') && n >= 64 ? 'tile64' : 'tile16';
 }
