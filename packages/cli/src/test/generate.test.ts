@@ -1,6 +1,7 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadRollouts } from '@oneshot-em/core/node';
+import { loadModel, loadRollouts } from '@oneshot-em/core/node';
+import { writeTinyModel } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, runCli, tmp } from './run-cli.js';
 
@@ -147,6 +148,17 @@ describe("generate's defaults come from the model's generation_config.json (as t
     const r = runCli(['generate', '--backend', 'reference', '--system', 'Be brief.']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--system needs a chat template');
+    // a model with a ChatML template: the system message comes first, then the user's
+    const dir = join(tmp(), 'chatml');
+    writeTinyModel(dir, { kind: 'qwen2', seed: 1 });
+    const g = runCli([
+      ...['generate', '--backend', 'reference', '--model', dir, '--max-new-tokens', '1'],
+      ...['--system', 'Be brief.', '--prompt', 'Tom had', '--json'],
+    ]);
+    expect(g.status, g.stderr).toBe(0);
+    const text = loadModel(dir).tokenizer.decode(JSON.parse(g.stdout).prompt_ids);
+    expect(text).toContain('system\nBe brief.');
+    expect(text.indexOf('system\nBe brief.')).toBeLessThan(text.indexOf('user\nTom had'));
   });
 });
 
