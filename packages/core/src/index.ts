@@ -68,6 +68,7 @@ export {
   SafetensorsError,
 } from './io/safetensors-header.js';
 export { SIZE_LIMITS } from './io/size-limits.js';
+export { snakeCase, snakeCaseKeys } from './io/json-keys.js';
 export type { ModelGrads } from './model/backward.js';
 export { modelBackward } from './model/backward.js';
 // model
