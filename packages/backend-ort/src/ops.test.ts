@@ -249,6 +249,69 @@ describe('ort ops vs the CPU reference', () => {
     }
   });
 
+  it('vocabGrad of each statistic alone and without lse (its own max and sum), masked entry', async () => {
+    const [N, V] = [3, 11];
+    const z = randomFloats(N * V, 45, 4);
+    z[4] = Number.NEGATIVE_INFINITY;
+    const y = new Int32Array([2, 4, 10]); // row 1's target is the masked entry's column
+    const sets = [['s2'], ['zy'], ['mz'], ['ez'], ['ez', 'zy'], ['mz', 's2']] as const;
+    for (const stats of sets) {
+      const coeffs = randomFloats(N * stats.length, 46);
+      await matchesReference(
+        `vocabGrad [${stats}]`,
+        (ops) => {
+          const Z = ops.upload(z, [N, V]);
+          const Y = ops.upload(y, [N]);
+          const s = ops.vocabStats(Z, Y, { temperature: 0.7, stats });
+          const c = ops.upload(coeffs, [N, stats.length]);
+          return { grad: ops.vocabGrad(Z, Y, s, c, { temperature: 0.7, stats }) };
+        },
+        1e-5,
+        1e-5,
+      );
+    }
+  });
+
+  it('vocabGrad in row chunks (a partial last chunk, masked entries) = the reference', async () => {
+    const [N, V] = [600, 1000];
+    const z = randomFloats(N * V, 47, 6);
+    for (const i of [7, 3 * V + 1, 530 * V + 999]) z[i] = Number.NEGATIVE_INFINITY;
+    const y = randomInts(N, 48, V);
+    const stats = ['lse', 'ez', 'zy', 'mz', 's2'] as const;
+    const coeffs = randomFloats(N * stats.length, 49);
+    await matchesReference(
+      'vocabGrad chunked',
+      (ops) => {
+        const Z = ops.upload(z, [N, V]);
+        const Y = ops.upload(y, [N]);
+        const s = ops.vocabStats(Z, Y, { temperature: 0.5, stats });
+        const c = ops.upload(coeffs, [N, stats.length]);
+        return { grad: ops.vocabGrad(Z, Y, s, c, { temperature: 0.5, stats }) };
+      },
+      1e-5,
+      1e-5,
+    );
+  });
+
+  it("vocabGrad with the forward's lse: one Exp per chunk, no max, sum, division or one-hot", async () => {
+    const [N, V, stats] = [600, 1000, ['lse', 'ez', 'zy'] as const];
+    const chunks = Math.ceil(N / vocabRowsPerChunk(N, V));
+    const Z = ortB.upload(randomFloats(N * V, 50, 6), [N, V]);
+    const Y = ortB.upload(randomInts(N, 51, V), [N]);
+    const s = ortB.upload(await ortB.read(ortB.vocabStats(Z, Y, { temperature: 0.5, stats })), [
+      N,
+      stats.length,
+    ]);
+    const c = ortB.upload(randomFloats(N * stats.length, 52), [N, stats.length]);
+    await ortB.read(ortB.vocabGrad(Z, Y, s, c, { temperature: 0.5, stats }));
+    const ops = ortB.lastGraphOpTypes();
+    expect(ops.filter((o) => o === 'Exp')).toHaveLength(chunks);
+    expect(
+      ops.filter((o) => ['ReduceMax', 'ReduceSum', 'Div', 'Equal', 'Range'].includes(o)),
+    ).toEqual([]);
+    for (const t of [Z, Y, s, c]) ortB.dispose(t);
+  });
+
   it('vocabStats in row chunks (CPU EP: 2^19 logits each, a partial last chunk) = the reference', async () => {
     const [N, V] = [600, 1000];
     expect(vocabRowsPerChunk(N, V)).toBe(524);

@@ -1,36 +1,8 @@
 import type { VocabStatName } from '@oneshot-em/core';
-import { type GraphBuilder, int, ints } from '../../graph/builder.js';
+import { type GraphBuilder, int, ints, str } from '../../graph/builder.js';
 
 /**
- * Per-row pieces shared by the statistics and their gradient, for logits z [N, V] at
- * temperature T: a = z/T, p = softmax(a) (max-subtracted), and the mask of finite entries
- * (−∞ marks masked vocabulary: p = 0, left out of ez and mz; see core's objectives/vocab-stats.ts).
- */
-function prepare(b: GraphBuilder, logits: string, temperature: number) {
-  const a = b.op('Mul', [logits, b.scalarF32(1 / temperature)]);
-  const finite = b.op('Not', [
-    b.op('IsInf', [a], { detect_negative: int(1), detect_positive: int(0) }),
-  ]);
-  const m = b.reduceMax(a, [1], true);
-  const e = b.op('Exp', [b.op('Sub', [a, m])]);
-  const sum = b.reduceSum(e, [1], true);
-  const p = b.op('Div', [e, sum]);
-  const aFinite = b.op('Where', [finite, a, b.scalarF32(0)]);
-  return { a, aFinite, finite, m, sum, p };
-}
-
-/** onehot [N, V] f32 of the targets [N] i32. */
-function oneHot(b: GraphBuilder, targets: string, n: number, vocab: number): string {
-  const ids = b.op('Range', [
-    b.constant('i32', [0], []),
-    b.constant('i32', [vocab], []),
-    b.constant('i32', [1], []),
-  ]);
-  return b.cast(b.op('Equal', [b.reshape(ids, [1, vocab]), b.reshape(targets, [n, 1])]), 'f32');
-}
-
-/**
- * Rows per chunk of the statistics graph on the CPU EP: about 2^19 logits (2 MiB) each, so a
+ * Rows per chunk of the statistics and gradient graphs on the CPU EP: about 2^19 logits (2 MiB) each, so a
  * chunk's intermediates stay in cache and reuse freed heap (the arena is off: a whole-[N, V]
  * intermediate is a fresh mmap, page-faulted per op); at most 256 chunks to bound the graph.
  * `tools/bench --only kernels` measured it (tools/bench/README.md).
@@ -122,8 +94,20 @@ function emitVocabStatsRows(
 }
 
 /**
+ * log p is clamped here in the gradient: far below exp's f32 underflow (about −104), so a clamped
+ * entry's p is exactly 0 as it would be anyway, while a masked −∞ logit's log p stays finite (no
+ * 0·∞ in p·(… log p …)).
+ */
+const LOG_P_FLOOR = -1e4;
+
+/**
  * dL/dz [N, V] = Σ_s coeffs[:, s] · dstat_s/dz, from the statistic values the forward gave:
- * (p/T)·(c_lse + c_ez·(1 + a − ez) + 2·c_s2·(p − s2)) + c_zy·onehot(y)/T + c_mz·finite/(V'T).
+ * (p/T)·(c_lse + c_ez·(1 + a − ez) + 2·c_s2·(p − s2)) + c_zy·onehot(y)/T + c_mz·finite/(V'T),
+ * with a = z/T. Processed `rowsPerChunk` rows at a time (N: one piece), each chunk's
+ * intermediates [n, V] staying in cache. p = exp(a − lse) from the forward's lse when it has
+ * one (every built-in objective: no max or sum pass here), and with a = log p + lse the p-terms
+ * are p·(α·log p + γ·p + β) with per-row α, β, γ: no normalised softmax beside p, no one-hot
+ * (the zy term is a ScatterElements add at the targets), five to seven element-wise passes.
  */
 export function emitVocabGrad(
   b: GraphBuilder,
@@ -135,46 +119,107 @@ export function emitVocabGrad(
   vocab: number,
   temperature: number,
   stats: readonly VocabStatName[],
+  rowsPerChunk: number = n,
 ): string {
-  const r = prepare(b, logits, temperature);
-  const col = (x: string, i: number) => b.slice(x, 1, i, i + 1);
+  if (stats.length === 0) throw new Error('vocabGrad: no statistics requested');
+  for (const s of stats)
+    if (!['lse', 'ez', 'zy', 'mz', 's2'].includes(s))
+      throw new Error(`vocabGrad: unknown statistic '${s}'`);
+  const rows = (z: string, y: string, v: string, c: string, count: number) =>
+    emitVocabGradRows(b, z, y, v, c, count, vocab, temperature, stats);
+  if (rowsPerChunk >= n) return rows(logits, targets, statValues, coeffs, n);
+  const parts: string[] = [];
+  for (let r = 0; r < n; r += rowsPerChunk) {
+    const end = Math.min(n, r + rowsPerChunk);
+    const [z, y, v, c] = [logits, targets, statValues, coeffs].map((x) => b.slice(x, 0, r, end));
+    parts.push(rows(z, y, v, c, end - r));
+  }
+  return b.op('Concat', parts, { axis: int(0) });
+}
+
+function emitVocabGradRows(
+  b: GraphBuilder,
+  z: string,
+  targets: string,
+  values: string,
+  coeffs: string,
+  n: number,
+  vocab: number,
+  temperature: number,
+  stats: readonly VocabStatName[],
+): string {
   const invT = b.scalarF32(1 / temperature);
-  let pTerm: string | null = null;
-  let extra: string | null = null;
-  const addTo = (acc: string | null, t: string) => (acc === null ? t : b.op('Add', [acc, t]));
-  stats.forEach((s, i) => {
-    const c = col(coeffs, i);
-    const value = col(statValues, i);
+  const col = (x: string, i: number) => b.slice(x, 1, i, i + 1);
+  const sum = (acc: string | null, t: string) => (acc === null ? t : b.op('Add', [acc, t]));
+  const a = b.op('Mul', [z, invT]);
+  const lseAt = stats.indexOf('lse');
+  let lse: string;
+  if (lseAt >= 0) lse = col(values, lseAt);
+  else {
+    const m = b.reduceMax(a, [1], true);
+    const e = b.op('Exp', [b.op('Sub', [a, m])]);
+    lse = b.op('Add', [m, b.op('Log', [b.reduceSum(e, [1], true)])]);
+  }
+  // per-row coefficients of the p-terms, already divided by T
+  let alpha: string | null = null; // × log p
+  let gamma: string | null = null; // × p
+  let beta: string | null = null; // × 1
+  let zy: string | null = null;
+  let mz: string | null = null;
+  for (const [i, s] of stats.entries()) {
+    const cT = b.op('Mul', [col(coeffs, i), invT]);
+    const value = col(values, i);
     switch (s) {
       case 'lse':
-        pTerm = addTo(pTerm, c);
+        beta = sum(beta, cT);
         break;
-      case 'ez': {
-        const inner = b.op('Sub', [b.op('Add', [b.scalarF32(1), r.aFinite]), value]);
-        pTerm = addTo(pTerm, b.op('Mul', [c, inner]));
-        break;
-      }
-      case 's2':
-        pTerm = addTo(
-          pTerm,
-          b.op('Mul', [b.op('Mul', [b.scalarF32(2), c]), b.op('Sub', [r.p, value])]),
+      case 'ez': // c·(1 + a − ez) = c·log p + c·(1 + lse − ez)
+        alpha = sum(alpha, cT);
+        beta = sum(
+          beta,
+          b.op('Mul', [cT, b.op('Sub', [b.op('Add', [b.scalarF32(1), lse]), value])]),
         );
         break;
-      case 'zy':
-        extra = addTo(extra, b.op('Mul', [oneHot(b, targets, n, vocab), b.op('Mul', [c, invT])]));
-        break;
-      case 'mz': {
-        const finiteF = b.cast(r.finite, 'f32');
-        const count = b.reduceSum(finiteF, [1], true);
-        const perEntry = b.op('Div', [b.op('Mul', [c, invT]), count]);
-        extra = addTo(extra, b.op('Mul', [finiteF, perEntry]));
+      case 's2': {
+        const c2 = b.op('Mul', [b.scalarF32(2), cT]);
+        gamma = sum(gamma, c2);
+        beta = sum(beta, b.op('Neg', [b.op('Mul', [c2, value])]));
         break;
       }
+      case 'zy':
+        zy = sum(zy, cT);
+        break;
+      case 'mz':
+        mz = sum(mz, cT);
+        break;
     }
-  });
-  let dz: string | null = pTerm === null ? null : b.op('Mul', [b.op('Mul', [r.p, invT]), pTerm]);
-  if (extra !== null) dz = dz === null ? extra : b.op('Add', [dz, extra]);
-  if (dz === null) throw new Error('vocabGrad: no statistics requested');
-  // Shapes broadcast to [N, V] in every branch except a lone zy/mz column, which already is.
-  return dz;
+  }
+  let dz: string | null = null;
+  if (beta !== null || alpha !== null || gamma !== null) {
+    const logP = b.op('Max', [b.op('Sub', [a, lse]), b.scalarF32(LOG_P_FLOOR)]);
+    const p = b.op('Exp', [logP]);
+    let inner: string | null = null;
+    if (alpha !== null) inner = sum(inner, b.op('Mul', [logP, alpha]));
+    if (gamma !== null) inner = sum(inner, b.op('Mul', [p, gamma]));
+    if (beta !== null) inner = sum(inner, beta);
+    dz = b.op('Mul', [p, inner as string]);
+  }
+  if (mz !== null) {
+    // c_mz·finite/(V'T): the mean over the V' finite logits
+    const finite = b.cast(
+      b.op('Not', [b.op('IsInf', [z], { detect_negative: int(1), detect_positive: int(0) })]),
+      'f32',
+    );
+    const perEntry = b.op('Div', [mz, b.reduceSum(finite, [1], true)]);
+    dz = sum(dz, b.op('Mul', [finite, perEntry]));
+  }
+  if (zy !== null) {
+    // ConstantOfShape's default value is an f32 zero
+    const base = dz ?? b.op('ConstantOfShape', [b.i64([n, vocab])]);
+    dz = b.op('ScatterElements', [base, b.reshape(targets, [n, 1]), zy], {
+      axis: int(1),
+      reduction: str('add'),
+    });
+  }
+  return dz as string;
 }

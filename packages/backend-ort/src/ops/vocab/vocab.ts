@@ -33,8 +33,9 @@ export function vocabGrad(
 ): OrtTensor {
   const [N, V] = logits.shape;
   checkTemperature(opts.temperature);
+  const rows = ctx.device.kind === 'cpu' ? vocabRowsPerChunk(N, V) : N;
   return ctx.trace1([logits, targets, statValues, coeffs], [N, V], (b, [z, y, s, c]) => [
-    emitVocabGrad(b, z.name, y.name, s.name, c.name, N, V, opts.temperature, opts.stats),
+    emitVocabGrad(b, z.name, y.name, s.name, c.name, N, V, opts.temperature, opts.stats, rows),
   ]);
 }
 
