@@ -25,6 +25,8 @@ function trainWith(objective: string, cwd: string, out: string) {
   const r = spawnSync(
     process.execPath,
     [
+      // the workspace's packages from their sources, as ./oneshot-em and the CLI tests run them
+      '--conditions=development',
       '--import',
       'tsx',
       cliMain,

@@ -12,6 +12,7 @@ import {
   modelLogits,
   optionFields,
   rollout,
+  snakeCaseKeys,
   type TrainBatch,
   uploadWeights,
 } from '@oneshot-em/core';
@@ -136,7 +137,7 @@ export function registerCompare(program: Command): void {
     )
     .addOption(new Option('--json', 'print the summary as JSON'));
   addSchemaFlags(cmd, compareFlagsSchema);
-  addRuntimeFlags(cmd);
+  addRuntimeFlags(cmd, { model: false });
   addRenamedFlags(cmd, [LOSS_TEMPERATURE_RENAME]);
   cmd.action(async (raw: Record<string, unknown>) => {
     const o = parseSchemaFlags(
@@ -182,11 +183,12 @@ export function registerCompare(program: Command): void {
         { labels: ['base', 'trained'] },
       );
       mkdirSync(o.out, { recursive: true });
-      writeOutFile(join(o.out, 'compare.json'), `${JSON.stringify(report.summary, null, 2)}\n`);
+      const summaryJson = snakeCaseKeys(report.summary);
+      writeOutFile(join(o.out, 'compare.json'), `${JSON.stringify(summaryJson, null, 2)}\n`);
       writeOutFile(join(o.out, 'logits.svg'), report.logitSvg);
       writeOutFile(join(o.out, 'entropy.svg'), report.entropySvg);
       const s = report.summary;
-      if (o.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+      if (o.json) process.stdout.write(`${JSON.stringify(summaryJson)}\n`);
       else {
         process.stdout.write(
           `mean token entropy  base ${s.base.meanEntropy.toFixed(4)}  trained ${s.trained.meanEntropy.toFixed(4)}\n` +

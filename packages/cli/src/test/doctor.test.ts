@@ -10,11 +10,15 @@ function doctor(xdg: string | undefined) {
   const env = { ...process.env };
   delete env.XDG_RUNTIME_DIR;
   if (xdg !== undefined) env.XDG_RUNTIME_DIR = xdg;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'doctor', '--json'], {
-    encoding: 'utf8',
-    env,
-    timeout: 300_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--conditions=development', '--import', 'tsx', main, 'doctor', '--json'],
+    {
+      encoding: 'utf8',
+      env,
+      timeout: 300_000,
+    },
+  );
   const checks = JSON.parse(r.stdout) as { name: string; ok: boolean; detail: string }[];
   return { checks, xdg: checks.find((c) => c.name === 'XDG_RUNTIME_DIR'), stderr: r.stderr };
 }

@@ -72,6 +72,13 @@ describe('oneshot-em grade', () => {
 });
 
 describe('oneshot-em compare', () => {
+  it('--help lists only the flags it reads (its models are --base and --trained, no --model)', () => {
+    const help = runCli(['compare', '--help']).stdout;
+    expect(help).toContain('--base <dir>');
+    expect(help).toContain('--backend <name>');
+    expect(help).not.toContain('--model');
+  });
+
   it('writes the summary and both histograms; a model compared with itself shows no shift', () => {
     const out = tmp();
     const model = join(import.meta.dirname, '../../../core/assets/stories260K');
@@ -89,8 +96,10 @@ describe('oneshot-em compare', () => {
     ]);
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
-    expect(s.base.meanEntropy).toBeCloseTo(s.trained.meanEntropy, 10);
-    expect(s.base.meanMaxProb).toBeGreaterThan(0);
+    // snake_case keys, as in every file we write
+    expect(s.base.mean_entropy).toBeCloseTo(s.trained.mean_entropy, 10);
+    expect(s.base.mean_max_prob).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'))).toEqual(s);
     expect(readFileSync(join(out, 'logits.svg'), 'utf8')).toMatch(/^<svg/);
     expect(readFileSync(join(out, 'entropy.svg'), 'utf8')).toMatch(/^<svg/);
   });
