@@ -81,7 +81,7 @@ describe('bench.ts end to end (reference backend, stories260K, tiny workload)', 
       expect(report.runs).toHaveLength(1);
       const [run] = report.runs;
       expect(run.error).toBeUndefined();
-      expect(run.workload).toMatchObject({ effectiveBatch: 2, microBatch: 2, newTokens: 8 });
+      expect(run.workload).toMatchObject({ effective_batch: 2, micro_batch: 2, new_tokens: 8 });
       const s = run.scale;
       expect(Object.keys(s?.phases ?? {})).toEqual([
         'build',

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { uploadWeights } from '@oneshot-em/core';
+import { snakeCaseKeys, uploadWeights } from '@oneshot-em/core';
 import { type BackendSpec, createBenchBackend, gpuBuffers, parseBackendSpec } from './backends.js';
 import {
   benchMatmul,
@@ -354,7 +354,9 @@ async function main(): Promise<void> {
     kernels: [],
   };
   const save = () => {
-    if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+    // snake_case keys, as every JSON file oneshot-em writes (the workload's fields included)
+    if (values.json)
+      writeFileSync(values.json, `${JSON.stringify(snakeCaseKeys(report), null, 2)}\n`);
   };
   if (parts.has('optimizer')) {
     // host only: no backend or model; 40M and 255M parameters (4.1 GB at 255M), torch likewise

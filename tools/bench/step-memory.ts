@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { paramCount, type StepMetrics } from '@oneshot-em/core';
+import { paramCount, snakeCaseKeys, type StepMetrics } from '@oneshot-em/core';
 import { loadBackendPlugin, resolveObjective, train } from '@oneshot-em/core/node';
 import { BENCH_OPTIMIZER, BENCH_SAMPLING, benchRows } from './measure.js';
 import { QWEN2_SHAPES, qwen2Config, randomBenchWeights } from './models.js';
@@ -84,7 +84,7 @@ console.log(
   JSON.stringify({
     layers: config.numLayers,
     params,
-    workload: wl,
+    workload: snakeCaseKeys(wl),
     steps,
     seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
     peak_rss_gib: gib(peak),
