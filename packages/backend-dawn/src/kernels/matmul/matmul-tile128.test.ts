@@ -1,3 +1,4 @@
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 /**
  * The 128×128 register-tiled matmul (matmul: 'tile128') against the f64 reference, for each
  * weight storage: every transposition, M, N not multiples of the tile, K not a multiple of
@@ -7,14 +8,7 @@
 import type { TensorOps } from '@oneshot-em/core';
 import { describe, expect, it } from 'vitest';
 import { DawnTensor } from '../../runtime/tensor.js';
-import {
-  expectClose,
-  fromBf16Bits,
-  fromF16Bits,
-  randomFloats,
-  readF,
-  useDawn,
-} from '../../testing/harness.js';
+import { fromBf16Bits, fromF16Bits, readF, useDawn } from '../../testing/harness.js';
 
 const SHAPES = [
   [259, 37, 133],
@@ -48,7 +42,7 @@ for (const dtype of ['f32', 'bf16', 'f16'] as const) {
               h.ref.matmul(h.ref.upload(a, aShape), h.ref.upload(wb, bShape), { transA, transB }),
             );
             // f32 sums of ≤ 300 products of |a·b| < 1 in another order than the f64 oracle's
-            expectClose(got, want, { abs: 5e-5, rel: 1e-5 }, `tile128 ${dtype}`);
+            expectClose(`tile128 ${dtype}`, got, want, { abs: 5e-5, rel: 1e-5 });
           });
         }
       }
@@ -75,11 +69,11 @@ describe('split matmuls on tile128 (segments of ≥ 128 rows)', () => {
     const [a, b, r] = [run(s), run(w), run(hw.ref)];
     expect(DawnTensor.segments(a.z).map((g) => g.rows)).toEqual([160, 140]);
     const z = await s.read(a.z);
-    expectClose(z, await w.read(b.z), { abs: 0 }, 'tile128 split logits');
-    expectClose(z, await hw.ref.read(r.z), { abs: 2e-5, rel: 1e-5 }, 'tile128 logits vs f64');
+    expectClose('tile128 split logits', z, await w.read(b.z), { abs: 0 });
+    expectClose('tile128 logits vs f64', z, await hw.ref.read(r.z), { abs: 2e-5, rel: 1e-5 });
     const dw = await s.read(a.dw);
-    expectClose(dw, await w.read(b.dw), { abs: 1e-4, rel: 1e-5 }, 'tile128 split dW');
+    expectClose('tile128 split dW', dw, await w.read(b.dw), { abs: 1e-4, rel: 1e-5 });
     // K = 300 products of |z·x| ≲ 10
-    expectClose(dw, await hw.ref.read(r.dw), { abs: 2e-4, rel: 1e-5 }, 'tile128 dW vs f64');
+    expectClose('tile128 dW vs f64', dw, await hw.ref.read(r.dw), { abs: 2e-4, rel: 1e-5 });
   });
 });

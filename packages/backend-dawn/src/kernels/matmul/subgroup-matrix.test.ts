@@ -1,3 +1,4 @@
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 /**
  * The subgroup-matrix variant (sgmat): feature detection from the adapter's configs, the
  * choice rules, and on the adapter at hand either the products (where the adapter has the
@@ -10,14 +11,7 @@ import {
   SUBGROUP_MATRIX_FEATURE,
   subgroupMatrixShape,
 } from '../../runtime/device.js';
-import {
-  expectClose,
-  fromF16Bits,
-  randomFloats,
-  readF,
-  toF16Bits,
-  useDawn,
-} from '../../testing/harness.js';
+import { fromF16Bits, readF, toF16Bits, useDawn } from '../../testing/harness.js';
 import { chooseMatmul } from './variant.js';
 
 const f16f32 = { componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 };
@@ -79,7 +73,7 @@ describe('sgmat on this adapter', () => {
         }),
       );
       // exact products of f16 values, f32 sums of 45 terms < 1 in another order
-      expectClose(got, want, { abs: 2e-5, rel: 1e-5 }, `sgmat transA ${transA} transB ${transB}`);
+      expectClose(`sgmat transA ${transA} transB ${transB}`, got, want, { abs: 2e-5, rel: 1e-5 });
     }
   });
 
