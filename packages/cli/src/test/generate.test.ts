@@ -130,6 +130,19 @@ describe("generate's defaults come from the model's generation_config.json (as t
     expect(greedy.stdout).not.toBe(fromFile.stdout);
   });
 
+  it("generation_config.json's eos_token_id list ends a completion at any of its ids", () => {
+    const dir = join(tmp(), 'eos');
+    cpSync(embedded, dir, { recursive: true });
+    // greedy from BOS: "Once upon a time," is 403 407 261 …; 261 becomes an EOS
+    writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [2, 261] }));
+    const r = runCli(['generate', '--backend', 'reference', '--model', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      completion_ids: [403, 407, 261],
+      finish_reason: 'stop',
+    });
+  });
+
   it('a bad value in the file names the file and the field (exit 2)', () => {
     const dir = join(tmp(), 'bad');
     cpSync(embedded, dir, { recursive: true });
