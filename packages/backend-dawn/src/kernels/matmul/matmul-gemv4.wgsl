@@ -6,7 +6,9 @@
 // of b and reduces once, in workgroup memory (every adapter).
 // - gemv4_rows (TRANS_B: b stored [N, K], the layout of every projection and the head): a
 //   team of TEAM threads per column walks its row of b in vec4 steps (the team reads TEAM·16
-//   contiguous bytes per step), then one thread per (row, column) sums the team's partials.
+//   contiguous bytes per step), then a tree sums the team's partials. TEAM is set per
+//   dispatch (kernels/matmul/matmul.ts gemv4Team): 8 for a wide N (the head), up to WG for a
+//   narrow one, so that there are enough workgroups to fill the device.
 // - gemv4_cols (b stored [K, N]): each thread holds 4 adjacent columns and a slice of K
 //   (k ≡ slice mod SLICES); one thread per (row, 4 columns) sums the slices' partials.
 // Binding 2 (`b`, `read_b`, `read_b4`) comes from the weight-storage fragment (kernels/weights.ts).
@@ -28,7 +30,7 @@ override WG: u32 = 256;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 const MAX_M: u32 = 8u;
-const TEAM: u32 = 8u;     // gemv4_rows: threads per output column
+override TEAM: u32 = 8u;  // gemv4_rows: threads per output column (a power of two ≤ WG)
 const SLICES: u32 = 4u;   // gemv4_cols: threads along K per 4 columns
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -62,16 +64,25 @@ fn gemv4_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   if (col < p.n) {
     let row_b = p.off_b + col * p.ldb;
     let k4 = p.k - p.k % 4u;
-    for (var k = lane * 4u; k < k4; k += TEAM * 4u) {
+    // two independent vec4 reads per step keep more of b in flight per thread
+    var k = lane * 4u;
+    for (; k + TEAM * 4u < k4; k += TEAM * 8u) {
+      let w0 = read_b4(row_b + k);
+      let w1 = read_b4(row_b + k + TEAM * 4u);
+      for (var r = 0u; r < MAX_M; r++) {
+        if (r < p.m) { acc[r] += dot(load_a4(r, k), w0) + dot(load_a4(r, k + TEAM * 4u), w1); }
+      }
+    }
+    if (k < k4) {
       let w = read_b4(row_b + k);
       for (var r = 0u; r < MAX_M; r++) {
         if (r < p.m) { acc[r] += dot(load_a4(r, k), w); }
       }
     }
-    for (var k = k4 + lane; k < p.k; k += TEAM) {
-      let w = read_b(row_b + k);
+    for (var t = k4 + lane; t < p.k; t += TEAM) {
+      let w = read_b(row_b + t);
       for (var r = 0u; r < MAX_M; r++) {
-        if (r < p.m) { acc[r] += load_a(r, k) * w; }
+        if (r < p.m) { acc[r] += load_a(r, t) * w; }
       }
     }
   }
@@ -80,13 +91,18 @@ fn gemv4_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
     if (r < p.m) { partial[r * WG + lid] = acc[r]; }
   }
   workgroupBarrier();
-  if (lid < cols * p.m) {
-    let r = lid / cols;
-    let t = lid % cols;
-    if (first + t < p.n) {
-      var s = 0.0;
-      for (var l = 0u; l < TEAM; l++) { s += partial[r * WG + t * TEAM + l]; }
-      write_out(r, first + t, s);
+  // a tree over each team's lanes (teams are TEAM consecutive threads)
+  for (var s = TEAM / 2u; s > 0u; s = s / 2u) {
+    if (lane < s) {
+      for (var r = 0u; r < MAX_M; r++) {
+        if (r < p.m) { partial[r * WG + lid] += partial[r * WG + lid + s]; }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && col < p.n) {
+    for (var r = 0u; r < MAX_M; r++) {
+      if (r < p.m) { write_out(r, col, partial[r * WG + lid]); }
     }
   }
 }

@@ -1,8 +1,10 @@
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { createReferenceBackend } from '@oneshot-em/core';
 import { describe, expect, it, vi } from 'vitest';
 import { createDawnBackend } from '../../dawn-backend.js';
-import { expectClose, isCi, randomFloats, readF, useDawn } from '../../testing/harness.js';
+import { isCi, readF, useDawn } from '../../testing/harness.js';
 import { fromBf16Bits, fromF16Bits } from '../../testing/harness.js';
+import { gemv4Team } from './matmul.js';
 import { chooseMatmul } from './variant.js';
 
 const all = { gemv: true, gemv4: true, tile64: true, tile128: true, sgmat: true };
@@ -65,13 +67,40 @@ for (const [variant, dtype] of (['gemv', 'gemv4'] as const).flatMap((v) =>
               h.ref,
               h.ref.matmul(h.ref.upload(a, aShape), h.ref.upload(wb, bShape), { transA, transB }),
             );
-            expectClose(got, want, { abs: 2e-5, rel: 2e-5 }, `${variant} ${dtype}`);
+            expectClose(`${variant} ${dtype}`, got, want, { abs: 2e-5, rel: 2e-5 });
           });
         }
       }
     }
   });
 }
+
+describe('gemv4 across team sizes (threads per column, from N)', () => {
+  const h = useDawn({ matmul: 'gemv4' });
+  it('gemv4Team: 8 threads a column for the head, more for narrow projections', () => {
+    expect([151936, 40000, 32768, 4864, 896, 75].map(gemv4Team)).toEqual([8, 8, 8, 64, 256, 256]);
+  });
+  for (const [M, K, N] of [
+    [3, 131, 40000],
+    [8, 264, 4864],
+    [1, 4, 2100],
+  ] as const) {
+    it(`[${M}, ${K}]·[${N}, ${K}]ᵀ (team ${gemv4Team(N)})`, async (ctx) => {
+      const d = h.dawn(ctx);
+      const a = randomFloats(M * K, 61);
+      const b = randomFloats(N * K, 62);
+      const got = await readF(
+        d,
+        d.matmul(d.upload(a, [M, K]), d.upload(b, [N, K]), { transB: true }),
+      );
+      const want = await readF(
+        h.ref,
+        h.ref.matmul(h.ref.upload(a, [M, K]), h.ref.upload(b, [N, K]), { transB: true }),
+      );
+      expectClose(`gemv4 N ${N}`, got, want, { abs: 3e-5, rel: 2e-5 });
+    });
+  }
+});
 
 describe('a matmul variant that fails validation falls back with one line on stderr', () => {
   it('broken gemv, gemv4 and tile64: a notice each, and tile16 gives the same products', async (ctx) => {
@@ -121,7 +150,7 @@ describe('a matmul variant that fails validation falls back with one line on std
           ref,
           ref.matmul(ref.upload(a, [M, K]), ref.upload(b, [N, K]), { transB: true }),
         );
-        expectClose(got, want, { abs: 1e-5, rel: 1e-5 }, `fallback M ${M}`);
+        expectClose(`fallback M ${M}`, got, want, { abs: 1e-5, rel: 1e-5 });
       }
     } finally {
       await d.destroy();

@@ -65,8 +65,8 @@ export const matmulGemvByDtype = weightStorageFamilies(
 );
 
 /**
- * The bandwidth-oriented small-M kernel (`matmul: 'gemv4'`): vec4 reads of b, a team of 8
- * threads per column and 32 columns per workgroup (gemv4_rows), or 4 columns × a K slice per
+ * The bandwidth-oriented small-M kernel (`matmul: 'gemv4'`): vec4 reads of b, a team of 8–256
+ * threads per column, 32–1 columns per workgroup (gemv4_rows, gemv4Team), or 4 columns × a K slice per
  * thread, 64 columns per workgroup (gemv4_cols); per weight dtype.
  */
 export const matmulGemv4ByDtype = weightStorageFamilies(
@@ -78,8 +78,17 @@ export const matmulGemv4ByDtype = weightStorageFamilies(
     gemv4_cols: { bindings, workgroupSize: 64 },
   },
 );
-/** Output columns per workgroup of gemv4_rows (WG / TEAM) and gemv4_cols (4 · WG / SLICES). */
-const GEMV4_COLS = { rows: 32, cols: 64 };
+/** Output columns per workgroup of gemv4_cols (4 · WG / SLICES). */
+const GEMV4_COLS = 64;
+
+/**
+ * Threads per output column of gemv4_rows for N columns: at least ~1024 workgroups of 256
+ * (so a narrow projection still spreads over every core), at most 32 columns per workgroup.
+ */
+export function gemv4Team(n: number): number {
+  const cols = 2 ** Math.floor(Math.log2(Math.max(1, n / 1024)));
+  return 256 / Math.min(32, cols);
+}
 
 /** 128×128 tiles, 8×8 outputs per thread, double-buffered BK = 8 (`matmul: 'tile128'`), per weight dtype. */
 export const matmulTile128ByDtype = weightStorageFamilies(
@@ -117,6 +126,8 @@ export interface MatmulChoice {
   name: 'tile16' | OptionalMatmul | 'f16';
   kernel: KernelDescriptor;
   grid: (m: number, n: number) => number | [number, number];
+  /** Override constants beyond the transposes (gemv4_rows: TEAM). */
+  constants?: (m: number, n: number) => Record<string, number>;
 }
 
 /**
@@ -157,7 +168,7 @@ export function matmul(
       out: buf(out, ''),
     },
     choice.grid(M, N),
-    constants,
+    { ...constants, ...choice.constants?.(M, N) },
   );
   return out;
 }
@@ -189,8 +200,13 @@ function pick(
   if (name === 'gemv4') {
     const g = matmulGemv4ByDtype[dtype];
     return transB
-      ? { name, kernel: g.gemv4_rows, grid: (_m, cols) => ceilDiv(cols, GEMV4_COLS.rows) }
-      : { name, kernel: g.gemv4_cols, grid: (_m, cols) => ceilDiv(cols, GEMV4_COLS.cols) };
+      ? {
+          name,
+          kernel: g.gemv4_rows,
+          grid: (_m, cols) => ceilDiv(cols, 256 / gemv4Team(cols)),
+          constants: (_m, cols) => ({ TEAM: gemv4Team(cols) }),
+        }
+      : { name, kernel: g.gemv4_cols, grid: (_m, cols) => ceilDiv(cols, GEMV4_COLS) };
   }
   if (name === 'tile64')
     return { name, kernel: matmulTile64ByDtype[dtype].matmul, grid: tiles(64) };
