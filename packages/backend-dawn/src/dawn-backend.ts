@@ -25,6 +25,7 @@ import { ropeRotate } from './kernels/rope/rope.js';
 import { markPresent, sample } from './kernels/sample/sample.js';
 import { swigluBackward, swigluForward } from './kernels/swiglu/swiglu.js';
 import { vocabGrad, vocabStats } from './kernels/vocab/vocab.js';
+import { widenComputeCopy } from './kernels/widen/widen.js';
 import type { WeightDtype } from './kernels/weights.js';
 import { BufferPool, MemoryMeter } from './runtime/buffers.js';
 import { type CommandCounters, CommandQueue } from './runtime/commands.js';
@@ -107,6 +108,13 @@ export interface DawnBackend extends Backend {
   resetPeakMemory(): void;
   /** In place: acc += x (acc keeps its handle; x is unchanged). */
   accumulate(acc: Tensor, x: Tensor): void;
+  /**
+   * With a compute copy (`dtype` bf16/f16): a matrix keeps only that copy on the device, its
+   * f32 buffer freed (the caller, an offloaded trainer, holds the master). Matmul, embedding
+   * and sumSquares read the copy; every op that needs its f32 values refuses it by name.
+   * Vectors, and everything under dtype f32, keep their f32 buffers.
+   */
+  keepComputeCopyOnly(t: Tensor): void;
   /** Generation with the decode loop on the GPU (generate.ts). */
   generate(config: ModelConfig, w: ModelWeights, opts: GenerateOptions): Promise<GenerateResult>;
 }
@@ -260,8 +268,8 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
       const copy = DawnTensor.computeCopy(t);
       if (!copy) return undefined;
       const out = new Uint16Array(numel(t.shape));
-      for (const [i, s] of DawnTensor.segments(t, 'readComputeCopy').entries())
-        out.set(new Uint16Array(await queue.read(copy[i], s.elems * 2), 0, s.elems), s.elem0);
+      for (const s of DawnTensor.weightSegments(t, 'readComputeCopy'))
+        out.set(new Uint16Array(await queue.read(s.buffer, s.elems * 2), 0, s.elems), s.elem0);
       return out;
     },
     keepComputeCopyOnly(t) {
@@ -366,7 +374,15 @@ export async function createDawnBackend(options: DawnBackendOptions = {}): Promi
     scale: (x, s) => scale(ctx, x, s),
     addBias: (x, bias) => addBias(ctx, x, bias),
     sumRows: (x) => sumRows(ctx, x),
-    sumSquares: (x) => sumSquares(ctx, x),
+    sumSquares(x) {
+      // a weight whose master is on the host: the sum over the values the device holds (the
+      // trainer's finiteness check after each update)
+      if (!DawnTensor.masterOnHost(x)) return sumSquares(ctx, x);
+      const wide = widenComputeCopy(ctx, x);
+      const out = sumSquares(ctx, wide);
+      dispose(wide);
+      return out;
+    },
     rmsnormForward: (x, weight, eps) => rmsnormForward(ctx, x, weight, eps),
     rmsnormBackward: (x, weight, rstd, dOut) => rmsnormBackward(ctx, x, weight, rstd, dOut),
     ropeForward: (x, positions, opts) => ropeRotate(ctx, x, positions, opts, 1),

@@ -11,8 +11,10 @@ import {
   OFFLOAD_PARAMS,
   offloadRun,
 } from '@oneshot-em/core/testing';
+import { type Backend, paramSpecs } from '@oneshot-em/core';
 import { describe, expect, it } from 'vitest';
 import { createDawnBackend } from './dawn-backend.js';
+import { sizeClass } from './runtime/buffers.js';
 import { useDawn } from './testing/harness.js';
 
 /** The saved f32 weights of a run's final checkpoint, by name. */
@@ -91,6 +93,41 @@ describe('optimizer on the host on Dawn', () => {
     }
     // the first step's loss is before any update: identical
     expect(host.metrics[0].loss).toBe(device.metrics[0].loss);
+  });
+
+  it('bf16, optimizer on the host: the device keeps only the compute copy of the matrices — peak lower by their f32 buffers, the run bit for bit the same', async (ctx) => {
+    h.dawn(ctx);
+    // poolBytes 0: freed buffers are destroyed at the next submit, so the peak is what is held
+    const runWith = async (dropMasters: boolean) => {
+      const backend = await createDawnBackend({ dtype: 'bf16', poolBytes: 0 });
+      // the trainer offers each weight to keepComputeCopyOnly; hiding it keeps the f32 buffers
+      const seen: Backend = dropMasters
+        ? backend
+        : new Proxy(backend, {
+            get: (b, k) => (k === 'keepComputeCopyOnly' ? undefined : Reflect.get(b, k)),
+          });
+      try {
+        const r = await offloadRun(seen, { optimizerOn: 'host', saveSteps: 0 });
+        return {
+          ...r,
+          peak: Math.max(...r.metrics.map((m) => m.memory?.peak_bytes ?? Number.NaN)),
+        };
+      } finally {
+        await backend.destroy();
+      }
+    };
+    const kept = await runWith(false);
+    const dropped = await runWith(true);
+    expect(dropped.metrics.map((m) => m.loss)).toEqual(kept.metrics.map((m) => m.loss));
+    expect(
+      checkpointBytes(dropped, 'final', 'model.safetensors').equals(
+        checkpointBytes(kept, 'final', 'model.safetensors'),
+      ),
+    ).toBe(true);
+    const matrices = paramSpecs(OFFLOAD_CONFIG).filter((s) => s.shape.length === 2);
+    const f32Bytes = matrices.reduce((n, s) => n + sizeClass(4 * s.shape[0] * s.shape[1]), 0);
+    // the peak comes while every weight is live: all else is the same in both runs
+    expect(kept.peak - dropped.peak).toBe(f32Bytes);
   });
 
   it('--resume of an offloaded run from step 2 continues bit for bit', async (ctx) => {

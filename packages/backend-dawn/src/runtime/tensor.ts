@@ -34,6 +34,8 @@ export class DawnTensor implements Tensor {
   #buffers: GPUBuffer[] | null;
   /** The low-precision compute copy of a weight (`--dtype`), one buffer per segment. */
   #compute: { dtype: 'bf16' | 'f16'; buffers: GPUBuffer[] } | undefined;
+  /** The f32 buffers were given up (`dropMaster`): the master lives on the host. */
+  #masterOnHost = false;
 
   constructor(
     buffer: GPUBuffer | GPUBuffer[],
@@ -77,10 +79,14 @@ export class DawnTensor implements Tensor {
     const own = DawnTensor.#own(t, what);
     if (own.viewRowsPerBatch !== undefined)
       throw new Error(`${what} is a KV-cache view (kvCachePrefix); copy it first`);
-    const buffers = own.#live(what);
-    const rows = own.shape.length === 0 ? 1 : own.shape[0];
-    const width = rows === 0 ? 0 : own.size / rows;
-    const per = own.rowsPerSegment ?? rows;
+    return own.#layout(own.#live(what));
+  }
+
+  /** `buffers` (one per segment) with the rows and elements each holds. */
+  #layout(buffers: GPUBuffer[]): Segment[] {
+    const rows = this.shape.length === 0 ? 1 : this.shape[0];
+    const width = rows === 0 ? 0 : this.size / rows;
+    const per = this.rowsPerSegment ?? rows;
     return buffers.map((buffer, i) => {
       const row0 = i * per;
       const n = Math.min(per, rows - row0);
@@ -101,6 +107,7 @@ export class DawnTensor implements Tensor {
     const b = [...(own.#buffers ?? []), ...(own.#compute?.buffers ?? [])];
     own.#buffers = null;
     own.#compute = undefined;
+    own.#masterOnHost = false;
     return own.viewRowsPerBatch === undefined ? b : [];
   }
 
@@ -116,6 +123,27 @@ export class DawnTensor implements Tensor {
     own.#compute = { dtype, buffers };
   }
 
+  /**
+   * Gives up the f32 buffers of a weight that has a compute copy (the optimizer on the host
+   * keeps the f32 master there) and returns them for the pool. The weight is then read only
+   * through its compute copy (`weightSegments`); every op that needs its f32 values refuses it
+   * by name.
+   */
+  static dropMaster(t: Tensor): GPUBuffer[] {
+    const own = DawnTensor.#own(t, 'dropMaster');
+    const buffers = own.#live('dropMaster');
+    if (!own.#compute)
+      throw new Error(`dropMaster: [${own.shape}] has no compute copy to keep instead`);
+    own.#buffers = null;
+    own.#masterOnHost = true;
+    return buffers;
+  }
+
+  /** Whether the tensor's f32 buffers were given up (`dropMaster`). */
+  static masterOnHost(t: Tensor): boolean {
+    return t instanceof DawnTensor && t.#masterOnHost;
+  }
+
   /** The compute copy's buffers (one per segment), if the tensor has one. */
   static computeCopy(t: Tensor): GPUBuffer[] | undefined {
     return t instanceof DawnTensor ? t.#compute?.buffers : undefined;
@@ -128,9 +156,9 @@ export class DawnTensor implements Tensor {
 
   /** The segments a weight-reading kernel binds: the compute copy's buffers where there is one. */
   static weightSegments(t: Tensor, what = 'tensor'): Segment[] {
-    const segs = DawnTensor.segments(t, what);
     const copy = DawnTensor.computeCopy(t);
-    return copy ? segs.map((s, i) => ({ ...s, buffer: copy[i] })) : segs;
+    if (!copy) return DawnTensor.segments(t, what);
+    return DawnTensor.#own(t, what).#layout(copy);
   }
 
   static #own(t: Tensor, what: string): DawnTensor {
@@ -140,8 +168,11 @@ export class DawnTensor implements Tensor {
   }
 
   #live(what: string): GPUBuffer[] {
-    if (!this.#buffers)
-      throw new Error(`${what} [${this.shape.join(', ')}] was used after dispose()`);
-    return this.#buffers;
+    if (this.#buffers) return this.#buffers;
+    if (this.#masterOnHost)
+      throw new Error(
+        `${what} [${this.shape.join(', ')}] keeps only its ${this.#compute?.dtype} compute copy on the device (the optimizer runs on the host, which holds the f32 master); this op needs the f32 values`,
+      );
+    throw new Error(`${what} [${this.shape.join(', ')}] was used after dispose()`);
   }
 }

@@ -47,6 +47,13 @@ export interface Backend extends TensorOps {
    */
   accumulate?(acc: Tensor, x: Tensor): void;
   /**
+   * Optional. The caller holds `t`'s f32 values (the host master of an offloaded run,
+   * train/offload.ts) and uses `t` from now on only as a model weight and disposes it: a
+   * backend with a lower-precision compute copy of its weights (Dawn's `--dtype bf16|f16`) may
+   * free its own f32 copy of the matrices and keep the compute copy alone.
+   */
+  keepComputeCopyOnly?(t: Tensor): void;
+  /**
    * Optional fused generation (e.g. ORT's one-graph decode Loop). Same request and result as
    * core's generic `generate` over the primitives, which the conformance suite checks it against.
    */

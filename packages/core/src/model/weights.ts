@@ -8,13 +8,14 @@ export type ModelWeights = Map<string, Tensor>;
 /**
  * Uploads every parameter of `paramSpecs(config)`; a missing or mis-sized one is an error.
  * `release`: delete each entry from `weights` once uploaded (the host copy can be freed
- * tensor by tensor instead of living next to the backend's).
+ * tensor by tensor instead of living next to the backend's). `uploaded`: called with each
+ * tensor right after its upload (the offloaded trainer hands it to `keepComputeCopyOnly`).
  */
 export function uploadWeights(
   ops: TensorOps,
   config: ModelConfig,
   weights: WeightMap,
-  opts: { release?: boolean } = {},
+  opts: { release?: boolean; uploaded?: (t: Tensor) => void } = {},
 ): ModelWeights {
   const out: ModelWeights = new Map();
   for (const spec of paramSpecs(config)) {
@@ -25,7 +26,9 @@ export function uploadWeights(
         `uploadWeights: parameter '${spec.name}' has ${values.length} values; expected [${spec.shape}] = ${numel(spec.shape)}`,
       );
     }
-    out.set(spec.name, ops.upload(values, spec.shape));
+    const t = ops.upload(values, spec.shape);
+    opts.uploaded?.(t);
+    out.set(spec.name, t);
     if (opts.release) weights.delete(spec.name);
   }
   return out;

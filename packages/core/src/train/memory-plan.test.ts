@@ -207,6 +207,22 @@ describe('planMemory: host, device and the peak', () => {
     expect(onHost.host_bytes - onDevice.host_bytes).toBe(8 * P);
   });
 
+  it('Dawn bf16 with the optimizer on the host: the matrices keep only the compute copy', () => {
+    const c = QWEN_15B;
+    const f32 = planMemory(base(c, { optimizerOn: 'host' }));
+    const bf16 = planMemory(base(c, { optimizerOn: 'host', dtype: 'bf16' }));
+    // Qwen2.5-1.5B, tied: norm gains (2L + 1)·C and q, k, v biases L·(H·D + 2·K·D) stay f32;
+    // the largest matrix (the embedding, V·C) is staged in f32 while it is uploaded
+    const L = 28;
+    const C = 1536;
+    const vectors = (2 * L + 1) * C + L * (C + 2 * 256);
+    const staged = 151936 * C;
+    // f32: 4 B/param uploaded; bf16: 2 B/param of compute copy + the f32 vectors + the staging
+    expect(f32.device_bytes - bf16.device_bytes).toBe(
+      4 * plannedParamCount(c) - 2 * plannedParamCount(c) - 4 * (vectors + staged),
+    );
+  });
+
   it('a 16-bit compute dtype adds a compute copy next to the f32 master', () => {
     const P = 1_543_714_304;
     const f32 = planMemory(base(QWEN_15B, { backend: 'ort-cuda' }));

@@ -25,8 +25,9 @@
  *   per power of two above 64 KiB, computed here the same way) and keeps up to `poolBytes`
  *   of disposed buffers for reuse. With `optimizerOn: 'host'` (train/offload.ts) the f32 master
  *   (the loaded weights, adopted) and AdamW m, v are host memory; the device keeps the uploaded
- *   f32 weights (Dawn's upload path; a bf16/f16 compute copy comes on top), the gradients and
- *   the activations.
+ *   f32 weights, the gradients and the activations — or, with a bf16/f16 compute dtype, the
+ *   compute copy of the matrices alone (`keepComputeCopyOnly`), the f32 vectors (norm gains,
+ *   biases) and one matrix's f32 upload at a time.
  * - Reference: everything is host memory (f32 arrays), like the ORT CPU EP.
  * - Activations are f32 whatever the compute dtype (the kernels accumulate and store f32);
  *   a bf16/f16 compute dtype adds a compute copy of the weights next to the f32 master.
@@ -124,21 +125,25 @@ export function dtypeBytes(dtype: PlanDtype): number {
 }
 
 /** Parameter tensors as element counts with multiplicities, without one entry per layer. */
-function paramTensors(c: ModelConfig): Array<{ elements: number; count: number }> {
+function paramTensors(c: ModelConfig): Array<{ elements: number; count: number; matrix: boolean }> {
   const C = c.hiddenSize;
   const qDim = c.numHeads * c.headDim;
   const kvDim = c.numKvHeads * c.headDim;
   const F = c.intermediateSize;
   const L = c.numLayers;
   const t = [
-    { elements: c.vocabSize * C, count: c.tieWordEmbeddings ? 1 : 2 },
-    { elements: C, count: 2 * L + 1 },
-    { elements: qDim * C, count: 2 * L },
-    { elements: kvDim * C, count: 2 * L },
-    { elements: F * C, count: 3 * L },
+    { elements: c.vocabSize * C, count: c.tieWordEmbeddings ? 1 : 2, matrix: true },
+    { elements: C, count: 2 * L + 1, matrix: false },
+    { elements: qDim * C, count: 2 * L, matrix: true },
+    { elements: kvDim * C, count: 2 * L, matrix: true },
+    { elements: F * C, count: 3 * L, matrix: true },
   ];
-  if (c.qkvBias) t.push({ elements: qDim, count: L }, { elements: kvDim, count: 2 * L });
-  if (c.oBias) t.push({ elements: C, count: L });
+  if (c.qkvBias)
+    t.push(
+      { elements: qDim, count: L, matrix: false },
+      { elements: kvDim, count: 2 * L, matrix: false },
+    );
+  if (c.oBias) t.push({ elements: C, count: L, matrix: false });
   return t;
 }
 
@@ -241,8 +246,20 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
     );
   }
   if (backend === 'dawn' && optimizerOn === 'host') {
-    // Dawn's upload keeps an f32 buffer per weight (its compute copy, if any, is rounded from it)
-    onDevice('weights (f32, uploaded)', 'persistent', paramBytes, 'the master stays on the host');
+    if (dtype === 'f32') {
+      onDevice('weights (f32, uploaded)', 'persistent', paramBytes, 'the master stays on the host');
+    } else {
+      // the matrices keep only the compute copy; each upload is f32 until it is rounded
+      const tensors = paramTensors(c);
+      const vectors = tensors.reduce((n, t) => n + (t.matrix ? 0 : t.elements * t.count), 0);
+      const staged = Math.max(...tensors.filter((t) => t.matrix).map((t) => t.elements));
+      onDevice(
+        'weights (f32 vectors, one matrix staged)',
+        'persistent',
+        (vectors + staged) * F32,
+        'the master stays on the host; matrices keep only the compute copy',
+      );
+    }
   }
   const gradSide = ort || unified ? onHost : onDevice;
   gradSide('gradients (accumulator, f32)', 'persistent', paramBytes, 'summed over micro-batches');

@@ -90,8 +90,9 @@ function zeros(n: number): Float32Array {
  * read the (accumulated) gradient down and dispose it on the device, update master/m/v in
  * place on the host (clip factor and 1/microCount in `gradScale`), then replace the device
  * weight by the new master through `upload` (as uploadWeights does, so a backend's compute
- * copy, e.g. Dawn's bf16, is rebuilt from it). Traffic: the gradients down once, the weights
- * up once. Empties `grads`.
+ * copy, e.g. Dawn's bf16, is rebuilt from it, and then `keepComputeCopyOnly`: the device
+ * may keep that copy alone). Traffic: the gradients down once, the weights up once. Empties
+ * `grads`.
  */
 export async function hostOptimizerUpdate(
   backend: Backend,
@@ -135,6 +136,8 @@ export async function hostOptimizerUpdate(
     // dispose first: the device never holds two copies of a weight
     const shape = p.shape;
     backend.dispose(p);
-    w.set(name, backend.upload(master, shape));
+    const t = backend.upload(master, shape);
+    backend.keepComputeCopyOnly?.(t);
+    w.set(name, t);
   }
 }

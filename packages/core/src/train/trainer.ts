@@ -165,9 +165,11 @@ export async function train(
   const { config } = model;
   const offload = trainerOffloads(backend.kind, s.optimizerOn ?? defaultOptimizerOn(backend.kind));
   const start = s.resume?.masterWeights ?? model.weights;
-  // Offloaded, the master keeps the host arrays (adopted when released): the only host copy.
+  // Offloaded, the master keeps the host arrays (adopted when released): the only host copy;
+  // the device may then keep only a compute copy of the matrices (Dawn's --dtype bf16|f16).
   const w: ModelWeights = uploadWeights(backend, config, start, {
     release: !offload && (model.releaseWeights ?? false),
+    uploaded: offload ? (t) => backend.keepComputeCopyOnly?.(t) : undefined,
   });
   const opt = createOptimizerState(backend, config, s.optimizer.kind, { onDevice: !offload });
   let host: HostOptimizerState | undefined;
