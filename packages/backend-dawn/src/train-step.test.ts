@@ -5,59 +5,33 @@
  * AdamW and one SGD update of every parameter.
  */
 import {
-  buildBatch,
-  builtinObjective,
   createOptimizerState,
   globalGradNorm,
   lossAndGrads,
   optimizerUpdate,
-  parseObjectiveParams,
+  type Tensor,
   uploadWeights,
 } from '@oneshot-em/core';
-import { TINY_QWEN2, expectClose, randomWeights, stories260K } from '@oneshot-em/core/testing';
-import type { Tensor } from '@oneshot-em/core';
+import {
+  expectClose,
+  peakRelativeError,
+  stepBatch,
+  stepModels,
+  tokenEntropyObjective,
+} from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
 import { useDawn } from './testing/harness.js';
 
-/** max |got − want| / max |want| over a tensor */
-function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
 describe('token-entropy training step on Dawn vs the CPU reference', () => {
   const h = useDawn();
-  const objective = builtinObjective('token-entropy');
-  if (!objective) throw new Error('token-entropy is not a built-in objective');
-  const resolved = { objective, params: parseObjectiveParams(objective, {}), origin: 'builtin' };
-
-  const models = [
-    { label: 'tiny qwen2', config: TINY_QWEN2, weights: randomWeights(TINY_QWEN2, 23) },
-    { label: 'stories260K', ...stories260K() },
-  ];
-  for (const model of models) {
-    it(`${model.label}: loss, gradients, global norm, one AdamW and one SGD step`, async (ctx) => {
+  const resolved = tokenEntropyObjective();
+  for (const model of stepModels()) {
+    it(`${model.name}: loss, gradients, global norm, one AdamW and one SGD step`, async (ctx) => {
       const d = h.dawn(ctx);
       const { config } = model;
       const eos = config.eosTokenIds;
-      const pad = config.padTokenId ?? eos[0];
       // left-padded prompts; the first completion ends in EOS, the second is cut off
-      const batch = buildBatch(
-        [
-          [1, 14, 15, 16, 17],
-          [1, 30],
-        ],
-        [
-          [21, 22, 23, eos[0]],
-          [40, 41, 42, 43, 44, 45],
-        ],
-        pad,
-      );
+      const batch = stepBatch(config);
       const wd = uploadWeights(d, config, model.weights);
       const wr = uploadWeights(h.ref, config, model.weights);
       const got = await lossAndGrads(d, config, wd, batch, resolved, eos);
@@ -67,7 +41,7 @@ describe('token-entropy training step on Dawn vs the CPU reference', () => {
       for (const [name, g] of want.grads) {
         const dg = got.grads.get(name);
         if (!dg) throw new Error(`no Dawn gradient for ${name}`);
-        const rel = relativeError(await d.read(dg), await h.ref.read(g));
+        const rel = peakRelativeError(await d.read(dg), await h.ref.read(g));
         if (!(rel <= 1e-4)) worst.push(`${name}: relative error ${rel}`);
       }
       if (worst.length > 0) throw new Error(`gradients differ:\n${worst.join('\n')}`);

@@ -11,25 +11,11 @@
  * - EM step vs the f32 step on ORT: loss and global norm 4u, gradients 32u per tensor, weights
  *   after one SGD / AdamW step from each side's own gradients as derived below.
  */
-import {
-  buildBatch,
-  builtinObjective,
-  createOptimizerState,
-  f16ToF32,
-  globalGradNorm,
-  lossAndGrads,
-  type ModelConfig,
-  optimizerUpdate,
-  paramSpecs,
-  parseObjectiveParams,
-  uploadWeights,
-} from '@oneshot-em/core';
+import { f16ToF32, type ModelConfig, paramSpecs } from '@oneshot-em/core';
 import {
   describeBackendConformance,
-  expectClose,
-  randomWeights,
-  stories260K,
-  TINY_QWEN2,
+  expectLowPrecisionStep,
+  stepModels,
 } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { parseDevice } from './device.js';
@@ -75,16 +61,6 @@ describeBackendConformance(
   },
 );
 
-function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
 /** f32 bytes of the parameters fed through a compute copy (matrices: projections, tables). */
 function matrixBytes(config: ModelConfig): number {
   return paramSpecs(config)
@@ -93,83 +69,37 @@ function matrixBytes(config: ModelConfig): number {
 }
 
 describe('ort --dtype f16: EM step vs the f32 step', () => {
-  const objective = builtinObjective('token-entropy');
-  if (!objective) throw new Error('token-entropy is not a built-in objective');
-  const resolved = { objective, params: parseObjectiveParams(objective, {}), origin: 'builtin' };
-  const models = [
-    { label: 'tiny qwen2', config: TINY_QWEN2, weights: randomWeights(TINY_QWEN2, 23) },
-    { label: 'stories260K', ...stories260K() },
-  ];
-  for (const model of models) {
-    it(`${model.label}: loss, gradients, norm, updated weights, compute copy, bytes up`, async () => {
+  for (const model of stepModels()) {
+    it(`${model.name}: loss, gradients, norm, updated weights, compute copy, bytes up`, async () => {
       const f32 = await createOrtBackend({ device: testDevice() });
       const low = await createOrtBackend({ device: testDevice(), dtype: 'f16' });
       try {
         expect(low.weightDtype).toBe('f16');
         expect(f32.weightDtype).toBe('f32');
-        const { config } = model;
-        const eos = config.eosTokenIds;
-        const batch = buildBatch(
-          [
-            [1, 14, 15, 16, 17],
-            [1, 30],
-          ],
-          [
-            [21, 22, 23, eos[0]],
-            [40, 41, 42, 43, 44, 45],
-          ],
-          config.padTokenId ?? eos[0],
-        );
-        const wl = uploadWeights(low, config, model.weights);
-        const wf = uploadWeights(f32, config, model.weights);
-        const [upLow, upF32] = [low.transfers().bytesUp, f32.transfers().bytesUp];
-        const got = await lossAndGrads(low, config, wl, batch, resolved, eos);
-        const want = await lossAndGrads(f32, config, wf, batch, resolved, eos);
-        // the matrices cross as f16: half their f32 bytes saved in every run that feeds them
-        const saved = f32.transfers().bytesUp - upF32 - (low.transfers().bytesUp - upLow);
-        expect(saved).toBeGreaterThanOrEqual(matrixBytes(config) / 2);
-        expect(low.runs()).toBe(f32.runs());
-
-        expectClose(`loss`, [got.loss], [want.loss], { abs: 0, rel: 4 * u });
-        const worst: string[] = [];
-        for (const [name, g] of want.grads) {
-          const gl = got.grads.get(name);
-          if (!gl) throw new Error(`no gradient for ${name}`);
-          const rel = relativeError(await low.read(gl), await f32.read(g));
-          if (!(rel <= 32 * u)) worst.push(`${name}: ${rel / u} u`);
-        }
-        expect(worst).toEqual([]);
-        const nl = await globalGradNorm(low, got.grads);
-        const nf = await globalGradNorm(f32, want.grads);
-        expectClose('global gradient norm', [nl], [nf], { abs: 0, rel: 4 * u });
-
-        // one update each from its own gradients: SGD moves w by lr·g, so the weights differ by
-        // lr·|Δg| ≤ lr·32u·max|g|; AdamW's first step is lr·g/(|g| + eps) ≈ ±lr, so an element
-        // differs by at most 2·lr (where a tiny gradient flips sign)
-        for (const kind of ['sgd', 'adamw'] as const) {
-          const lr = 1e-2;
-          const cfg = { kind, lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
-          optimizerUpdate(low, wl, got.grads, createOptimizerState(low, config, kind), cfg, 1);
-          optimizerUpdate(f32, wf, want.grads, createOptimizerState(f32, config, kind), cfg, 1);
-          for (const [name, p] of wf) {
-            const pl = wl.get(name);
-            if (!pl) throw new Error(`no parameter ${name}`);
-            const a = await low.read(pl);
-            const b = await f32.read(p);
-            const g = await f32.read(want.grads.get(name) ?? p);
-            let gmax = 0;
-            for (const x of g) gmax = Math.max(gmax, Math.abs(x));
-            const bound = kind === 'sgd' ? lr * 32 * u * gmax : lr * 32 * u * gmax + 2 * lr;
-            expectClose(`${kind} ${name}`, a, b, { abs: bound * 1.0001 + 1e-7, rel: 0 });
-            // the compute copy follows the updated f32 master (an independent rounding of it)
-            const copy = await low.readComputeCopy(pl);
-            if (pl.shape.length < 2) expect(copy).toBeUndefined();
+        let up = [0, 0];
+        await expectLowPrecisionStep(low, f32, model, {
+          u,
+          beforeLossAndGrads: () => {
+            up = [low.transfers().bytesUp, f32.transfers().bytesUp];
+          },
+          afterLossAndGrads: () => {
+            // the matrices cross as f16: half their f32 bytes saved in every run that feeds them
+            const saved = f32.transfers().bytesUp - up[1] - (low.transfers().bytesUp - up[0]);
+            expect(saved).toBeGreaterThanOrEqual(matrixBytes(model.config) / 2);
+            expect(low.runs()).toBe(f32.runs());
+          },
+          // the compute copy follows the updated f32 master (an independent rounding of it)
+          afterUpdate: async (_name, param, values) => {
+            const copy = await low.readComputeCopy(param);
+            if (param.shape.length < 2) expect(copy).toBeUndefined();
             else {
               expect(copy).toBeDefined();
-              expect(Array.from(f16ToF32(copy as Uint16Array))).toEqual(Array.from(a, roundF16));
+              expect(Array.from(f16ToF32(copy as Uint16Array))).toEqual(
+                Array.from(values, roundF16),
+              );
             }
-          }
-        }
+          },
+        });
       } finally {
         await low.destroy();
         await f32.destroy();

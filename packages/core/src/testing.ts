@@ -33,6 +33,14 @@ export {
   weightedSum,
 } from './testing/finite-differences.js';
 export { randomFloats, randomInts } from './testing/random.js';
+export type { LowPrecisionStepChecks } from './testing/train-step.js';
+export {
+  expectLowPrecisionStep,
+  peakRelativeError,
+  stepBatch,
+  stepModels,
+  tokenEntropyObjective,
+} from './testing/train-step.js';
 export type { TinyModel } from './testing/conformance-models.js';
 export {
   randomWeights,
