@@ -1,6 +1,6 @@
 /**
- * Shared test plumbing: one Dawn backend per test file, the f64 CPU reference as the oracle,
- * seeded inputs, closeness checks that print the first mismatches, and finite differences.
+ * Dawn's test plumbing: one Dawn backend per test file and the f64 CPU reference as the oracle.
+ * Closeness checks, finite differences and seeded data are core's (`@oneshot-em/core/testing`).
  *
  * Without an adapter a test skips with the missing-driver message locally, and fails with it
  * under CI=true (CI must never skip silently).
@@ -74,68 +74,6 @@ export function useDawn(options: DawnBackendOptions = {}, reduction?: Reduction)
   };
 }
 
-/** A seeded generator (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function randomFloats(n: number, seed: number, scale = 1): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
-}
-
-export function randomInts(n: number, seed: number, below: number): Int32Array {
-  const r = rng(seed);
-  return Int32Array.from({ length: n }, () => Math.floor(r() * below));
-}
-
-/**
- * Fails unless |a − e| ≤ abs + rel·|e| everywhere, reporting the first mismatches and the
- * largest difference. Non-finite values must match exactly.
- */
-export function expectClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tol: { abs: number; rel?: number },
-  label: string,
-): void {
-  if (actual.length !== expected.length)
-    throw new Error(`${label}: length ${actual.length}, expected ${expected.length}`);
-  const rel = tol.rel ?? 0;
-  const bad: string[] = [];
-  let maxDiff = 0;
-  let badCount = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    const diff = Number.isFinite(e) ? Math.abs(a - e) : a === e ? 0 : Number.POSITIVE_INFINITY;
-    if (Number.isNaN(a) || diff > tol.abs + rel * Math.abs(e)) {
-      badCount++;
-      if (bad.length < 8) bad.push(`  [${i}] got ${a}, expected ${e} (diff ${diff})`);
-    }
-    if (diff > maxDiff || Number.isNaN(a)) maxDiff = Number.isNaN(a) ? Number.NaN : diff;
-  }
-  if (badCount > 0) {
-    throw new Error(
-      `${label}: ${badCount}/${actual.length} values differ; max diff ${maxDiff} (abs ${tol.abs}, rel ${rel})\n${bad.join('\n')}`,
-    );
-  }
-}
-
-/** Max |a − e|. */
-export function maxAbsDiff(a: ArrayLike<number>, e: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - e[i]));
-  return m;
-}
-
 export async function readF(
   backend: { read(t: Tensor): Promise<Float32Array | Int32Array> },
   t: Tensor,
@@ -143,38 +81,6 @@ export async function readF(
   const data = await backend.read(t);
   if (!(data instanceof Float32Array)) throw new Error('expected an f32 tensor');
   return data;
-}
-
-/**
- * Central finite differences of L(x) = Σ_i w_i · f(x)_i on the f64 reference, at a few
- * coordinates of x: the independent check of a backward.
- */
-export function finiteDifferences(
-  f: (x: Float64Array) => Float64Array,
-  x: Float64Array,
-  w: ArrayLike<number>,
-  coords: readonly number[],
-  h = 1e-4,
-): number[] {
-  const loss = (y: Float64Array) => {
-    let s = 0;
-    for (let i = 0; i < y.length; i++) s += w[i] * y[i];
-    return s;
-  };
-  return coords.map((i) => {
-    const plus = x.slice();
-    const minus = x.slice();
-    plus[i] += h;
-    minus[i] -= h;
-    return (loss(f(plus)) - loss(f(minus))) / (2 * h);
-  });
-}
-
-/** A spread of coordinates in [0, n): first, last and some in between. */
-export function someCoords(n: number, count = 6): number[] {
-  const out = new Set<number>([0, n - 1]);
-  for (let i = 1; out.size < Math.min(count, n); i++) out.add(Math.floor((i * n * 0.618) % n));
-  return [...out];
 }
 
 /**
