@@ -58,6 +58,7 @@ const samplingCases: Array<[string, SamplingParams]> = [
   ],
   ['T 1, top-k 5', { temperature: 1, topP: 1, topK: 5, repetitionPenalty: 1 }],
   ['T 0.8, top-p 0.5, top-k 3', { temperature: 0.8, topP: 0.5, topK: 3, repetitionPenalty: 1.5 }],
+  ['T 1, min-p 0.2', { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1, minP: 0.2 }],
 ];
 
 const statsOpts = { temperature: 0.7, stats: ['lse', 'ez', 'zy', 'mz', 's2'] as const };
