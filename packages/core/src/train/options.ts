@@ -44,7 +44,9 @@ export const trainOptionsSchema = z
     objective: z
       .string()
       .default('token-entropy')
-      .describe('NAME[:key=value,…], a package or a file'),
+      .describe(
+        'NAME[:key=value,…]: a built-in, an npm or workspace package, a package directory or a .ts/.js file',
+      ),
     steps: z.number().int().positive().default(10).describe('optimizer updates'),
     lr: z.number().positive().default(2e-5).describe('learning rate (the peak, with a schedule)'),
     lrSchedulerType: z
