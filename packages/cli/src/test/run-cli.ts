@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,3 +32,28 @@ export const tmp = (prefix = 'oneshot-cli-') => mkdtempSync(join(tmpdir(), prefi
 
 /** Every backend the CLI offers; CI runs each (Dawn on lavapipe, ORT on its CPU EP). */
 export const BACKENDS = ['ort', 'dawn'] as const;
+
+/** The published Qwen2.5-0.5B config.json fields. */
+export const QWEN_05B = {
+  architectures: ['Qwen2ForCausalLM'],
+  model_type: 'qwen2',
+  hidden_size: 896,
+  intermediate_size: 4864,
+  num_hidden_layers: 24,
+  num_attention_heads: 14,
+  num_key_value_heads: 2,
+  vocab_size: 151936,
+  tie_word_embeddings: true,
+  max_position_embeddings: 32768,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  eos_token_id: 151643,
+};
+
+/** A model directory with Qwen2.5-0.5B's config.json (with overrides) and NO weights: the plan only. */
+export function configOnlyDir(overrides: Record<string, unknown> = {}): string {
+  const dir = join(tmp('oneshot-plan-'), 'model');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...QWEN_05B, ...overrides }));
+  return dir;
+}

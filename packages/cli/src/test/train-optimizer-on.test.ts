@@ -1,32 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmp } from './run-cli.js';
-
-/** Qwen2.5-0.5B's config.json fields: a model directory with no weights (the plan only). */
-function configOnlyDir(): string {
-  const dir = join(tmp('oneshot-optimizer-on-'), 'model');
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'config.json'),
-    JSON.stringify({
-      architectures: ['Qwen2ForCausalLM'],
-      model_type: 'qwen2',
-      hidden_size: 896,
-      intermediate_size: 4864,
-      num_hidden_layers: 24,
-      num_attention_heads: 14,
-      num_key_value_heads: 2,
-      vocab_size: 151936,
-      tie_word_embeddings: true,
-      max_position_embeddings: 32768,
-      rms_norm_eps: 1e-6,
-      rope_theta: 1000000.0,
-      eos_token_id: 151643,
-    }),
-  );
-  return dir;
-}
+import { configOnlyDir, runCli } from './run-cli.js';
 
 const PROMPT = ['--prompt', 'What is 2+3?', '--effective-batch', '4', '--max-new-tokens', '16'];
 const P = 494_032_768;

@@ -1,32 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseModelConfig, planMemory } from '@oneshot-em/core';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmp } from './run-cli.js';
-
-/** The published Qwen2.5-0.5B config.json fields: a model directory with NO weights. */
-const QWEN_05B = {
-  architectures: ['Qwen2ForCausalLM'],
-  model_type: 'qwen2',
-  hidden_size: 896,
-  intermediate_size: 4864,
-  num_hidden_layers: 24,
-  num_attention_heads: 14,
-  num_key_value_heads: 2,
-  vocab_size: 151936,
-  tie_word_embeddings: true,
-  max_position_embeddings: 32768,
-  rms_norm_eps: 1e-6,
-  rope_theta: 1000000.0,
-  eos_token_id: 151643,
-};
-
-function configOnlyDir(overrides: Record<string, unknown> = {}): string {
-  const dir = join(tmp('oneshot-plan-'), 'model');
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...QWEN_05B, ...overrides }));
-  return dir;
-}
+import { configOnlyDir, QWEN_05B, runCli, tmp } from './run-cli.js';
 
 const PROMPT = ['--prompt', 'What is 2+3? Think step by step.'];
 
