@@ -164,7 +164,7 @@ export interface TensorOps {
   swigluForward(gate: Tensor, up: Tensor): Tensor;
   swigluBackward(gate: Tensor, up: Tensor, dOut: Tensor): { dGate: Tensor; dUp: Tensor };
 
-  // ---- vocabulary statistics (design §4) ----------------------------------------------
+  // ---- vocabulary statistics (docs/architecture.md#objectives) -----------------------
   /**
    * logits [N, V], targets [N] i32 → [N, S] with S = stats.length, columns in `stats` order,
    * at `temperature`, fp32 accumulation with max subtraction, softmax never materialised.

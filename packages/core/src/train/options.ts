@@ -17,7 +17,7 @@ function isByteSize(v: string): boolean {
 /**
  * Every training knob, in one schema. The same concept has one name everywhere:
  * `effectiveBatch` (code) ↔ `--effective-batch` (CLI) ↔ `effective_batch` (config file, metrics).
- * Defaults reproduce the One-shot EM reference trainer (design §1).
+ * Defaults reproduce the One-shot EM reference trainer (docs/architecture.md#training-semantics).
  */
 export const trainOptionsSchema = z
   .object({
