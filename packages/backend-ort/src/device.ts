@@ -28,11 +28,17 @@ export function sessionOptions(spec: OrtDeviceSpec): InferenceSession.SessionOpt
   // No CPU arena: with it ONNX Runtime keeps the high-water mark of every run's activations and
   // outputs for the session's life (at 0.5B, gigabytes next to the host optimizer's state);
   // without it they are freed when the run ends. Measured in tools/bench/README.md.
+  // No spin-waiting of the CPU thread pools: on a shared or oversubscribed machine a spinning
+  // pool thread holds a core another thread (or process) needs; the training graphs are a few
+  // thousand nodes dominated by large Gemms, so the wake-up latency costs little. Measured on the
+  // shared 2-core CI machine (load 13), qwen2-25m EM step: 9.4 s → 5.8 s median (tools/bench
+  // README). The same reason the torch baseline runs with OMP_WAIT_POLICY=PASSIVE.
   return {
     executionProviders,
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
     enableCpuMemArena: false,
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
 }
 
