@@ -66,6 +66,13 @@ export interface TensorInfo {
   end: number;
 }
 
+/** A tensor's stored bytes, untouched: writing them back reproduces the file byte for byte. */
+export interface RawTensor {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
 export interface SafetensorsHeader {
   tensors: Map<string, TensorInfo>;
   metadata: Record<string, string>;

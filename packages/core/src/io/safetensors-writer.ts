@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import { chunkBytesOf, type FileIo, writeAt } from './file-io.js';
-import type { RawTensor } from './safetensors.js';
 import {
   buildSafetensorsHeader,
   DTYPE_BYTES,
   f32ToBf16Into,
   f32ToF16Into,
+  type RawTensor,
   type SafetensorsDtype,
   type TensorLayout,
 } from './safetensors-header.js';

@@ -8,7 +8,7 @@ import {
   MAX_HEADER_BYTES,
   NonFiniteTensorError,
   parseSafetensorsHeader,
-  type SafetensorsDtype,
+  type RawTensor,
   SafetensorsError,
   type TensorInfo,
 } from './safetensors-header.js';
@@ -18,13 +18,6 @@ import {
  * each tensor is read when asked for, `chunkBytes` at a time, so a loader holds at most the
  * tensors it keeps plus one chunk. Writing: safetensors-writer.ts.
  */
-
-/** A tensor's stored bytes, untouched: writing them back reproduces the file byte for byte. */
-export interface RawTensor {
-  dtype: SafetensorsDtype;
-  shape: number[];
-  bytes: Uint8Array;
-}
 
 export class SafetensorsFile {
   private scratch: Uint16Array | undefined;
@@ -163,6 +156,8 @@ export class SafetensorsFile {
   }
 }
 
+// RawTensor sits with the header types so that the writer needs nothing from this file.
+export type { RawTensor } from './safetensors-header.js';
 // The writing side lives in safetensors-writer.ts; these are re-exported for one import site.
 export {
   f32TensorToWrite,
