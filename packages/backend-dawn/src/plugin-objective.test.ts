@@ -14,7 +14,12 @@ import {
   parseObjectiveParams,
   uploadWeights,
 } from '@oneshot-em/core';
-import { TINY_QWEN2, expectClose, randomWeights } from '@oneshot-em/core/testing';
+import {
+  expectClose,
+  randomWeights,
+  testOptimizerConfig,
+  TINY_QWEN2,
+} from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { useDawn } from './testing/harness.js';
@@ -78,14 +83,7 @@ describe('a TypeScript-only plugin objective trains through Dawn', () => {
       rel: 1e-4,
     });
 
-    const cfg = {
-      kind: 'adamw' as const,
-      lr: 1e-2,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0.01,
-    };
+    const cfg = testOptimizerConfig('adamw');
     const sd = createOptimizerState(d, config, 'adamw');
     const sr = createOptimizerState(h.ref, config, 'adamw');
     const losses: number[][] = [[first.loss], [want.loss]];

@@ -17,6 +17,7 @@ import {
   peakRelativeError,
   stepBatch,
   stepModels,
+  testOptimizerConfig,
   tokenEntropyObjective,
 } from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
@@ -58,7 +59,7 @@ describe('token-entropy training step on Dawn vs the CPU reference', () => {
       for (const [name, g] of want.grads)
         refGrads.set(name, d.upload((await h.ref.read(g)) as Float32Array, g.shape));
       for (const kind of ['adamw', 'sgd'] as const) {
-        const cfg = { kind, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+        const cfg = testOptimizerConfig(kind);
         const pd = uploadWeights(d, config, model.weights);
         const pr = uploadWeights(h.ref, config, model.weights);
         optimizerUpdate(d, pd, refGrads, createOptimizerState(d, config, kind), cfg, 0.5);

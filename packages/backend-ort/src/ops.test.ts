@@ -9,6 +9,7 @@ import {
   finiteDifferencesAsync,
   randomFloats,
   randomInts,
+  testAdamwParams,
   weightedSum,
 } from '@oneshot-em/core/testing';
 
@@ -400,15 +401,7 @@ describe('ort ops vs the CPU reference', () => {
     const g = randomFloats(n, 71);
     const m0 = randomFloats(n, 72, 0.1);
     const v0 = randomFloats(n, 73, 0.1).map(Math.abs);
-    const adam = {
-      lr: 1e-2,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0.01,
-      step: 3,
-      gradScale: 0.5,
-    };
+    const adam = testAdamwParams(3);
     const sgd = { lr: 0.1, weightDecay: 0.01, gradScale: 2 };
     await matchesReference(
       'optimizers',

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Backend, createReferenceBackend, paramCount } from '@oneshot-em/core';
 import { loadHfModel, resolveObjective, type TrainerSettings, train } from '@oneshot-em/core/node';
-import { expectClose, tinyModelConfig, tinyModelWeights } from '@oneshot-em/core/testing';
+import {
+  expectClose,
+  testOptimizerConfig,
+  tinyModelConfig,
+  tinyModelWeights,
+} from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createOrtBackend } from './ort-backend.js';
 import { testDevice } from './testing/device.js';
@@ -40,15 +45,8 @@ function settings(
     out: mkdtempSync(join(tmpdir(), 'ort-traffic-')),
   };
 }
-const adamw = {
-  kind: 'adamw' as const,
-  lr: 1e-2,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weightDecay: 0.01,
-};
-const sgd = { ...adamw, kind: 'sgd' as const, lr: 0.5 };
+const adamw = testOptimizerConfig('adamw');
+const sgd = testOptimizerConfig('sgd', { lr: 0.5 });
 
 async function trainOn(backend: Backend, s: TrainerSettings) {
   const r = await train(

@@ -16,7 +16,13 @@ import {
   type TrainerSettings,
   train,
 } from '@oneshot-em/core/node';
-import { expectClose, stories260K, tinyModels, writeTinyModel } from '@oneshot-em/core/testing';
+import {
+  expectClose,
+  stories260K,
+  testOptimizerConfig,
+  tinyModels,
+  writeTinyModel,
+} from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { testDevice } from './testing/device.js';
@@ -78,14 +84,7 @@ async function runOn(backend: Backend, optimizer: TrainerSettings['optimizer']) 
 
 describe('training through ort(cpu) with a TypeScript-only plugin objective', () => {
   it('one SGD step: loss, grad norm and updated weights match the reference trainer', async () => {
-    const sgd = {
-      kind: 'sgd' as const,
-      lr: 0.5,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0.01,
-    };
+    const sgd = testOptimizerConfig('sgd', { lr: 0.5 });
     const ortB = await createOrtBackend({ device: testDevice() });
     const runsBefore = ortB.runs();
     const got = await runOn(ortB, sgd);
@@ -108,14 +107,7 @@ describe('training through ort(cpu) with a TypeScript-only plugin objective', ()
   it('AdamW steps run and lower the objective on the batch they were taken on', async () => {
     const out = tmp();
     const backend = await createOrtBackend({ device: testDevice() });
-    const adamw = {
-      kind: 'adamw' as const,
-      lr: 2e-2,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0.01,
-    };
+    const adamw = testOptimizerConfig('adamw', { lr: 2e-2 });
     const { metrics } = await train(
       backend,
       loadModel(dir),

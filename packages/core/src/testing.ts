@@ -58,6 +58,7 @@ export {
   referenceSgdStep,
   TEST_SGD_PARAMS,
   testAdamwParams,
+  testOptimizerConfig,
 } from './testing/optimizer.js';
 export type { OffloadRun } from './testing/offload-runs.js';
 export {

@@ -1,4 +1,4 @@
-import { expectClose, randomFloats, randomInts } from '@oneshot-em/core/testing';
+import { expectClose, randomFloats, randomInts, testAdamwParams } from '@oneshot-em/core/testing';
 /**
  * Tensors above the binding limit, split into row segments (runtime/segments.ts): every op
  * that meets them, on a backend capped at 64 KiB, against the same op on an uncapped backend.
@@ -143,15 +143,7 @@ describe('split tensors (maxBindingBytes 64 KiB) vs unsplit', () => {
     same(sc, scw, 'scale');
     const [q, qw] = await both(ctx, (ops) => ops.sumSquares(ops.upload(table, [V, C])));
     expectClose('sumSquares (partials per segment)', q, qw, { abs: 0, rel: 1e-6 });
-    const step = {
-      lr: 1e-2,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0.01,
-      step: 3,
-      gradScale: 0.5,
-    };
+    const step = testAdamwParams(3);
     for (const which of ['param', 'm', 'v'] as const) {
       const [u, uw] = await both(ctx, (ops) => {
         const p = ops.upload(table, [V, C]);

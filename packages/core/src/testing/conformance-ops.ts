@@ -6,6 +6,7 @@
  */
 import type { SamplingParams, Tensor, TensorOps } from '../backend/tensor-ops.js';
 import { type HostTensor, intTensor, randomTensor } from './conformance-compare.js';
+import { testAdamwParams } from './optimizer.js';
 
 export interface OpCase {
   name: string;
@@ -62,15 +63,7 @@ const samplingCases: Array<[string, SamplingParams]> = [
 ];
 
 const statsOpts = { temperature: 0.7, stats: ['lse', 'ez', 'zy', 'mz', 's2'] as const };
-const adamw = {
-  lr: 1e-2,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weightDecay: 0.01,
-  step: 3,
-  gradScale: 0.5,
-};
+const adamw = testAdamwParams(3);
 
 export function opCases(): OpCase[] {
   return [

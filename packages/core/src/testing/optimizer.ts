@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { AdamWParams, SgdParams } from '../backend/tensor-ops.js';
 import { createReferenceBackend } from '../reference/reference-backend.js';
+import type { OptimizerConfig } from '../train/optimizer.js';
 
 /**
  * The optimizer tests' hyper-parameters: torch's AdamW defaults with a large lr (so an update
@@ -11,6 +12,14 @@ export function testAdamwParams(step: number): AdamWParams {
 }
 
 export const TEST_SGD_PARAMS: SgdParams = { lr: 0.1, weightDecay: 0.01, gradScale: 0.5 };
+
+/** The trainer's optimizer settings in tests: torch's AdamW defaults, lr 1e-2, weight decay 0.01. */
+export function testOptimizerConfig(
+  kind: OptimizerConfig['kind'],
+  overrides: Partial<Omit<OptimizerConfig, 'kind'>> = {},
+): OptimizerConfig {
+  return { kind, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ...overrides };
+}
 
 export interface AdamwState {
   p: Float32Array;

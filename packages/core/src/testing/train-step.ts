@@ -13,6 +13,7 @@ import { buildBatch, type TrainBatch } from '../train/batch.js';
 import { lossAndGrads } from '../train/loss-and-grads.js';
 import { createOptimizerState, globalGradNorm, optimizerUpdate } from '../train/optimizer.js';
 import { expectClose } from './conformance-compare.js';
+import { testOptimizerConfig } from './optimizer.js';
 import { randomWeights, stories260K, TINY_QWEN2, type TinyModel } from './conformance-models.js';
 
 /** token-entropy with its defaults (T 0.5, the paper's mask), resolved as the CLI would. */
@@ -105,7 +106,7 @@ export async function expectLowPrecisionStep(
   expectClose('global gradient norm', [nl], [nf], { abs: 0, rel: 4 * u });
   for (const kind of ['sgd', 'adamw'] as const) {
     const lr = 1e-2;
-    const cfg = { kind, lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+    const cfg = testOptimizerConfig(kind, { lr });
     optimizerUpdate(low, wl, got.grads, createOptimizerState(low, config, kind), cfg, 1);
     optimizerUpdate(f32, wf, want.grads, createOptimizerState(f32, config, kind), cfg, 1);
     for (const [name, p] of wf) {

@@ -16,7 +16,7 @@ import {
   trainerOffloads,
 } from './offload.js';
 import { createOptimizerState, optimizerUpdate } from './optimizer.js';
-import { expectAdamwClose } from '../testing/optimizer.js';
+import { expectAdamwClose, testOptimizerConfig } from '../testing/optimizer.js';
 import { randomFloats } from '../testing/random.js';
 import { paramSpecs, numel } from '../model/params.js';
 
@@ -47,14 +47,7 @@ describe('optimizer on the host (ZeRO-offload) on the reference backend', () => 
   });
 
   it('SGD: host equals device bit for bit', async () => {
-    const sgd = {
-      kind: 'sgd' as const,
-      lr: 0.1,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0.01,
-    };
+    const sgd = testOptimizerConfig('sgd', { lr: 0.1 });
     const device = await offloadRun(reference(), { optimizerOn: 'device', optimizer: sgd });
     const host = await offloadRun(reference(), { optimizerOn: 'host', optimizer: sgd });
     expectSameCheckpoints(host, device, ['final'], ['model.safetensors']);
@@ -123,14 +116,7 @@ describe('optimizer on the host (ZeRO-offload) on the reference backend', () => 
   it('hostOptimizerUpdate through the worker pool (SIMD kernel): m, v bit-for-bit, p within the stated bound of the device update; grads consumed', async () => {
     const backend = reference();
     const pool = new HostOptimizer({ threads: 2, inlineMax: 0, chunk: 1024 });
-    const cfg = {
-      kind: 'adamw' as const,
-      lr: 1e-2,
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0.01,
-    };
+    const cfg = testOptimizerConfig('adamw');
     try {
       const specs = paramSpecs(OFFLOAD_CONFIG);
       const w0 = new Map(specs.map((s, k) => [s.name, randomFloats(numel(s.shape), 100 + k, 0.1)]));

@@ -16,6 +16,7 @@ import { writeTinyModel } from '../testing/fixtures.js';
 import { loadCheckpointState } from './checkpoint.js';
 import { loadModel } from './load-model.js';
 import { NonFiniteError, type TrainerSettings, train } from './trainer.js';
+import { testOptimizerConfig } from '../testing/optimizer.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'oneshot-train-'));
 
@@ -26,7 +27,7 @@ function settings(out: string, over: Partial<TrainerSettings> = {}): TrainerSett
     microBatch: 2,
     sampling: { temperature: 0.5, topP: 0.95, topK: 0, repetitionPenalty: 1.15 },
     maxNewTokens: 12,
-    optimizer: { kind: 'adamw', lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 },
+    optimizer: testOptimizerConfig('adamw'),
     clip: 1,
     seed: 7,
     saveSteps: 1,
