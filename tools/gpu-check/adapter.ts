@@ -2,7 +2,7 @@
  * The Dawn adapter report of the GPU check: every adapter Dawn finds (name, API, features,
  * limits) as JSON, or the loader's error. Exit 1 when there is none, so the stage shows it.
  *
- *   node node_modules/tsx/dist/cli.mjs tools/gpu-check/adapter.ts OUT.json
+ *   npx tsx tools/gpu-check/adapter.ts OUT.json
  */
 import { writeFileSync } from 'node:fs';
 import type { DawnAdapterInfo } from '@oneshot-em/backend-dawn';

@@ -2,7 +2,7 @@
  * Writes a bench model's config (tools/bench/models.ts) as JSON for torch_em_gpu.py, so the
  * PyTorch baseline builds exactly the shape the bench trains.
  *
- *   node node_modules/tsx/dist/cli.mjs tools/gpu-check/model-config.ts qwen2.5-1.5b OUT.json
+ *   npx tsx tools/gpu-check/model-config.ts qwen2.5-1.5b OUT.json
  */
 import { writeFileSync } from 'node:fs';
 import { paramCount } from '@oneshot-em/core';
