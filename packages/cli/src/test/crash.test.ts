@@ -2,7 +2,7 @@ import { existsSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { loadHfModel } from '@oneshot-em/core/node';
 import { describe, expect, it } from 'vitest';
-import { startCli, tmp } from './run-cli.js';
+import { startCli, tinyTrainArgs, tmp } from './run-cli.js';
 
 /**
  * A run killed (SIGKILL) while it writes a checkpoint leaves the previous checkpoint intact and
@@ -11,23 +11,7 @@ import { startCli, tmp } from './run-cli.js';
 describe('a run killed during a checkpoint write', () => {
   it('leaves step_1 intact and step_2 either absent or complete', async () => {
     const out = tmp();
-    const child = startCli([
-      'train',
-      '--backend',
-      'reference',
-      '--steps',
-      '3',
-      '--effective-batch',
-      '2',
-      '--micro-batch',
-      '2',
-      '--max-new-tokens',
-      '8',
-      '--save-steps',
-      '1',
-      '--out',
-      out,
-    ]);
+    const child = startCli(['train', ...tinyTrainArgs(3), '--out', out]);
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += String(d);

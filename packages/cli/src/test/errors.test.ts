@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmp } from './run-cli.js';
+import { runCli, tinyTrainArgs, tmp } from './run-cli.js';
 
 /** Bad input: a clear message on stderr naming what is wrong, and a non-zero exit. */
 describe('oneshot-em errors', () => {
@@ -84,24 +84,13 @@ describe('oneshot-em errors', () => {
     const out = tmp();
     const r = runCli([
       'train',
-      '--backend',
-      'reference',
       '--optimizer',
       'sgd',
       '--lr',
       '1e38',
       '--clip',
       '0',
-      '--steps',
-      '2',
-      '--effective-batch',
-      '2',
-      '--micro-batch',
-      '2',
-      '--max-new-tokens',
-      '8',
-      '--save-steps',
-      '1',
+      ...tinyTrainArgs(2),
       '--out',
       out,
     ]);

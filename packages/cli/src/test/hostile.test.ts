@@ -3,23 +3,10 @@ import { hostname } from 'node:os';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmp } from './run-cli.js';
+import { runCli, tinyTrainArgs, tmp } from './run-cli.js';
 
 const MODEL = join(import.meta.dirname, '..', '..', '..', 'core', 'assets', 'stories260K');
-const TINY = [
-  '--backend',
-  'reference',
-  '--steps',
-  '2',
-  '--effective-batch',
-  '2',
-  '--micro-batch',
-  '2',
-  '--max-new-tokens',
-  '8',
-  '--save-steps',
-  '1',
-];
+const TINY = tinyTrainArgs();
 
 /** A run directory under hostile use: a second run, resumes that change things, a finished run. */
 describe('train --out and --resume', () => {

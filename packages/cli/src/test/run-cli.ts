@@ -57,3 +57,21 @@ export function configOnlyDir(overrides: Record<string, unknown> = {}): string {
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...QWEN_05B, ...overrides }));
   return dir;
 }
+
+/** A tiny run on the embedded model and the reference backend: 2 completions of 8 tokens a step, every step saved. */
+export function tinyTrainArgs(steps = 2): string[] {
+  return [
+    '--backend',
+    'reference',
+    '--steps',
+    String(steps),
+    '--effective-batch',
+    '2',
+    '--micro-batch',
+    '2',
+    '--max-new-tokens',
+    '8',
+    '--save-steps',
+    '1',
+  ];
+}
