@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createReferenceBackend } from '@oneshot-em/core';
-import { benchMatmul, benchVocabStats } from './kernels.js';
+import { benchMatmul, benchVocabGrad, benchVocabStats, hostCopyGBps } from './kernels.js';
 import type { BenchReport } from './report.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -59,6 +59,11 @@ describe('bench.ts end to end (reference backend, stories260K, tiny workload)', 
     const [vs] = await benchVocabStats(ref, [{ n: 4, v: 100 }], 2, 10);
     expect(vs.gbps).toBeCloseTo((4 * 100 * 4) / vs.seconds / 1e9, 6);
     expect(vs.bandwidth_fraction).toBeCloseTo(vs.gbps / 10, 9);
+    // the gradient reads the logits and writes their gradient
+    const [vg] = await benchVocabGrad(ref, [{ n: 4, v: 100 }], 2, 10);
+    expect(vg.gbps).toBeCloseTo((2 * 4 * 100 * 4) / vg.seconds / 1e9, 6);
+    expect(vg.bandwidth_fraction).toBeCloseTo(vg.gbps / 10, 9);
+    expect(hostCopyGBps()).toBeGreaterThan(0);
   });
 
   it('--only scale on ORT: every phase in the JSON, bytes/param, the table', () => {

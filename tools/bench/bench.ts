@@ -13,12 +13,14 @@ import { snakeCaseKeys, uploadWeights } from '@oneshot-em/core';
 import { type BackendSpec, createBenchBackend, gpuBuffers, parseBackendSpec } from './backends.js';
 import {
   benchMatmul,
+  benchVocabGrad,
   benchVocabStats,
   DAWN_MATMUL_VARIANTS,
   CPU_MATMUL_SHAPES,
   CPU_VOCAB_SHAPES,
   GPU_MATMUL_SHAPES,
   GPU_VOCAB_SHAPES,
+  hostCopyGBps,
 } from './kernels.js';
 import { measureEmStep, measureGeneration, measureTraining, type Workload } from './measure.js';
 import { benchModel, isGpuOnly, MODEL_NAMES } from './models.js';
@@ -246,8 +248,15 @@ async function runKernels(
   try {
     const shapes = gpu ? GPU_MATMUL_SHAPES : CPU_MATMUL_SHAPES;
     if (spec.kind !== 'dawn') run.matmul = await benchMatmul(backend, shapes, repeats, bandwidth);
-    run.vocab_stats = await benchVocabStats(backend, vocab, repeats, bandwidth);
+    // a host backend's bandwidth, unless given: this machine's memory copy
+    const onHost =
+      spec.kind === 'reference' || (spec.kind === 'ort' && !spec.device?.startsWith('cuda'));
+    if (onHost) run.host_copy_gbps = hostCopyGBps();
+    const bw = bandwidth ?? run.host_copy_gbps ?? null;
+    run.vocab_stats = await benchVocabStats(backend, vocab, repeats, bw);
     for (const r of run.vocab_stats) console.error(`[bench] vocab_stats ${JSON.stringify(r)}`);
+    run.vocab_grad = await benchVocabGrad(backend, vocab, repeats, bw);
+    for (const r of run.vocab_grad) console.error(`[bench] vocab_grad ${JSON.stringify(r)}`);
     // Dawn: each matmul variant on a backend of its own (kernels.ts DAWN_MATMUL_VARIANTS)
     if (spec.kind === 'dawn')
       for (const v of DAWN_MATMUL_VARIANTS) {

@@ -208,3 +208,70 @@ export async function benchVocabStats(
   }
   return results;
 }
+
+export interface VocabGradResult {
+  n: number;
+  v: number;
+  seconds: number;
+  /** bytes the op must move per second: the [N, V] f32 logits read and their gradient written */
+  gbps: number;
+  /** gbps over the device's memory bandwidth, when known */
+  bandwidth_fraction: number | null;
+}
+
+/**
+ * vocabGrad(lse, ez) at T 0.5 — the token-entropy objective's backward through the statistics —
+ * with the statistic values uploaded, so the timed graph is the gradient alone (plus timeOps'
+ * sumSquares pass over it, not counted in gbps).
+ */
+export async function benchVocabGrad(
+  backend: Backend,
+  shapes: { n: number; v: number }[],
+  repeats: number,
+  bandwidthGBps: number | null,
+): Promise<VocabGradResult[]> {
+  const results: VocabGradResult[] = [];
+  const stats = ['lse', 'ez'] as const;
+  for (const s of shapes) {
+    const logits = randomTensor(backend, [s.n, s.v], 3);
+    const targets = backend.upload(
+      Int32Array.from({ length: s.n }, (_, i) => (i * 7919) % s.v),
+      [s.n],
+    );
+    const forward = backend.vocabStats(logits, targets, { temperature: 0.5, stats });
+    const values = backend.upload(await backend.read(forward), [s.n, stats.length]);
+    backend.dispose(forward);
+    const coeffs = randomTensor(backend, [s.n, stats.length], 4);
+    const seconds = await timeOps(backend, repeats, (i) =>
+      backend.vocabGrad(logits, targets, values, coeffs, {
+        temperature: 0.5 + i / 1024,
+        stats,
+      }),
+    );
+    for (const t of [logits, targets, values, coeffs]) backend.dispose(t);
+    const gbps = (2 * s.n * s.v * 4) / seconds / 1e9;
+    results.push({
+      ...s,
+      seconds,
+      gbps,
+      bandwidth_fraction: bandwidthGBps ? gbps / bandwidthGBps : null,
+    });
+  }
+  return results;
+}
+
+/**
+ * This machine's memory bandwidth as a copy measures it: bytes read + written per second by a
+ * 256 MiB `Float32Array.set`, best of 8 (a CPU backend's bandwidth when --bandwidth is not given).
+ */
+export function hostCopyGBps(): number {
+  const src = new Float32Array(64 * 2 ** 20).fill(1);
+  const dst = new Float32Array(src.length);
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 8; i++) {
+    const t0 = performance.now();
+    dst.set(src);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (2 * src.byteLength) / (best / 1000) / 1e9;
+}

@@ -1,5 +1,5 @@
 /** The bench's JSON document and its readable table. */
-import type { MatmulResult, VocabStatsResult } from './kernels.js';
+import type { MatmulResult, VocabGradResult, VocabStatsResult } from './kernels.js';
 import type { EmStepResult, GenerationResult, TrainingResult, Workload } from './measure.js';
 import { SCALE_PHASES, type ScaleResult } from './scale.js';
 import type { TorchStep } from './torch-baseline.js';
@@ -33,6 +33,9 @@ export interface KernelRun {
   device: string;
   matmul: MatmulResult[];
   vocab_stats: VocabStatsResult[];
+  vocab_grad?: VocabGradResult[];
+  /** host memory copy GB/s (read + write), the CPU backends' bandwidth without --bandwidth */
+  host_copy_gbps?: number;
   error?: string;
 }
 
@@ -153,11 +156,16 @@ export function formatReport(r: BenchReport): string {
         ),
       );
     }
-    if (k.vocab_stats.length > 0) {
+    for (const [what, rows] of [
+      ['vocab_stats', k.vocab_stats],
+      ['vocab_grad', k.vocab_grad ?? []],
+    ] as const) {
+      if (rows.length === 0) continue;
       out.push(
         table(
-          ['N', 'V', 'ms', 'GB/s', 'of bandwidth'],
-          k.vocab_stats.map((x) => [
+          [what, 'N', 'V', 'ms', 'GB/s', 'of bandwidth'],
+          rows.map((x) => [
+            '',
             String(x.n),
             String(x.v),
             (x.seconds * 1000).toFixed(2),
