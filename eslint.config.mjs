@@ -18,7 +18,7 @@ export default [
       '**/out/**',
       '**/runs/**',
       '.carry/**',
-      '.tmp-*/**',
+      '**/.tmp-*',
     ],
   },
   {
