@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { paramSpecs, type WeightMap } from '../model/params.js';
+import { describe, expect, it } from 'vitest';
+import { paramSpecs } from '../model/params.js';
 import { tinyModelConfig, tinyModelWeights } from '../testing/fixtures.js';
 import { incomingPath } from './atomic.js';
 import type { FileIo } from './file-io.js';
@@ -11,26 +10,9 @@ import { SafetensorsFile } from './safetensors.js';
 import { bf16ToF32, f16ToF32 } from './safetensors-header.js';
 import { INDEX_FILE, SafetensorsModel } from './safetensors-index.js';
 import { parseShardSize } from './shard-size.js';
+import { freshDirs, expectSameWeights } from '../testing/files.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-model-save-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-let count = 0;
-const freshDir = () => path.join(root, `m${count++}`);
-
-/** Bit-exact equality of two weight maps, naming the first difference. */
-function expectSameBits(actual: WeightMap, expected: WeightMap): void {
-  expect([...actual.keys()]).toEqual([...expected.keys()]);
-  for (const [name, e] of expected) {
-    const a = actual.get(name) as Float32Array;
-    const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-    const ue = new Uint32Array(e.buffer, e.byteOffset, e.length);
-    const i = ua.findIndex((v, j) => v !== ue[j]);
-    if (a.length !== e.length || i >= 0)
-      throw new Error(
-        `${name}[${i}]: got ${a[i]}, expected ${e[i]} (lengths ${a.length}, ${e.length})`,
-      );
-  }
-}
+const freshDir = freshDirs('hf-model-save-');
 
 /** Every tensor of a directory's model set as its stored bytes, by name. */
 function storedBytes(dir: string): Map<string, Buffer> {
@@ -85,7 +67,7 @@ describe('sharded saves of the small models are bit-equal to an unsharded save',
       const b = storedBytes(sharded);
       expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
       for (const [name, bytes] of a) expect(b.get(name)?.equals(bytes), name).toBe(true);
-      expectSameBits(loadHfModel(sharded).weights, weights);
+      expectSameWeights(loadHfModel(sharded).weights, weights);
     });
   }
 });
@@ -194,7 +176,7 @@ describe('loading reads in chunks', () => {
     const chunked = loadHfModel(dir, io).weights;
     expect(maxRead).toBeGreaterThan(0);
     expect(maxRead).toBeLessThanOrEqual(4096);
-    expectSameBits(chunked, loadHfModel(dir).weights);
+    expectSameWeights(chunked, loadHfModel(dir).weights);
     expect(fs.existsSync(incomingPath(dir))).toBe(false);
   });
 });

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { LM_HEAD, paramSpecs, type WeightMap } from '../model/params.js';
+import { describe, expect, it } from 'vitest';
+import { LM_HEAD, paramSpecs } from '../model/params.js';
 import { tinyModelConfig, tinyModelWeights, writeTinyModel } from '../testing/fixtures.js';
 import { incomingPath, previousPath, recoverInterruptedWrite } from './atomic.js';
 import { modelConfigToHfJson } from './hf-config.js';
@@ -12,22 +11,9 @@ import { llama2cToModel, parseLlama2c, toHalfRope } from './llama2c.js';
 import { f32TensorToWrite } from './safetensors.js';
 import { bf16ToF32, f32ToBf16, SafetensorsError } from './safetensors-header.js';
 import { INDEX_FILE, writeSafetensorsModel } from './safetensors-index.js';
+import { freshDirs, expectSameWeights } from '../testing/files.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hf-model-test-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-let dirCount = 0;
-const freshDir = () => path.join(root, `m${dirCount++}`);
-
-/** Exact equality of two weight maps (same names, order and bits), naming the first difference. */
-function expectSameWeights(actual: WeightMap, expected: WeightMap): void {
-  expect([...actual.keys()]).toEqual([...expected.keys()]);
-  for (const [name, e] of expected) {
-    const a = actual.get(name) as Float32Array;
-    expect(a.length, name).toBe(e.length);
-    const i = a.findIndex((v, j) => !Object.is(v, e[j]));
-    if (i >= 0) throw new Error(`${name}[${i}]: got ${a[i]}, expected ${e[i]}`);
-  }
-}
+const freshDir = freshDirs('hf-model-test-');
 
 describe('saveHfModel', () => {
   const config = tinyModelConfig('llama');

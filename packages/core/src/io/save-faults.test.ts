@@ -1,21 +1,18 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tinyModelConfig, tinyModelWeights } from '../testing/fixtures.js';
 import { incomingPath, previousPath } from './atomic.js';
 import type { FileIo } from './file-io.js';
 import { loadHfModel, saveHfModel } from './hf-model.js';
+import { freshDirs } from '../testing/files.js';
 
 /**
  * Faults during a save: a full disk (ENOSPC) or a refused write (EACCES) is injected through the
  * write function of FileIo — not by filling a disk — part-way through a sharded save.
  */
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'save-faults-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-let count = 0;
-const freshDir = () => path.join(root, `ck${count++}`);
+const freshDir = freshDirs('save-faults-');
 
 const config = tinyModelConfig('qwen2');
 const oldWeights = tinyModelWeights(config, 1);

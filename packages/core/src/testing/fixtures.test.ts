@@ -1,27 +1,13 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadHfModel } from '../io/hf-model.js';
-import { LM_HEAD, paramSpecs, type WeightMap } from '../model/params.js';
+import { LM_HEAD, paramSpecs } from '../model/params.js';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import { tinyModelConfig, tinyModelWeights, writeTinyModel } from './fixtures.js';
+import { freshDirs, expectSameWeights } from './files.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fixtures-test-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-let dirCount = 0;
-const freshDir = () => path.join(root, `m${dirCount++}`);
-
-/** Exact equality of two weight maps (same names, order and bits), naming the first difference. */
-function expectSameWeights(actual: WeightMap, expected: WeightMap): void {
-  expect([...actual.keys()]).toEqual([...expected.keys()]);
-  for (const [name, e] of expected) {
-    const a = actual.get(name) as Float32Array;
-    expect(a.length, name).toBe(e.length);
-    const i = a.findIndex((v, j) => !Object.is(v, e[j]));
-    if (i >= 0) throw new Error(`${name}[${i}]: got ${a[i]}, expected ${e[i]}`);
-  }
-}
+const freshDir = freshDirs('fixtures-test-');
 
 describe('tiny fixture models', () => {
   it.each(['qwen2', 'llama'] as const)(
