@@ -11,11 +11,12 @@
  * - EM step vs the f32 step on ORT: loss and global norm 4u, gradients 32u per tensor, weights
  *   after one SGD / AdamW step from each side's own gradients as derived below.
  */
-import { f16ToF32, type ModelConfig, paramSpecs } from '@oneshot-em/core';
+import { f16ToF32, type ModelConfig, paramSpecs, uploadWeights } from '@oneshot-em/core';
 import {
   describeBackendConformance,
   expectLowPrecisionStep,
   stepModels,
+  stories260K,
 } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
 import { parseDevice } from './device.js';
@@ -106,6 +107,33 @@ describe('ort --dtype f16: EM step vs the f32 step', () => {
       }
     });
   }
+});
+
+describe('ort --dtype f16: generation', () => {
+  it('the weights are widened once per call, outside the decode Loop body', async () => {
+    const m = stories260K();
+    const count = async (dtype: 'f32' | 'f16') => {
+      const be = await createOrtBackend({ device: testDevice(), dtype });
+      try {
+        const w = uploadWeights(be, m.config, m.weights);
+        // a one-token prompt: no prefill, so every main-graph use of a weight is the Loop's
+        await be.generate(m.config, w, {
+          prompts: [[1]],
+          maxNewTokens: 4,
+          sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 },
+          seed: 0,
+          eosIds: [],
+          padId: 0,
+        });
+        return be.lastGraphOpTypes().filter((o) => o === 'Cast').length;
+      } finally {
+        await be.destroy();
+      }
+    };
+    // q, k, v, o, gate, up, down per layer and the head's table, each cast in the outer graph
+    const matrices = 7 * m.config.numLayers + 1;
+    expect((await count('f16')) - (await count('f32'))).toBeGreaterThanOrEqual(matrices);
+  });
 });
 
 describe('ort --dtype: resolution and refusals', () => {
