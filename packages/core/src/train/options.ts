@@ -145,7 +145,7 @@ export const trainOptionsSchema = z
       .enum(['auto', 'f32', 'bf16', 'f16'])
       .default('auto')
       .describe(
-        'dtype of the compute copy of the weights on the device (auto: bf16 on a GPU for a bf16 base model, else f32); master weights and optimizer state stay f32; dawn only for now, f16 needs shader-f16',
+        'dtype of the compute copy of the weights on the device (auto: bf16 on a Dawn GPU for a bf16 base model, f16 on ORT CUDA for an f16 base, else f32); master weights and optimizer state stay f32; Dawn f16 needs shader-f16; ORT has f16, not bf16',
       ),
     saveDtype: z
       .enum(['auto', 'f32', 'bf16', 'f16'])
