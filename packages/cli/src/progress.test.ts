@@ -23,9 +23,9 @@ const m: StepMetrics = {
 };
 
 describe('progress', () => {
-  it('the step line shows the learning rate, mean completion length and clipped ratio, ? for NaN', () => {
+  it('the step line shows the learning rate, num_tokens, mean completion length and clipped ratio, ? for NaN', () => {
     expect(stepLine(m, 10)).toBe(
-      'step 3/10 loss 1.2346 entropy ? grad_norm 0.500 lr 2.00e-5 len 12.3 clipped 75% 42 tok/s 1.50 s',
+      'step 3/10 loss 1.2346 entropy ? grad_norm 0.500 lr 2.00e-5 num_tokens 300 len 12.3 clipped 75% 42 tok/s 1.50 s',
     );
   });
 

@@ -20,10 +20,13 @@ export function completionSummary(m: StepMetrics): string {
   return `len ${fixed(m['completions/mean_length'], 1)} clipped ${pct(m['completions/clipped_ratio'])}`;
 }
 
-/** The log line of one finished step (`train` prints it to stderr). */
+/**
+ * The log line of one finished step (`train` prints it to stderr); num_tokens is TRL's running
+ * count of prompt + completion tokens.
+ */
 export function stepLine(m: StepMetrics, total: number): string {
   const lr = Number.isFinite(m.learning_rate) ? m.learning_rate.toExponential(2) : '?';
-  return `step ${m.step}/${total} loss ${fixed(m.loss, 4)} entropy ${fixed(m.entropy, 4)} grad_norm ${fixed(m.grad_norm, 3)} lr ${lr} ${completionSummary(m)} ${fixed(m.tokens_per_s, 0)} tok/s ${fixed(m.step_time, 2)} s`;
+  return `step ${m.step}/${total} loss ${fixed(m.loss, 4)} entropy ${fixed(m.entropy, 4)} grad_norm ${fixed(m.grad_norm, 3)} lr ${lr} num_tokens ${m.num_tokens} ${completionSummary(m)} ${fixed(m.tokens_per_s, 0)} tok/s ${fixed(m.step_time, 2)} s`;
 }
 
 /** 75 → "1m15s", 3725 → "1h02m", 8 → "8s". */

@@ -64,7 +64,8 @@ export {
   loadLlama2cTokenizer,
   loadTokenizer,
 } from './tokenizer/load-tokenizer.js';
-export type { HfTrainerState, TrainerState } from './train/checkpoint.js';
+export type { TrainerState } from './train/checkpoint.js';
+export type { HfTrainerState } from './train/hf-trainer-state.js';
 export type { CheckpointOptions } from './train/checkpoint.js';
 export {
   loadCheckpointState,

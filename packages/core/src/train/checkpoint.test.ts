@@ -10,12 +10,12 @@ import { uploadWeights } from '../model/weights.js';
 import { createReferenceBackend } from '../reference/reference-backend.js';
 import { tinyModelConfig, tinyModelWeights, writeTinyModel } from '../testing/fixtures.js';
 import {
-  hfTrainerState,
   loadCheckpointState,
   rotateCheckpoints,
   saveCheckpoint,
   type TrainerState,
 } from './checkpoint.js';
+import { hfTrainerState } from './hf-trainer-state.js';
 import type { OptimizerState } from './optimizer.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'checkpoint-test-'));

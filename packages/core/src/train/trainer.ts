@@ -10,13 +10,8 @@ import { type ModelWeights, uploadWeights } from '../model/weights.js';
 import type { ResolvedObjective } from '../objectives/resolve-objective.js';
 import { buildBatch } from './batch.js';
 import { HostOptimizer } from './host-optimizer/pool.js';
-import {
-  hfTrainerState,
-  type LogEntry,
-  rotateCheckpoints,
-  saveCheckpoint,
-  type TrainerState,
-} from './checkpoint.js';
+import { rotateCheckpoints, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { hfTrainerState, type LogEntry, trainSummaryEntry } from './hf-trainer-state.js';
 import { lossAndGrads } from './loss-and-grads.js';
 import { type LrSchedule, scheduledLr } from './lr-schedule.js';
 import { completionStats, readStepMetrics, runSvg, type StepMetrics } from './metrics.js';
@@ -248,6 +243,8 @@ export async function train(
     total_flos: totalFlos,
   });
   const finalDir = join(s.out, 'final');
+  // HF's train_runtime: this process's training, from its first step to its last update
+  const runStart = performance.now();
 
   for (let step = first; step <= s.steps; step++) {
     const t0 = performance.now();
@@ -346,6 +343,27 @@ export async function train(
       hooks.phase?.('checkpoint', step);
       // offloaded: the host master and moments are saved as they are (nothing read back)
       const saved = host ? { weights: host.master, m: host.m, v: host.v } : { weights: w, ...opt };
+      const epochOf = (n: number) => n * (s.effectiveBatch / dataRows);
+      const logHistory = [...all.map(logEntry), logEntry({ step, ...trained })].map(
+        (e): LogEntry => ({
+          ...e,
+          epoch: epochOf(e.step ?? 0),
+        }),
+      );
+      // HF appends its end-of-training summary after the last step checkpoint: final/ only
+      if (dir === finalDir) {
+        logHistory.push(
+          trainSummaryEntry({
+            runtimeS: (td - runStart) / 1000,
+            stepsRun: step - first + 1,
+            effectiveBatch: s.effectiveBatch,
+            totalFlos,
+            losses: logHistory.flatMap((e) => (typeof e.loss === 'number' ? [e.loss] : [])),
+            epoch: epochOf(step),
+            step,
+          }),
+        );
+      }
       const hfState = hfTrainerState({
         globalStep: step,
         maxSteps: s.steps,
@@ -353,10 +371,7 @@ export async function train(
         trainBatchSize: s.microBatch,
         effectiveBatch: s.effectiveBatch,
         dataRows,
-        logHistory: [...all.map(logEntry), logEntry({ step, ...trained })].map((e) => ({
-          ...e,
-          epoch: (e.step ?? 0) * (s.effectiveBatch / dataRows),
-        })),
+        logHistory,
         numInputTokensSeen: trained.num_tokens,
         totalFlos,
       });
