@@ -17,18 +17,6 @@ const ALIGN = 256;
 const CLASSES_FROM = 64 * 1024;
 const CLASSES_PER_OCTAVE = 8;
 
-const ids = new WeakMap<object, number>();
-let nextId = 0;
-/** A process-wide number per GPU buffer: the free lists' canonical order (never reused). */
-export function idOf(o: object): number {
-  let id = ids.get(o);
-  if (id === undefined) {
-    id = nextId++;
-    ids.set(o, id);
-  }
-  return id;
-}
-
 /** The allocation size for a request of `bytes`, never rounded past `maxBytes`. */
 export function sizeClass(bytes: number, maxBytes = Number.POSITIVE_INFINITY): number {
   const aligned = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
@@ -71,6 +59,9 @@ export class BufferPool {
   readonly #meter: MemoryMeter;
   /** Released before the last submit: any use. */
   readonly #settled = new Map<number, GPUBuffer[]>();
+  /** Creation order of this pool's buffers: the settled lists' canonical order. */
+  readonly #ids = new Map<GPUBuffer, number>();
+  #nextId = 0;
   /** Released since the last submit: only for GPU-written tensors. */
   readonly #fresh = new Map<number, GPUBuffer[]>();
   #freeBytes = 0;
@@ -122,7 +113,9 @@ export class BufferPool {
       return reused;
     }
     this.#meter.allocated(size);
-    return this.#device.createBuffer({ size, usage: this.#usage });
+    const buffer = this.#device.createBuffer({ size, usage: this.#usage });
+    this.#ids.set(buffer, this.#nextId++);
+    return buffer;
   }
 
   release(buffer: GPUBuffer): void {
@@ -133,14 +126,17 @@ export class BufferPool {
 
   /**
    * Called after every submit: fresh buffers settle; free bytes beyond the cap are destroyed.
-   * Each settled list is put in a canonical order (by buffer id), so a decode step that finds
+   * Each settled list is kept in a canonical order (by creation), so a decode step that finds
    * the same free buffers as the step before takes the same ones in the same order: its bind
    * groups then repeat and come from the command queue's cache.
    */
   submitted(): void {
+    // newest first, so that pop() takes the oldest: sort what came back, merge it in
+    const newestFirst = (a: GPUBuffer, b: GPUBuffer) => this.#id(b) - this.#id(a);
     for (const [size, list] of this.#fresh) {
-      for (const b of list) push(this.#settled, b, size);
-      this.#settled.get(size)?.sort((a, b) => idOf(b) - idOf(a));
+      list.sort(newestFirst);
+      const settled = this.#settled.get(size);
+      this.#settled.set(size, settled ? this.#merge(settled, list) : list);
     }
     this.#fresh.clear();
     if (this.#freeBytes <= this.#maxFreeBytes) return;
@@ -148,12 +144,30 @@ export class BufferPool {
     for (const size of [...this.#settled.keys()].sort((a, b) => b - a)) {
       const list = this.#settled.get(size) ?? [];
       while (list.length > 0 && this.#freeBytes > this.#maxFreeBytes) {
-        list.pop()?.destroy(); // WebGPU frees it once the submitted work that uses it is done
+        const b = list.pop();
+        b?.destroy(); // WebGPU frees it once the submitted work that uses it is done
+        if (b) this.#ids.delete(b);
         this.#freeBytes -= size;
         this.#meter.freed(size);
       }
       if (list.length === 0) this.#settled.delete(size);
     }
+  }
+
+  #id(b: GPUBuffer): number {
+    return this.#ids.get(b) ?? -1;
+  }
+
+  /** Two lists ordered newest first → one. */
+  #merge(a: GPUBuffer[], b: GPUBuffer[]): GPUBuffer[] {
+    const out: GPUBuffer[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.length && j < b.length)
+      out.push(this.#id(a[i]) >= this.#id(b[j]) ? a[i++] : b[j++]);
+    while (i < a.length) out.push(a[i++]);
+    while (j < b.length) out.push(b[j++]);
+    return out;
   }
 
   /** Buffers handed out and not yet released (tests use it to find leaks). */
@@ -171,6 +185,7 @@ export class BufferPool {
       for (const list of map.values()) for (const b of list) b.destroy();
       map.clear();
     }
+    this.#ids.clear();
     this.#meter.freed(this.#freeBytes);
     this.#freeBytes = 0;
   }
