@@ -1,14 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { planMemory } from '@oneshot-em/core';
 import { describe, expect, it } from 'vitest';
 import { benchModel } from './models.js';
 import { benchPlan, planBackendOf } from './plan.js';
 import type { BenchReport } from './report.js';
-
-const root = join(import.meta.dirname, '..', '..');
+import { runBenchReport } from './run-bench.js';
 
 describe('the memory plan in tools/bench', () => {
   it('is core planMemory of the bench workload (given completions, AdamW)', () => {
@@ -34,31 +29,22 @@ describe('the memory plan in tools/bench', () => {
   });
 
   it('the EM step reports plan, peak RSS and their ratio (reference, stories260K: within 2×)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-plan-'));
-    try {
-      const json = join(dir, 'out.json');
-      const r = spawnSync(
-        process.execPath,
-        [
-          join(root, 'node_modules/tsx/dist/cli.mjs'),
-          join(root, 'tools/bench/bench.ts'),
-          ...['--backend', 'reference', '--model', 'stories260K', '--json', json],
-          ...['--effective-batch', '2', '--micro-batch', '2', '--prompt-tokens', '8'],
-          ...['--new-tokens', '8', '--steps', '1', '--only', 'em-step'],
-        ],
-        { encoding: 'utf8', timeout: 120_000 },
-      );
-      expect(r.status, r.stderr).toBe(0);
-      const em = (JSON.parse(readFileSync(json, 'utf8')) as BenchReport).runs[0].em_step;
-      expect(em?.plan?.host_bytes).toBeGreaterThan(0);
-      expect(em?.peak_rss_bytes).toBeGreaterThan(0);
-      const ratio = (em?.peak_rss_bytes ?? 0) / (em?.plan?.host_bytes ?? 1);
-      expect(em?.rss_over_plan).toBeCloseTo(ratio, 9);
-      // the runtime term dominates at 260K parameters; the calibration numbers are in README.md
-      expect(ratio).toBeGreaterThan(0.5);
-      expect(ratio).toBeLessThan(2);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = runBenchReport(
+      [
+        ...['--backend', 'reference', '--model', 'stories260K'],
+        ...['--effective-batch', '2', '--micro-batch', '2', '--prompt-tokens', '8'],
+        ...['--new-tokens', '8', '--steps', '1', '--only', 'em-step'],
+      ],
+      120_000,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const em = (r.report as BenchReport).runs[0].em_step;
+    expect(em?.plan?.host_bytes).toBeGreaterThan(0);
+    expect(em?.peak_rss_bytes).toBeGreaterThan(0);
+    const ratio = (em?.peak_rss_bytes ?? 0) / (em?.plan?.host_bytes ?? 1);
+    expect(em?.rss_over_plan).toBeCloseTo(ratio, 9);
+    // the runtime term dominates at 260K parameters; the calibration numbers are in README.md
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
   });
 });
