@@ -197,8 +197,8 @@ cat "$stage_dir/env.txt"
 
 # ---- stages ---------------------------------------------------------------------------------
 export CI=true
-# the workspace packages resolve to their TypeScript sources (their exports' "development" condition)
-export NODE_OPTIONS="--conditions=development${NODE_OPTIONS:+ $NODE_OPTIONS}"
+# the workspace packages resolve to their TypeScript sources (their exports' "oneshot-em-source" condition)
+export NODE_OPTIONS="--conditions=oneshot-em-source${NODE_OPTIONS:+ $NODE_OPTIONS}"
 R="$results"
 node_run=(node "$root/node_modules/tsx/dist/cli.mjs")
 vitest=(node "$root/node_modules/vitest/vitest.mjs" run)

@@ -57,7 +57,7 @@ function cli(args: string[]) {
   return spawnSync(
     process.execPath,
     [
-      '--conditions=development',
+      '--conditions=oneshot-em-source',
       '--import',
       'tsx',
       join(work, 'packages/cli/src/main.ts'),

@@ -2,7 +2,7 @@
 // The `oneshot-em` command. Installed from the npm package it runs the built JavaScript in
 // dist/. In a checkout (src/ is there; the package ships without it) it runs the TypeScript
 // sources through tsx, resolving the workspace packages to their sources too (the
-// "development" export condition), so nothing needs building first.
+// "oneshot-em-source" export condition), so nothing needs building first.
 import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 
@@ -10,7 +10,7 @@ const source = new URL('../src/main.ts', import.meta.url);
 if (existsSync(source)) {
   register(
     `data:text/javascript,${encodeURIComponent(
-      "export const resolve = (s, c, next) => next(s, { ...c, conditions: [...c.conditions, 'development'] });",
+      "export const resolve = (s, c, next) => next(s, { ...c, conditions: [...c.conditions, 'oneshot-em-source'] });",
     )}`,
   );
   const { register: registerTsx } = await import('tsx/esm/api');

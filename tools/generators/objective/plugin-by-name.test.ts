@@ -26,7 +26,7 @@ function trainWith(objective: string, cwd: string, out: string) {
     process.execPath,
     [
       // the workspace's packages from their sources, as ./oneshot-em and the CLI tests run them
-      '--conditions=development',
+      '--conditions=oneshot-em-source',
       '--import',
       'tsx',
       cliMain,

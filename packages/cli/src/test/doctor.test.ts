@@ -12,7 +12,7 @@ function doctor(xdg: string | undefined) {
   if (xdg !== undefined) env.XDG_RUNTIME_DIR = xdg;
   const r = spawnSync(
     process.execPath,
-    ['--conditions=development', '--import', 'tsx', main, 'doctor', '--json'],
+    ['--conditions=oneshot-em-source', '--import', 'tsx', main, 'doctor', '--json'],
     {
       encoding: 'utf8',
       env,

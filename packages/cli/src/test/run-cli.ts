@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 const main = join(import.meta.dirname, '..', 'main.ts');
 // the workspace packages from their sources, as under vitest (see the packages' exports)
-const NODE_ARGS = ['--conditions=development', '--import', 'tsx'];
+const NODE_ARGS = ['--conditions=oneshot-em-source', '--import', 'tsx'];
 
 export interface CliResult {
   status: number | null;
