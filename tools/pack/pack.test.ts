@@ -87,6 +87,15 @@ describe('npm pack', () => {
       for (const [sub, target] of Object.entries(
         manifest.exports as Record<string, Record<string, string>>,
       )) {
+        // only our own condition may name a file the tarball lacks (the sources): one that
+        // bundlers or test runners set by default ("development", "source") would break a user
+        const missing = Object.entries(target).filter(
+          ([, f]) => !files.has(f.replace(/^\.\//, '')),
+        );
+        expect(
+          missing.map(([c]) => c),
+          `${p.name} ${sub}`,
+        ).toEqual(['oneshot-em-source']);
         for (const cond of ['types', 'default'])
           expect(files.has(target[cond].replace(/^\.\//, '')), `${p.name} ${sub} ${cond}`).toBe(
             true,
