@@ -14,6 +14,7 @@ import { sampleRow } from '../sampling/sampler.js';
 import * as attention from './attention.js';
 import * as elementwise from './elementwise.js';
 import * as embedding from './embedding.js';
+import * as kvCache from './kv-cache.js';
 import { matmul } from './matmul.js';
 import * as optimizers from './optimizers.js';
 import * as rmsnorm from './rmsnorm.js';
@@ -324,7 +325,7 @@ export function createReferenceBackend(options: {
     },
     kvCacheWrite(cache, rows, start) {
       const [B, Smax, X] = cache.shape;
-      attention.kvCacheWrite(
+      kvCache.kvCacheWrite(
         floatsOf(cache, 'kvCacheWrite cache'),
         floatsOf(rows, 'kvCacheWrite rows'),
         B,
@@ -336,7 +337,7 @@ export function createReferenceBackend(options: {
     kvCachePrefix(cache, length) {
       const [B, Smax, X] = cache.shape;
       const out = newFloat([B, length, X]);
-      attention.kvCachePrefix(out.data, floatsOf(cache, 'kvCachePrefix cache'), B, Smax, X, length);
+      kvCache.kvCachePrefix(out.data, floatsOf(cache, 'kvCachePrefix cache'), B, Smax, X, length);
       return out;
     },
 
