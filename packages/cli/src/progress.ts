@@ -1,4 +1,5 @@
 import type { StepMetrics } from '@oneshot-em/core';
+import { isTerminal } from './stderr-filter.js';
 
 /**
  * Progress: a single redrawn line on a TTY (phase, step, the last finished step's tokens/s,
@@ -45,7 +46,8 @@ export function createProgress(
   stream: NodeJS.WriteStream = process.stderr,
   now: () => number = Date.now,
 ): Progress {
-  const tty = Boolean(stream.isTTY);
+  // a pipe to the bin's launcher counts when the launcher's own stderr is a terminal
+  const tty = isTerminal(stream);
   let last = '';
   let clock: { t0: number; done0: number } | undefined;
   const eta = (step: number, total: number) => {

@@ -92,12 +92,12 @@ async function dawnCheck(): Promise<Check[]> {
   out.push(...dawn);
   if (dawn.some((c) => c.ok && c.name.startsWith('Dawn adapter'))) {
     // Dawn's C++ writes these with fprintf(stderr) while it enumerates Vulkan adapters, with no
-    // logging switch and below anything Node can intercept: explained here instead of filtered
+    // logging switch: the bin drops them from its child's stderr (stderr-filter.ts)
     out.push({
       name: 'Dawn start-up notes',
       ok: true,
       detail:
-        "the two 'Warning: maxDynamic{Uniform,Storage}BuffersPerPipelineLayout artificially reduced from N to 16' lines on stderr are harmless: Dawn caps the driver's limit to its own (the kernels use no dynamic offsets)",
+        "the oneshot-em command drops Dawn's two 'Warning: maxDynamic{Uniform,Storage}BuffersPerPipelineLayout artificially reduced from N to 16' lines from stderr (ONESHOT_EM_DAWN_WARNINGS=1 shows them): harmless, Dawn caps the driver's limit to its own (the kernels use no dynamic offsets)",
     });
   }
   return out;
