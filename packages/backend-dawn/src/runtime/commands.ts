@@ -43,6 +43,7 @@ export class CommandQueue {
   /** The pipeline set on the open pass (a repeated kernel skips setPipeline). */
   #lastPipeline: GPUComputePipeline | null = null;
   #errors: Promise<GPUError | null>[] = [];
+  readonly #pipelineMemo = new WeakMap<KernelDescriptor, Map<string, GPUComputePipeline>>();
   /** Per uniform slot: the last bind group recorded there and what it binds. */
   readonly #bindGroups: (
     | {
@@ -110,8 +111,7 @@ export class CommandQueue {
     constants: Record<string, number> = {},
   ): void {
     if (this.#slot === SLOTS) this.flush();
-    const c = { WG: kernel.workgroupSize, ...constants };
-    const pipeline = this.#pipelines.get(kernel, c);
+    const pipeline = this.#pipeline(kernel, constants);
     const view = new DataView(this.#staging, this.#slot * SLOT, SLOT);
     kernel.params.forEach(([name, type], i) => {
       const v = params[name];
@@ -135,6 +135,27 @@ export class CommandQueue {
     const [x, y] = typeof workgroups === 'number' ? grid(workgroups) : workgroups;
     this.#pass.dispatchWorkgroups(x, y);
     if (this.debug) this.flush();
+  }
+
+  /**
+   * The pipeline cache's pipeline for `kernel` with `constants`, memoised per kernel under the
+   * constants as the caller lists them (the cache's own key sorts them: per dispatch, that is
+   * host time a decode step spends hundreds of times).
+   */
+  #pipeline(kernel: KernelDescriptor, constants: Record<string, number>): GPUComputePipeline {
+    let key = '';
+    for (const k in constants) key += `${k}=${constants[k]},`;
+    let byConstants = this.#pipelineMemo.get(kernel);
+    if (!byConstants) {
+      byConstants = new Map();
+      this.#pipelineMemo.set(kernel, byConstants);
+    }
+    let pipeline = byConstants.get(key);
+    if (!pipeline) {
+      pipeline = this.#pipelines.get(kernel, { WG: kernel.workgroupSize, ...constants });
+      byConstants.set(key, pipeline);
+    }
+    return pipeline;
   }
 
   /**
