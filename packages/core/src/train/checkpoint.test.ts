@@ -15,7 +15,7 @@ import {
   saveCheckpoint,
   type TrainerState,
 } from './checkpoint.js';
-import { hfTrainerState } from './hf-trainer-state.js';
+import { hfTrainerState, trainSummaryEntry } from './hf-trainer-state.js';
 import type { OptimizerState } from './optimizer.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'checkpoint-test-'));
@@ -387,6 +387,41 @@ describe('trainer_state.json (HF schema) and oneshot_em_state.json (resume)', ()
     expect(() => loadCheckpointState(dir, config)).toThrow(
       /oneshot_em_state\.json: micro_batch: expected an integer ≥ 1, got 0/,
     );
+  });
+
+  it('rounds as speed_metrics does, averages the step losses, and leaves out the rates at zero runtime', () => {
+    const e = trainSummaryEntry({
+      runtimeS: 12.345678,
+      stepsRun: 3,
+      effectiveBatch: 4,
+      totalFlos: 99,
+      losses: [1, 2, 4.5],
+      epoch: 2,
+      step: 3,
+    });
+    expect(e).toEqual({
+      train_runtime: 12.3457,
+      train_samples_per_second: 0.972, // 12 / 12.345678 = 0.97200…
+      train_steps_per_second: 0.243, // 3 / 12.345678 = 0.24300…
+      total_flos: 99,
+      train_loss: 2.5,
+      epoch: 2,
+      step: 3,
+    });
+    const zero = trainSummaryEntry({
+      ...{ runtimeS: 0, stepsRun: 1, effectiveBatch: 1 },
+      totalFlos: 0,
+      losses: [1],
+      epoch: 1,
+      step: 1,
+    });
+    expect(Object.keys(zero).sort()).toEqual([
+      'epoch',
+      'step',
+      'total_flos',
+      'train_loss',
+      'train_runtime',
+    ]);
   });
 });
 

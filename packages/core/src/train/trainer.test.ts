@@ -19,6 +19,8 @@ import { NonFiniteError, type TrainerSettings, train } from './trainer.js';
 import { testOptimizerConfig } from '../testing/optimizer.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'oneshot-train-'));
+const readState = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8'));
 
 function settings(out: string, over: Partial<TrainerSettings> = {}): TrainerSettings {
   return {
@@ -35,6 +37,22 @@ function settings(out: string, over: Partial<TrainerSettings> = {}): TrainerSett
     ...over,
   };
 }
+
+/**
+ * How far a rate rounded to 3 decimals may lie from n / runtime when the runtime itself is the
+ * 4-decimal rounding of the true one: half a unit, plus n's change over ±5e-5 s.
+ */
+const rateSlack = (n: number, runtime: number) => 5e-4 + (n * 5e-5) / (runtime - 5e-5) ** 2;
+
+const SUMMARY_KEYS = [
+  'epoch',
+  'step',
+  'total_flos',
+  'train_loss',
+  'train_runtime',
+  'train_samples_per_second',
+  'train_steps_per_second',
+];
 
 describe('trainer (reference backend, tiny qwen2)', () => {
   const dir = join(tmp(), 'tiny');
@@ -332,5 +350,69 @@ describe('trainer (reference backend, tiny qwen2)', () => {
     expect((err as Error).message).toMatch(new RegExp(`^step ${step}: `));
     expect(existsSync(join(out, `step_${step}`))).toBe(false);
     expect(existsSync(join(out, 'final'))).toBe(false);
+  });
+
+  it("final/ ends log_history with HF's summary; a step checkpoint has none; eval_steps is 500", async () => {
+    const out = tmp();
+    const started = performance.now();
+    const { metrics } = await train(
+      createReferenceBackend({ precision: 'f32' }),
+      loadModel(dir),
+      await resolveObjective('token-entropy'),
+      { kind: 'sample', prompts },
+      settings(out),
+    );
+    const wall = (performance.now() - started) / 1000;
+    const fin = readState(join(out, 'final'));
+    const step3 = readState(join(out, 'step_3'));
+    expect(fin.eval_steps).toBe(500);
+    expect(step3.eval_steps).toBe(500);
+    expect(step3.log_history.map((e: { step: number }) => e.step)).toEqual([1, 2, 3]);
+    expect(fin.log_history.slice(0, 3)).toEqual(step3.log_history);
+    expect(fin.log_history).toHaveLength(4);
+    const s = fin.log_history[3];
+    expect(Object.keys(s)).toEqual(SUMMARY_KEYS);
+    // 3 steps × 4 completions over 2 prompts
+    expect(s).toMatchObject({ step: 3, epoch: 6, total_flos: fin.total_flos });
+    const mean = metrics.reduce((a, m) => a + m.loss, 0) / metrics.length;
+    expect(s.train_loss).toBeCloseTo(mean, 12);
+    // the runtime lies within the call's wall time and is not shorter than the steps' own
+    const stepTimes = metrics.reduce((a, m) => a + m.step_time, 0);
+    expect(s.train_runtime).toBeGreaterThan(0);
+    expect(s.train_runtime).toBeLessThanOrEqual(wall);
+    expect(s.train_runtime).toBeGreaterThanOrEqual(
+      stepTimes - metrics.at(-1)!['time/checkpoint'] - 1e-3,
+    );
+    expect(Math.abs(s.train_steps_per_second - 3 / s.train_runtime)).toBeLessThanOrEqual(
+      rateSlack(3, s.train_runtime),
+    );
+    expect(Math.abs(s.train_samples_per_second - 12 / s.train_runtime)).toBeLessThanOrEqual(
+      rateSlack(12, s.train_runtime),
+    );
+  });
+
+  it('a resumed run: the summary averages every logged step, its rates count the steps it ran', async () => {
+    const out = tmp();
+    const objective = await resolveObjective('token-entropy');
+    const run = (over: Partial<TrainerSettings>, from = dir) =>
+      train(
+        createReferenceBackend({ precision: 'f32' }),
+        loadModel(from),
+        objective,
+        { kind: 'sample', prompts },
+        settings(out, over),
+      );
+    const first = await run({});
+    const ck = join(out, 'step_1');
+    const resumed = await run({ resume: loadCheckpointState(ck, loadModel(ck).config) }, ck);
+    expect(resumed.metrics.map((m) => m.step)).toEqual([1, 2, 3]);
+    const s = readState(join(out, 'final')).log_history.at(-1);
+    const mean = resumed.metrics.reduce((a, m) => a + m.loss, 0) / 3;
+    expect(s.train_loss).toBeCloseTo(mean, 12);
+    // the resumed steps redo the same rollouts, so the losses match the first run's
+    expect(mean).toBeCloseTo(first.metrics.reduce((a, m) => a + m.loss, 0) / 3, 5);
+    expect(Math.abs(s.train_steps_per_second - 2 / s.train_runtime)).toBeLessThanOrEqual(
+      rateSlack(2, s.train_runtime),
+    );
   });
 });
