@@ -20,29 +20,91 @@ export interface KernelDescriptor {
   requires?: 'subgroups' | 'shader-f16';
 }
 
-/** One entry point of a family: its storage bindings, workgroup size and needed feature. */
-type EntrySpec = Pick<KernelDescriptor, 'bindings' | 'requires'> & { workgroupSize?: number };
+/** A storage binding of a family: its @binding index, access mode and array element type. */
+export type StorageBinding = readonly [
+  index: number,
+  access: 'read' | 'read_write',
+  element: 'f32' | 'i32' | 'u32' | 'f16',
+];
+
+/**
+ * The interface of a kernel family, declared once here and generated into its WGSL: the
+ * uniform `p: Params` at binding 0 (one 4-byte scalar per field, in order, which is how the
+ * command queue writes it) and every storage binding as `var<storage, …> name: array<…>`.
+ * The .wgsl files declare neither (kernels/interface.test.ts checks that).
+ */
+export interface KernelInterface {
+  params: readonly (readonly [string, ParamType])[];
+  bindings: Readonly<Record<string, StorageBinding>>;
+}
+
+/** The WGSL declarations of an interface. */
+export function wgslInterface(iface: KernelInterface): string {
+  const fields = iface.params.map(([n, t]) => `  ${n}: ${t},`).join('\n');
+  const storage = Object.entries(iface.bindings)
+    .sort((x, y) => x[1][0] - y[1][0])
+    .map(
+      ([n, [i, access, el]]) =>
+        `@group(0) @binding(${i}) var<storage, ${access}> ${n}: array<${el}>;`,
+    );
+  return [
+    `struct Params {\n${fields}\n}`,
+    '@group(0) @binding(0) var<uniform> p: Params;',
+    ...storage,
+  ].join('\n');
+}
+
+/**
+ * `source` with the interface's declarations in front — after its `enable` directives, which
+ * must precede every declaration (fragments put in front of a family source may bring some).
+ */
+export function withInterface(source: string, iface: KernelInterface): string {
+  const lines = source.split('\n');
+  const enable = (l: string) => /^\s*enable\s+[\w\s,]+;\s*$/.test(l);
+  return [
+    ...lines.filter(enable),
+    '// generated from the descriptor (kernels/kernel.ts wgslInterface)',
+    wgslInterface(iface),
+    ...lines.filter((l) => !enable(l)),
+  ].join('\n');
+}
+
+/** One entry point of a family: the storage bindings it uses, workgroup size, needed feature. */
+export type EntrySpec = Pick<KernelDescriptor, 'requires'> & {
+  uses: readonly string[];
+  workgroupSize?: number;
+};
 
 /** Reads a .wgsl file that sits next to the descriptor module. */
 export function wgsl(moduleUrl: string, file: string): string {
   return readFileSync(new URL(file, moduleUrl), 'utf8');
 }
 
-/** Builds the descriptors of one family from a shared source and parameter struct. */
+/**
+ * Builds the descriptors of one family from a shared source and interface: the source gets
+ * the interface's declarations, each entry the binding indices of the names it uses.
+ */
 export function family(
   name: string,
   source: string,
-  params: readonly (readonly [string, ParamType])[],
+  iface: KernelInterface,
   entries: Record<string, EntrySpec>,
 ): Record<string, KernelDescriptor> {
+  const code = withInterface(source, iface);
   const out: Record<string, KernelDescriptor> = {};
   for (const [entry, e] of Object.entries(entries)) {
+    const bindings: Record<string, number> = {};
+    for (const u of e.uses) {
+      const b = iface.bindings[u];
+      if (!b) throw new Error(`kernel ${name}/${entry}: binding '${u}' is not in its interface`);
+      bindings[u] = b[0];
+    }
     out[entry] = {
       family: name,
-      source,
+      source: code,
       entry,
-      params,
-      bindings: e.bindings,
+      params: iface.params,
+      bindings,
       workgroupSize: e.workgroupSize ?? 64,
       ...(e.requires && { requires: e.requires }),
     };
@@ -68,13 +130,13 @@ export function reductionFamilies(
   name: string,
   source: string,
   fragments: Record<Reduction, string>,
-  params: readonly (readonly [string, ParamType])[],
+  iface: KernelInterface,
   entries: Record<string, EntrySpec>,
 ): Record<Reduction, Record<string, KernelDescriptor>> {
-  const sub = family(`${name}+subgroups`, `${fragments.subgroup}\n${source}`, params, entries);
+  const sub = family(`${name}+subgroups`, `${fragments.subgroup}\n${source}`, iface, entries);
   for (const k of Object.values(sub)) k.requires = 'subgroups';
   return {
-    workgroup: family(name, `${fragments.workgroup}\n${source}`, params, entries),
+    workgroup: family(name, `${fragments.workgroup}\n${source}`, iface, entries),
     subgroup: sub,
   };
 }

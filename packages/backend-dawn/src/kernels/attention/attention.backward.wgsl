@@ -6,35 +6,9 @@
 //             group: dv = Σ P dOut, dk = scale · Σ P (dOut·v − Δ) q
 // Same visibility rule and layouts as attention.wgsl. D ≤ ACC·WG; WG a power of two.
 
-struct Params {
-  b: u32,
-  t: u32,
-  s: u32,
-  h: u32,
-  k: u32,
-  d: u32,
-  q_offset: u32,
-  scale: f32,
-  kv_rows: u32,  // unused here: the backward takes dense k/v (kv_rows = S)
-}
-
 override WG: u32 = 64;
 const ACC: u32 = 4u;
 const MAX_D: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> mask: array<i32>;
-@group(0) @binding(5) var<storage, read> out: array<f32>;
-@group(0) @binding(6) var<storage, read> lse: array<f32>;
-@group(0) @binding(7) var<storage, read> d_out: array<f32>;
-@group(0) @binding(8) var<storage, read_write> delta: array<f32>;
-@group(0) @binding(9) var<storage, read_write> dq: array<f32>;
-@group(0) @binding(10) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(11) var<storage, read_write> dv: array<f32>;
-@group(0) @binding(12) var<storage, read> delta_in: array<f32>;
 
 var<workgroup> sh_a: array<f32, MAX_D>;
 var<workgroup> sh_b: array<f32, MAX_D>;

@@ -8,7 +8,7 @@ import {
   sameSize,
 } from '../../runtime/context.js';
 import { DawnTensor } from '../../runtime/tensor.js';
-import { family, wgsl } from '../kernel.js';
+import { family, type KernelInterface, wgsl } from '../kernel.js';
 
 const params = [
   ['b', 'u32'],
@@ -19,21 +19,52 @@ const params = [
   ['d', 'u32'],
   ['q_offset', 'u32'],
   ['scale', 'f32'],
+  // rows per batch in the k/v buffers: S, or Smax for a KV-cache view (the backward takes
+  // dense k/v: S)
   ['kv_rows', 'u32'],
 ] as const;
+
+/** q, k, v, the key mask: the inputs of both passes. */
+const inputs = {
+  q: [1, 'read', 'f32'],
+  k: [2, 'read', 'f32'],
+  v: [3, 'read', 'f32'],
+  mask: [4, 'read', 'i32'],
+} as const;
+
+const forward: KernelInterface = {
+  params,
+  // lse is written as bits: WGSL has no −∞ literal
+  bindings: { ...inputs, out: [5, 'read_write', 'f32'], lse: [6, 'read_write', 'u32'] },
+};
+
+const backward: KernelInterface = {
+  params,
+  bindings: {
+    ...inputs,
+    out: [5, 'read', 'f32'],
+    lse: [6, 'read', 'f32'],
+    d_out: [7, 'read', 'f32'],
+    delta: [8, 'read_write', 'f32'],
+    dq: [9, 'read_write', 'f32'],
+    dk: [10, 'read_write', 'f32'],
+    dv: [11, 'read_write', 'f32'],
+    delta_in: [12, 'read', 'f32'],
+  },
+};
 
 /** The largest head dimension the kernels hold in workgroup memory. */
 export const ATTENTION_MAX_HEAD_DIM = 256;
 
 export const attention = {
-  ...family('attention', wgsl(import.meta.url, './attention.wgsl'), params, {
-    forward: { bindings: { q: 1, k: 2, v: 3, mask: 4, out: 5, lse: 6 } },
+  ...family('attention', wgsl(import.meta.url, './attention.wgsl'), forward, {
+    forward: { uses: ['q', 'k', 'v', 'mask', 'out', 'lse'] },
   }),
-  ...family('attention.backward', wgsl(import.meta.url, './attention.backward.wgsl'), params, {
-    delta_rows: { bindings: { out: 5, d_out: 7, delta: 8 } },
-    dq_rows: { bindings: { q: 1, k: 2, v: 3, mask: 4, lse: 6, d_out: 7, dq: 9, delta_in: 12 } },
+  ...family('attention.backward', wgsl(import.meta.url, './attention.backward.wgsl'), backward, {
+    delta_rows: { uses: ['out', 'd_out', 'delta'] },
+    dq_rows: { uses: ['q', 'k', 'v', 'mask', 'lse', 'd_out', 'dq', 'delta_in'] },
     dkv_rows: {
-      bindings: { q: 1, k: 2, v: 3, mask: 4, lse: 6, d_out: 7, dk: 10, dv: 11, delta_in: 12 },
+      uses: ['q', 'k', 'v', 'mask', 'lse', 'd_out', 'dk', 'dv', 'delta_in'],
     },
   }),
 };

@@ -5,18 +5,6 @@
 // Query t sees key s iff s ≤ q_offset + t and mask[b, s] ≠ 0; a row that sees nothing
 // outputs zeros and lse = −∞. D ≤ ACC·WG; WG must be a power of two.
 
-struct Params {
-  b: u32,
-  t: u32,
-  s: u32,
-  h: u32,
-  k: u32,
-  d: u32,
-  q_offset: u32,
-  scale: f32,
-  kv_rows: u32,  // rows per batch in the k/v buffers: S, or Smax for a KV-cache view
-}
-
 override WG: u32 = 64;
 const ACC: u32 = 4u;
 const MAX_D: u32 = 256u;
@@ -24,14 +12,7 @@ const MAX_D: u32 = 256u;
 const NEG: f32 = -3.0e38;
 const NEG_INF_BITS: u32 = 0xff800000u;
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> mask: array<i32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-// Written as bits: WGSL has no −∞ literal.
-@group(0) @binding(6) var<storage, read_write> lse: array<u32>;
+// lse is written as bits (array<u32>): WGSL has no −∞ literal.
 
 var<workgroup> sh_q: array<f32, MAX_D>;
 var<workgroup> sh_p: array<f32, WG>;

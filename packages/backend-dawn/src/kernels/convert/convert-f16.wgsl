@@ -3,15 +3,7 @@
 // f16 ulp). One thread per element.
 enable f16;
 
-struct Params {
-  n: u32,
-}
-
 override WG: u32 = 64;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f16>;
 
 @compute @workgroup_size(WG)
 fn to_f16(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

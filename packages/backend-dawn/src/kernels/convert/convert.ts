@@ -1,14 +1,20 @@
 import { ceilDiv, type KernelContext } from '../../runtime/context.js';
 import { DawnTensor } from '../../runtime/tensor.js';
-import { family, wgsl } from '../kernel.js';
+import { family, type KernelInterface, wgsl } from '../kernel.js';
 import { computeCopyBytes } from '../weights.js';
 
+/** n elements of src (f32) rounded into out: bf16 packed 2 per u32, or f16. */
+const iface = (out: 'u32' | 'f16'): KernelInterface => ({
+  params: [['n', 'u32']],
+  bindings: { src: [1, 'read', 'f32'], out: [2, 'read_write', out] },
+});
+
 export const convert = {
-  ...family('convert', wgsl(import.meta.url, './convert.wgsl'), [['n', 'u32']], {
-    to_bf16: { bindings: { src: 1, out: 2 } },
+  ...family('convert', wgsl(import.meta.url, './convert.wgsl'), iface('u32'), {
+    to_bf16: { uses: ['src', 'out'] },
   }),
-  ...family('convert-f16', wgsl(import.meta.url, './convert-f16.wgsl'), [['n', 'u32']], {
-    to_f16: { bindings: { src: 1, out: 2 }, requires: 'shader-f16' },
+  ...family('convert-f16', wgsl(import.meta.url, './convert-f16.wgsl'), iface('f16'), {
+    to_f16: { uses: ['src', 'out'], requires: 'shader-f16' },
   }),
 };
 

@@ -2,15 +2,7 @@
 // to_bf16 packs two per u32 (element 2w in the low half of word w); to_f16 (convert-f16.wgsl)
 // writes array<f16>. One thread per output word / element.
 
-struct Params {
-  n: u32,
-}
-
 override WG: u32 = 64;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
 fn bf16_bits(x: f32) -> u32 {
   let u = bitcast<u32>(x);

@@ -7,13 +7,23 @@ import { copyRows } from '../kv-cache/kv-cache.js';
 export const decode = family(
   'decode',
   wgsl(import.meta.url, './decode.wgsl'),
-  [
-    ['b', 'u32'],
-    ['step', 'u32'],
-    ['pad', 'i32'],
-    ['n_eos', 'u32'],
-  ],
-  { advance: { bindings: { next: 1, eos: 2, current: 3, positions: 4, done_at: 5, history: 6 } } },
+  {
+    params: [
+      ['b', 'u32'],
+      ['step', 'u32'],
+      ['pad', 'i32'],
+      ['n_eos', 'u32'],
+    ],
+    bindings: {
+      next: [1, 'read', 'i32'],
+      eos: [2, 'read', 'i32'],
+      current: [3, 'read_write', 'i32'],
+      positions: [4, 'read_write', 'i32'],
+      done_at: [5, 'read_write', 'i32'],
+      history: [6, 'read_write', 'i32'],
+    },
+  },
+  { advance: { uses: ['next', 'eos', 'current', 'positions', 'done_at', 'history'] } },
 );
 
 /** The GPU side of generate.ts's loop. */

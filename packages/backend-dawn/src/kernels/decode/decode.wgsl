@@ -6,22 +6,7 @@
 //   done_at[b]  ← step, the first time current[b] is one of the EOS ids (−1 while running)
 // exactly the host loop of core's generic `generate`.
 
-struct Params {
-  b: u32,
-  step: u32,
-  pad: i32,
-  n_eos: u32,
-}
-
 override WG: u32 = 64;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> next: array<i32>;
-@group(0) @binding(2) var<storage, read> eos: array<i32>;
-@group(0) @binding(3) var<storage, read_write> current: array<i32>;
-@group(0) @binding(4) var<storage, read_write> positions: array<i32>;
-@group(0) @binding(5) var<storage, read_write> done_at: array<i32>;
-@group(0) @binding(6) var<storage, read_write> history: array<i32>;
 
 @compute @workgroup_size(WG)
 fn advance(@builtin(global_invocation_id) gid: vec3u) {

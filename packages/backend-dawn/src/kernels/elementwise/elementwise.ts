@@ -2,20 +2,23 @@ import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext, numel, sameSize } from '../../runtime/context.js';
 import { elementPieces } from '../../runtime/segments.js';
 import { DawnTensor } from '../../runtime/tensor.js';
-import { family, wgsl } from '../kernel.js';
+import { family, type KernelInterface, wgsl } from '../kernel.js';
 
 const source = wgsl(import.meta.url, './elementwise.wgsl');
-const params = [
-  ['n', 'u32'],
-  ['c', 'u32'],
-  ['s', 'f32'],
-] as const;
+const iface: KernelInterface = {
+  params: [
+    ['n', 'u32'], // elements
+    ['c', 'u32'], // bias length (add_bias)
+    ['s', 'f32'], // scale factor (scale)
+  ],
+  bindings: { a: [1, 'read', 'f32'], b: [2, 'read', 'f32'], out: [3, 'read_write', 'f32'] },
+};
 
-export const elementwise = family('elementwise', source, params, {
-  add: { bindings: { a: 1, b: 2, out: 3 } },
-  add_into: { bindings: { b: 2, out: 3 } },
-  scale: { bindings: { a: 1, out: 3 } },
-  add_bias: { bindings: { a: 1, b: 2, out: 3 } },
+export const elementwise = family('elementwise', source, iface, {
+  add: { uses: ['a', 'b', 'out'] },
+  add_into: { uses: ['b', 'out'] },
+  scale: { uses: ['a', 'out'] },
+  add_bias: { uses: ['a', 'b', 'out'] },
 });
 
 export function add(ctx: KernelContext, x: Tensor, y: Tensor): Tensor {

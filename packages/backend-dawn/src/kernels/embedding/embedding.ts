@@ -8,17 +8,21 @@ import { weightStorageFamilies } from '../weights.js';
 export const embeddingByDtype = weightStorageFamilies(
   'embedding',
   wgsl(import.meta.url, './embedding.wgsl'),
-  [
-    ['n', 'u32'],
-    ['c', 'u32'],
-    ['v', 'u32'],
-    ['buckets', 'u32'],
-    ['row0', 'u32'],
-    ['v_total', 'u32'],
-  ],
   {
-    gather: { bindings: { ids: 1, src: 2, out: 3 } },
-    scatter_add: { bindings: { ids: 1, src: 2, out: 3 } },
+    params: [
+      ['n', 'u32'], // tokens
+      ['c', 'u32'], // row width
+      ['v', 'u32'], // table rows in this segment
+      ['buckets', 'u32'], // scatter_add: table rows are split by id % buckets
+      ['row0', 'u32'], // the segment's first row
+      ['v_total', 'u32'], // rows of the whole table
+    ],
+    // b: the table (gather reads it through read_b), or scatter_add's d_out rows
+    bindings: { ids: [1, 'read', 'i32'], b: [2, 'read', 'f32'], out: [3, 'read_write', 'f32'] },
+  },
+  {
+    gather: { uses: ['ids', 'b', 'out'] },
+    scatter_add: { uses: ['ids', 'b', 'out'] },
   },
 );
 export const embedding = embeddingByDtype.f32;
@@ -40,7 +44,7 @@ export function embeddingForward(ctx: KernelContext, ids: Tensor, table: Tensor)
     ctx.queue.dispatch(
       gather,
       { n, c: C, v: s.rows, buckets: 1, row0: s.row0, v_total: V },
-      { ids: buf(ids, 'ids'), src: s.buffer, out: buf(out, '') },
+      { ids: buf(ids, 'ids'), b: s.buffer, out: buf(out, '') },
       ceilDiv(n * C, 64),
     );
   }
@@ -65,7 +69,7 @@ export function embeddingBackward(
     ctx.queue.dispatch(
       embedding.scatter_add,
       { n, c: C, v: s.rows, buckets, row0: s.row0, v_total: vocabSize },
-      { ids: buf(ids, 'ids'), src: buf(dOut, 'dOut'), out: s.buffer },
+      { ids: buf(ids, 'ids'), b: buf(dOut, 'dOut'), out: s.buffer },
       [ceilDiv(C, 64), buckets],
     );
   }

@@ -3,22 +3,10 @@
 // A table split into row segments (runtime/segments.ts) runs once per segment: the segment
 // holds rows [row0, row0 + v) of the v_total; each pass touches only the ids it holds.
 
-struct Params {
-  n: u32,  // tokens
-  c: u32,  // row width
-  v: u32,  // table rows in this segment
-  buckets: u32,  // scatter_add: table rows are split by id % buckets
-  row0: u32,  // the segment's first row
-  v_total: u32,  // rows of the whole table
-}
-
 override WG: u32 = 64;
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> ids: array<i32>;
 // binding 2: gather reads the table through `read_b` (a weight-storage fragment, kernels/weights.ts:
 // f32, bf16 or f16); scatter_add reads dOut through it too, always dispatched from the f32 module.
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 // out [N, C]: one thread per element.
 @compute @workgroup_size(WG)
@@ -35,7 +23,7 @@ fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   out[i] = read_b(local * p.c + i % p.c);
 }
 
-// out [V, C] (zeroed beforehand) += src [N, C] rows at ids. Thread (column, bucket) walks
+// out [V, C] (zeroed beforehand) += dOut [N, C] (binding b) rows at ids. Thread (column, bucket) walks
 // the tokens in order and adds those whose id % buckets is its bucket: each output element has
 // one writer, so repeated ids add without atomics and the sum order is deterministic.
 @compute @workgroup_size(WG)

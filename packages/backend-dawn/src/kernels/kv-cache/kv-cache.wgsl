@@ -3,21 +3,7 @@
 // and prefix (cache → a [B, length, X] copy). One thread per copied element; elements are
 // copied as raw 32-bit words, so the kernel serves f32 and i32 tensors alike.
 
-struct Params {
-  b: u32,
-  rows: u32,
-  x: u32,
-  src_len: u32,
-  src_start: u32,
-  dst_len: u32,
-  dst_start: u32,
-}
-
 override WG: u32 = 64;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<u32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
 
 @compute @workgroup_size(WG)
 fn copy_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

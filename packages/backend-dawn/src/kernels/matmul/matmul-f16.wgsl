@@ -13,27 +13,9 @@ enable f16;
 // Operands and result may be blocks of larger row-major matrices (a split tensor's segments,
 // runtime/segments.ts): element (r, c) of a stored matrix is at off + r·ld + c; `accumulate`
 // adds the result to out (the later K blocks of a split contraction).
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  off_a: u32,
-  off_b: u32,
-  off_c: u32,
-  accumulate: u32,
-}
-
 override WG: u32 = 16;  // tile side
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 var<workgroup> tile_a: array<f16, WG * WG>;
 var<workgroup> tile_b: array<f16, WG * WG>;

@@ -9,27 +9,10 @@
 //   adjacent columns of each row of b.
 // Binding 2 (`b`, `read_b`) comes from the weight-storage fragment (kernels/weights.ts).
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  off_a: u32,
-  off_b: u32,
-  off_c: u32,
-  accumulate: u32,
-}
-
 override WG: u32 = 64;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 const MAX_M: u32 = 8u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 var<workgroup> partial: array<f32, 512>;  // [MAX_M][WG ≤ 64]
 

@@ -13,29 +13,12 @@
 //   (k ≡ slice mod SLICES); one thread per (row, 4 columns) sums the slices' partials.
 // Binding 2 (`b`, `read_b`, `read_b4`) comes from the weight-storage fragment (kernels/weights.ts).
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  off_a: u32,
-  off_b: u32,
-  off_c: u32,
-  accumulate: u32,
-}
-
 override WG: u32 = 256;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 const MAX_M: u32 = 8u;
 override TEAM: u32 = 8u;  // gemv4_rows: threads per output column (a power of two ≤ WG)
 const SLICES: u32 = 4u;   // gemv4_cols: threads along K per 4 columns
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 var<workgroup> partial: array<f32, MAX_M * WG>;   // gemv4_rows: [row][thread]
 var<workgroup> partial4: array<vec4f, MAX_M * WG>; // gemv4_cols: [row][thread]

@@ -11,29 +11,12 @@
 // fragments, so the workgroup tile is 4SM × 4SN. Should a subgroup be narrower than WG, the
 // subgroups of a row compute the same block and store the same values.
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  off_a: u32,
-  off_b: u32,
-  off_c: u32,
-  accumulate: u32,
-}
-
 override WG: u32 = 32;  // the adapter's subgroupMaxSize (set by the descriptor)
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 const TM: u32 = 4u * SM;
 const TN: u32 = 4u * SN;
 const BK: u32 = 2u * SK;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 var<workgroup> ta: array<f16, TM * BK>;           // [TM rows][BK k]
 var<workgroup> tb: array<f16, BK * TN>;           // [BK k][TN cols]

@@ -12,19 +12,6 @@
 
 // Operands and result may be blocks of larger row-major matrices (a split tensor's segments,
 // runtime/segments.ts): element (r, c) of a stored matrix is at off + r·ld + c.
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  off_a: u32,
-  off_b: u32,
-  off_c: u32,
-  accumulate: u32,
-}
-
 override WG: u32 = 16;  // threads per side; fixed by the 8×8-per-thread layout below
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -32,11 +19,8 @@ const TILE: u32 = 128u;
 const BK: u32 = 8u;
 const Q: u32 = 32u;  // vec4s per tile row (TILE / 4)
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-// binding 2, `b`, and `read_b(i)` (element i of b as f32) come from a weight-storage fragment
-// (weightStorageFamilies in kernels/weights.ts): f32, bf16 packed 2 per u32, or f16.
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// `read_b(i)` (element i of the weight b as f32) comes from a weight-storage fragment
+// (weightStorageFamilies in kernels/weights.ts): b holds f32, bf16 packed 2 per u32, or f16.
 
 // [2 buffers][BK][Q] vec4s each: 2 × 4 KiB per operand, 16 KiB in all (WebGPU's minimum limit)
 var<workgroup> ta: array<vec4f, 2u * BK * Q>;

@@ -4,25 +4,14 @@ import { DawnTensor, type Segment } from '../../runtime/tensor.js';
 import { family, type KernelDescriptor, wgsl } from '../kernel.js';
 import { type WeightDtype, weightStorageFamilies } from '../weights.js';
 import type { SubgroupMatrixShape } from '../../runtime/device.js';
+import { MATMUL_INTERFACE } from './interface.js';
 import { matmulSubgroupMatrix, subgroupMatrixGrid } from './subgroup-matrix.js';
 import { chooseMatmul, type OptionalMatmul } from './variant.js';
 
 export type { MatmulVariant } from './variant.js';
 
-const params = [
-  ['m', 'u32'],
-  ['n', 'u32'],
-  ['k', 'u32'],
-  ['lda', 'u32'],
-  ['ldb', 'u32'],
-  ['ldc', 'u32'],
-  ['off_a', 'u32'],
-  ['off_b', 'u32'],
-  ['off_c', 'u32'],
-  ['accumulate', 'u32'],
-] as const;
-
-const bindings = { a: 1, b: 2, out: 3 };
+const iface = MATMUL_INTERFACE;
+const uses = ['a', 'b', 'out'];
 
 /**
  * 16×16 tiles, one output per thread; transposes are override constants. One module per
@@ -31,8 +20,8 @@ const bindings = { a: 1, b: 2, out: 3 };
 export const matmulTile16ByDtype = weightStorageFamilies(
   'matmul',
   wgsl(import.meta.url, './matmul.wgsl'),
-  params,
-  { matmul: { bindings, workgroupSize: 16 } },
+  iface,
+  { matmul: { uses, workgroupSize: 16 } },
 );
 export const matmulTile16 = matmulTile16ByDtype.f32;
 
@@ -40,14 +29,14 @@ export const matmulTile16 = matmulTile16ByDtype.f32;
 export const matmulTile64ByDtype = weightStorageFamilies(
   'matmul-tile64',
   wgsl(import.meta.url, './matmul-tile64.wgsl'),
-  params,
-  { matmul: { bindings, workgroupSize: 16 } },
+  iface,
+  { matmul: { uses, workgroupSize: 16 } },
 );
 export const matmulTile64 = matmulTile64ByDtype.f32;
 
 /** 16×16 tiles staged in f16, f16 products, f32 sums (the opt-in `f16` option; shader-f16). */
-export const matmulF16 = family('matmul-f16', wgsl(import.meta.url, './matmul-f16.wgsl'), params, {
-  matmul: { bindings: { a: 1, b: 2, out: 3 }, workgroupSize: 16, requires: 'shader-f16' },
+export const matmulF16 = family('matmul-f16', wgsl(import.meta.url, './matmul-f16.wgsl'), iface, {
+  matmul: { uses, workgroupSize: 16, requires: 'shader-f16' },
 });
 
 /**
@@ -57,10 +46,10 @@ export const matmulF16 = family('matmul-f16', wgsl(import.meta.url, './matmul-f1
 export const matmulGemvByDtype = weightStorageFamilies(
   'matmul-gemv',
   wgsl(import.meta.url, './matmul-gemv.wgsl'),
-  params,
+  iface,
   {
-    gemv_rows: { bindings, workgroupSize: 64 },
-    gemv_cols: { bindings, workgroupSize: 64 },
+    gemv_rows: { uses, workgroupSize: 64 },
+    gemv_cols: { uses, workgroupSize: 64 },
   },
 );
 
@@ -72,10 +61,10 @@ export const matmulGemvByDtype = weightStorageFamilies(
 export const matmulGemv4ByDtype = weightStorageFamilies(
   'matmul-gemv4',
   wgsl(import.meta.url, './matmul-gemv4.wgsl'),
-  params,
+  iface,
   {
-    gemv4_rows: { bindings, workgroupSize: 256 },
-    gemv4_cols: { bindings, workgroupSize: 64 },
+    gemv4_rows: { uses, workgroupSize: 256 },
+    gemv4_cols: { uses, workgroupSize: 64 },
   },
 );
 /** Output columns per workgroup of gemv4_cols (4 · WG / SLICES). */
@@ -94,8 +83,8 @@ export function gemv4Team(n: number): number {
 export const matmulTile128ByDtype = weightStorageFamilies(
   'matmul-tile128',
   wgsl(import.meta.url, './matmul-tile128.wgsl'),
-  params,
-  { matmul: { bindings, workgroupSize: 16 } },
+  iface,
+  { matmul: { uses, workgroupSize: 16 } },
 );
 
 /**
@@ -117,7 +106,7 @@ export function optionalMatmulKernels(
     case 'tile128':
       return [matmulTile128ByDtype[dtype].matmul];
     case 'sgmat':
-      return shape ? [matmulSubgroupMatrix(shape, dtype, params)] : [];
+      return shape ? [matmulSubgroupMatrix(shape, dtype)] : [];
   }
 }
 
@@ -214,7 +203,7 @@ function pick(
     const shape = ctx.subgroupMatrix;
     return {
       name,
-      kernel: matmulSubgroupMatrix(shape, dtype, params),
+      kernel: matmulSubgroupMatrix(shape, dtype),
       grid: (rows, cols) => subgroupMatrixGrid(shape, rows, cols),
     };
   }

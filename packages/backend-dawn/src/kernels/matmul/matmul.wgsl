@@ -6,28 +6,12 @@
 // Operands and result may be blocks of larger row-major matrices (a split tensor's segments,
 // runtime/segments.ts): element (r, c) of a stored matrix is at off + r·ld + c; `accumulate`
 // adds the result to out (the later K blocks of a split contraction).
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  off_a: u32,
-  off_b: u32,
-  off_c: u32,
-  accumulate: u32,
-}
-
 override WG: u32 = 16;  // tile side
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-// binding 2, `b`, and `read_b(i)` (element i of b as f32) come from a weight-storage fragment
-// (weightStorageFamilies in kernels/weights.ts): f32, bf16 packed 2 per u32, or f16.
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// `read_b(i)` (element i of the weight b as f32) comes from a weight-storage fragment
+// (weightStorageFamilies in kernels/weights.ts): b holds f32, bf16 packed 2 per u32, or f16.
 
 var<workgroup> tile_a: array<f32, WG * WG>;
 var<workgroup> tile_b: array<f32, WG * WG>;

@@ -1,6 +1,7 @@
 import type { SubgroupMatrixShape } from '../../runtime/device.js';
 import { family, type KernelDescriptor, wgsl } from '../kernel.js';
-import { WEIGHT_FRAGMENTS, type WeightDtype } from '../weights.js';
+import { WEIGHT_FRAGMENTS, type WeightDtype, weightInterface } from '../weights.js';
+import { MATMUL_INTERFACE } from './interface.js';
 
 const body = wgsl(import.meta.url, './matmul-sgmat.wgsl');
 const built = new Map<string, KernelDescriptor>();
@@ -13,7 +14,6 @@ const built = new Map<string, KernelDescriptor>();
 export function matmulSubgroupMatrix(
   shape: SubgroupMatrixShape,
   dtype: WeightDtype,
-  params: KernelDescriptor['params'],
 ): KernelDescriptor {
   const name = `matmul-sgmat-${shape.m}x${shape.n}x${shape.k}${dtype === 'f32' ? '' : `+${dtype}`}`;
   let k = built.get(name);
@@ -29,9 +29,9 @@ export function matmulSubgroupMatrix(
       fragment,
       body,
     ].join('\n');
-    k = family(name, source, params, {
+    k = family(name, source, weightInterface(MATMUL_INTERFACE, dtype), {
       matmul: {
-        bindings: { a: 1, b: 2, out: 3 },
+        uses: ['a', 'b', 'out'],
         workgroupSize: shape.subgroupMaxSize,
         requires: 'shader-f16',
       },

@@ -4,25 +4,7 @@
 //   bc = 1 − β^step, computed on the host in f64).  g = grad_scale · grad.
 // sgd: p ← p − lr · (grad_scale · grad + wd · p).
 
-struct Params {
-  n: u32,
-  lr: f32,
-  beta1: f32,
-  beta2: f32,
-  eps: f32,
-  weight_decay: f32,
-  step_size: f32,
-  sqrt_bc2: f32,
-  grad_scale: f32,
-}
-
 override WG: u32 = 64;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
 
 @compute @workgroup_size(WG)
 fn adamw(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

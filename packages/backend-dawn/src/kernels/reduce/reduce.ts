@@ -1,7 +1,7 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext, numel } from '../../runtime/context.js';
 import { DawnTensor } from '../../runtime/tensor.js';
-import { type Reduction, reductionFamilies, wgsl } from '../kernel.js';
+import { type KernelInterface, type Reduction, reductionFamilies, wgsl } from '../kernel.js';
 
 /** The `workgroup_sum` fragments (see reductionFamilies), shared with rmsnorm. */
 export const sumFragments: Record<Reduction, string> = {
@@ -10,17 +10,20 @@ export const sumFragments: Record<Reduction, string> = {
 };
 
 const source = wgsl(import.meta.url, './reduce.wgsl');
-const params = [
-  ['rows', 'u32'],
-  ['cols', 'u32'],
-  ['n', 'u32'],
-  ['groups', 'u32'],
-] as const;
+const iface: KernelInterface = {
+  params: [
+    ['rows', 'u32'],
+    ['cols', 'u32'],
+    ['n', 'u32'], // elements (sum_squares) or partials (sum_partials)
+    ['groups', 'u32'], // workgroups of the first stage
+  ],
+  bindings: { x: [1, 'read', 'f32'], out: [2, 'read_write', 'f32'] },
+};
 
-export const reduce = reductionFamilies('reduce', source, sumFragments, params, {
-  sum_rows: { bindings: { x: 1, out: 2 }, workgroupSize: 64 },
-  sum_squares: { bindings: { x: 1, out: 2 }, workgroupSize: 256 },
-  sum_partials: { bindings: { x: 1, out: 2 }, workgroupSize: 256 },
+export const reduce = reductionFamilies('reduce', source, sumFragments, iface, {
+  sum_rows: { uses: ['x', 'out'], workgroupSize: 64 },
+  sum_squares: { uses: ['x', 'out'], workgroupSize: 256 },
+  sum_partials: { uses: ['x', 'out'], workgroupSize: 256 },
 });
 
 /** Rows per chunk of a column sum: more rows are split into chunks summed in a second pass. */

@@ -2,18 +2,7 @@
 // partial sums, then one workgroup adds the partials). WG must be a power of two.
 // `Lane` and `workgroup_sum` come from sum-workgroup.wgsl or sum-subgroup.wgsl, put in front.
 
-struct Params {
-  rows: u32,
-  cols: u32,
-  n: u32,       // elements (sum_squares) or partials (sum_partials)
-  groups: u32,  // workgroups of the first stage
-}
-
 override WG: u32 = 256;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 // Column sums over `groups` chunks of rows: thread (c, g) writes out[g, c] = Σ x[r, c] over
 // chunk g's rows (groups = 1: the plain column sums; more: partials summed by a second pass).

@@ -7,16 +7,26 @@ export const rmsnorm = reductionFamilies(
   'rmsnorm',
   wgsl(import.meta.url, './rmsnorm.wgsl'),
   sumFragments,
-  [
-    ['n', 'u32'],
-    ['c', 'u32'],
-    ['eps', 'f32'],
-    ['chunks', 'u32'],
-  ],
   {
-    forward: { bindings: { x: 1, w: 2, out: 3, rstd_out: 4 } },
-    backward_input: { bindings: { x: 1, w: 2, out: 3, rstd: 5, d_out: 6 } },
-    backward_weight: { bindings: { x: 1, out: 3, rstd: 5, d_out: 6 } },
+    params: [
+      ['n', 'u32'],
+      ['c', 'u32'],
+      ['eps', 'f32'],
+      ['chunks', 'u32'], // backward_weight: row chunks
+    ],
+    bindings: {
+      x: [1, 'read', 'f32'],
+      w: [2, 'read', 'f32'],
+      out: [3, 'read_write', 'f32'],
+      rstd_out: [4, 'read_write', 'f32'],
+      rstd: [5, 'read', 'f32'],
+      d_out: [6, 'read', 'f32'],
+    },
+  },
+  {
+    forward: { uses: ['x', 'w', 'out', 'rstd_out'] },
+    backward_input: { uses: ['x', 'w', 'out', 'rstd', 'd_out'] },
+    backward_weight: { uses: ['x', 'out', 'rstd', 'd_out'] },
   },
 );
 

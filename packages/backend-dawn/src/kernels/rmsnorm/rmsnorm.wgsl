@@ -4,22 +4,7 @@
 // WG must be a power of two. `Lane` and `workgroup_sum` come from reduce/sum-workgroup.wgsl
 // or reduce/sum-subgroup.wgsl, put in front.
 
-struct Params {
-  n: u32,
-  c: u32,
-  eps: f32,
-  chunks: u32,  // backward_weight: row chunks
-}
-
 override WG: u32 = 64;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read_write> rstd_out: array<f32>;
-@group(0) @binding(5) var<storage, read> rstd: array<f32>;
-@group(0) @binding(6) var<storage, read> d_out: array<f32>;
 
 fn row_of(wid: vec3u, nwg: vec3u) -> u32 {
   return wid.y * nwg.x + wid.x;

@@ -5,14 +5,22 @@ import { family, wgsl } from '../kernel.js';
 export const rope = family(
   'rope',
   wgsl(import.meta.url, './rope.wgsl'),
-  [
-    ['n', 'u32'],
-    ['heads', 'u32'],
-    ['d', 'u32'],
-    ['style', 'u32'],
-    ['direction', 'f32'],
-  ],
-  { rope: { bindings: { x: 1, positions: 2, table: 3, out: 4 } } },
+  {
+    params: [
+      ['n', 'u32'],
+      ['heads', 'u32'],
+      ['d', 'u32'],
+      ['style', 'u32'],
+      ['direction', 'f32'],
+    ],
+    bindings: {
+      x: [1, 'read', 'f32'],
+      positions: [2, 'read', 'i32'],
+      table: [3, 'read', 'f32'],
+      out: [4, 'read_write', 'f32'],
+    },
+  },
+  { rope: { uses: ['x', 'positions', 'table', 'out'] } },
 );
 
 /**

@@ -5,24 +5,10 @@
 // rotation by d·256^L; the four are composed by angle addition, so no large-argument f32
 // sin/cos is ever taken. direction −1 applies the inverse rotation (the backward).
 
-struct Params {
-  n: u32,
-  heads: u32,
-  d: u32,
-  style: u32,
-  direction: f32,
-}
-
 const DIGIT: u32 = 256u;
 const LEVELS: u32 = 4u;
 
 override WG: u32 = 64;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> positions: array<i32>;
-@group(0) @binding(3) var<storage, read> table: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
 fn rope(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

@@ -12,21 +12,31 @@ import { family, wgsl } from '../kernel.js';
 export const sampleKernels = family(
   'sample',
   wgsl(import.meta.url, './sample.wgsl'),
-  [
-    ['b', 'u32'],
-    ['v', 'u32'],
-    ['temperature', 'f32'],
-    ['top_p', 'f32'],
-    ['top_k', 'u32'],
-    ['penalty', 'f32'],
-    ['min_p', 'f32'],
-  ],
+  {
+    params: [
+      ['b', 'u32'],
+      ['v', 'u32'],
+      ['temperature', 'f32'],
+      ['top_p', 'f32'],
+      ['top_k', 'u32'],
+      ['penalty', 'f32'],
+      ['min_p', 'f32'],
+    ],
+    bindings: {
+      logits: [1, 'read', 'f32'],
+      presence: [2, 'read', 'i32'],
+      uniforms: [3, 'read', 'f32'],
+      ids: [4, 'read_write', 'i32'],
+      probs: [5, 'read_write', 'f32'],
+      presence_out: [6, 'read_write', 'i32'],
+    },
+  },
   {
     sample: {
-      bindings: { logits: 1, presence: 2, uniforms: 3, ids: 4, probs: 5 },
+      uses: ['logits', 'presence', 'uniforms', 'ids', 'probs'],
       workgroupSize: 256,
     },
-    mark_present: { bindings: { ids: 4, presence_out: 6 }, workgroupSize: 64 },
+    mark_present: { uses: ['ids', 'presence_out'], workgroupSize: 64 },
   },
 );
 

@@ -15,16 +15,6 @@
 // A prefix is (τ, n): every token with p > τ plus the n lowest-id tokens with p == τ.
 // probs [B, V] is scratch.
 
-struct Params {
-  b: u32,
-  v: u32,
-  temperature: f32,
-  top_p: f32,
-  top_k: u32,
-  penalty: f32,
-  min_p: f32,
-}
-
 override WG: u32 = 256;
 const INF_BITS: u32 = 0x7f800000u;
 const NONE: u32 = 0xffffffffu;
@@ -39,13 +29,6 @@ const STAGE_K_GT: u32 = 7u;
 const STAGE_DRAW: u32 = 8u;
 const STAGE_D_GT: u32 = 9u;
 const STAGE_D_EQ: u32 = 10u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> presence: array<i32>;
-@group(0) @binding(3) var<storage, read> uniforms: array<f32>;
-@group(0) @binding(4) var<storage, read_write> ids: array<i32>;
-@group(0) @binding(5) var<storage, read_write> probs: array<f32>;
 
 var<workgroup> sh_f: array<f32, WG>;
 var<workgroup> sh_u: array<u32, WG>;
@@ -315,4 +298,3 @@ fn mark_present(@builtin(global_invocation_id) gid: vec3u) {
   if (id >= 0 && u32(id) < p.v) { presence_out[row * p.v + u32(id)] = 1; }
 }
 
-@group(0) @binding(6) var<storage, read_write> presence_out: array<i32>;

@@ -1,10 +1,21 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext, numel, sameSize } from '../../runtime/context.js';
-import { family, wgsl } from '../kernel.js';
+import { family, type KernelInterface, wgsl } from '../kernel.js';
 
-export const swiglu = family('swiglu', wgsl(import.meta.url, './swiglu.wgsl'), [['n', 'u32']], {
-  forward: { bindings: { gate: 1, up: 2, out: 3 } },
-  backward: { bindings: { gate: 1, up: 2, out: 3, d_out: 4, d_up: 5 } },
+const iface: KernelInterface = {
+  params: [['n', 'u32']],
+  bindings: {
+    gate: [1, 'read', 'f32'],
+    up: [2, 'read', 'f32'],
+    out: [3, 'read_write', 'f32'],
+    d_out: [4, 'read', 'f32'],
+    d_up: [5, 'read_write', 'f32'],
+  },
+};
+
+export const swiglu = family('swiglu', wgsl(import.meta.url, './swiglu.wgsl'), iface, {
+  forward: { uses: ['gate', 'up', 'out'] },
+  backward: { uses: ['gate', 'up', 'out', 'd_out', 'd_up'] },
 });
 
 /** silu(gate) · up, both [N, F] */

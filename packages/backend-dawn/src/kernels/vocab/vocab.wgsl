@@ -10,31 +10,8 @@
 // the finite entries only (as the CPU reference). A target outside [0, V) gives zy = 0 and no
 // zy gradient. WG must be a power of two.
 
-struct Params {
-  n: u32,
-  v: u32,
-  inv_t: f32,
-  n_stats: u32,
-  code0: u32,
-  code1: u32,
-  code2: u32,
-  code3: u32,
-  code4: u32,
-  lse_col: u32,     // grad: column of lse in the lse source
-  lse_stride: u32,  // grad: row stride of the lse source
-}
-
 override WG: u32 = 256;
 const NEG: f32 = -3.0e38;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> targets: array<i32>;
-@group(0) @binding(3) var<storage, read_write> stats_out: array<f32>;
-@group(0) @binding(4) var<storage, read> stat_values: array<f32>;
-@group(0) @binding(5) var<storage, read> coeffs: array<f32>;
-@group(0) @binding(6) var<storage, read> lse_source: array<f32>;
-@group(0) @binding(7) var<storage, read_write> grad: array<f32>;
 
 // One thread's (or a merged group's) share of a row: e = Σ exp(u − m) over its finite
 // entries, eu = Σ exp(u − m)·u, e2 = Σ exp(u − m)², su = Σ u, count = finite entries.

@@ -7,8 +7,8 @@ import { weightStorageFamilies } from '../weights.js';
 export const widenByDtype = weightStorageFamilies(
   'widen',
   wgsl(import.meta.url, './widen.wgsl'),
-  [['n', 'u32']],
-  { widen: { bindings: { b: 2, out: 1 } } },
+  { params: [['n', 'u32']], bindings: { out: [1, 'read_write', 'f32'], b: [2, 'read', 'f32'] } },
+  { widen: { uses: ['b', 'out'] } },
 );
 
 /**

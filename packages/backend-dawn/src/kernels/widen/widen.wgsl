@@ -1,16 +1,9 @@
-// A weight's compute copy (binding 2, `b`, declared with `read_b` by the weight fragment of
+// A weight's compute copy (binding `b`, read through `read_b` of the weight fragment of
 // kernels/weights.ts put in front of this source) widened back to f32: out[i] = read_b(i).
 // For a weight whose f32 master is on the host (optimizer on the host): the device's values.
 // One thread per element.
 
-struct Params {
-  n: u32,
-}
-
 override WG: u32 = 64;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
 fn widen(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
