@@ -1,22 +1,7 @@
-import { defaultServerConditions } from 'vite';
-import { defineConfig } from 'vitest/config';
+import { workspaceTestConfig } from '../vitest.shared.js';
 
-// The workspace packages resolve to their TypeScript sources through the "oneshot-em-source"
-// export condition, which no consumer of the published packages sets: in vitest through
-// `ssr.resolve`, in the Node processes the tests start (the CLI, bench scripts) through
-// NODE_OPTIONS.
-const SOURCES = ['oneshot-em-source', ...defaultServerConditions];
-const SOURCES_IN_CHILDREN = {
-  NODE_OPTIONS: `--conditions=oneshot-em-source ${process.env.NODE_OPTIONS ?? ''}`.trim(),
-};
-
-export default defineConfig({
-  ssr: { resolve: { conditions: SOURCES } },
-  test: {
-    exclude: ['**/node_modules/**', '**/files/**'],
-    include: ['**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    env: SOURCES_IN_CHILDREN,
-  },
+// files/ holds the generators' templates, whose tests run in the packages they generate
+export default workspaceTestConfig({
+  exclude: ['**/node_modules/**', '**/files/**'],
+  include: ['**/*.test.ts'],
 });
