@@ -11,7 +11,6 @@ import {
   modelForward,
   modelLogits,
   optionFields,
-  rollout,
   snakeCaseKeys,
   type TrainBatch,
   uploadWeights,
@@ -25,7 +24,7 @@ import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
 import { writeOutFile } from '../run-dir.js';
 import { MATH_HELDOUT_PROMPTS, STORY_HELDOUT_PROMPTS } from '../model-source.js';
 import { addRenamedFlags, LOSS_TEMPERATURE_RENAME, resolveRenamedFlags } from '../renamed-flags.js';
-import { addRuntimeFlags, assertFitsContext } from './generate.js';
+import { addRuntimeFlags, assertFitsContext, greedyCompletions } from './generate.js';
 
 /** compare's value flags: the shared fields (and ranges) of every command. */
 const compareFlagsSchema = z.object({
@@ -163,20 +162,9 @@ export function registerCompare(program: Command): void {
     const backend = await createBackend(o.backend, o.device, base.config);
     try {
       const w = uploadWeights(backend, base.config, base.weights);
-      const r = await rollout(backend, base.config, w, {
-        prompts,
-        sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 },
-        maxNewTokens: o.maxNewTokens,
-        seed: 0,
-        eosIds: base.eosIds,
-        padId: base.padId,
-      });
+      const completions = await greedyCompletions(backend, base, w, prompts, o.maxNewTokens);
       for (const t of w.values()) backend.dispose(t);
-      const batch = buildBatch(
-        prompts,
-        r.completions.map((c) => (c.length ? c : [base.eosIds[0]])),
-        base.padId,
-      );
+      const batch = buildBatch(prompts, completions, base.padId);
       const report = compareReport(
         await tokenStats(backend, base, batch, o.lossTemperature),
         await tokenStats(backend, trained, batch, o.lossTemperature),

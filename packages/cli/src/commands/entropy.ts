@@ -5,7 +5,6 @@ import {
   maskConvention,
   measureEntropy,
   optionFields,
-  rollout,
   uploadWeights,
 } from '@oneshot-em/core';
 import { encodePrompt, loadModel, loadPrompts, loadRollouts } from '@oneshot-em/core/node';
@@ -16,7 +15,7 @@ import { UserError } from '../errors.js';
 import { addSchemaFlags, parseSchemaFlags } from '../flags.js';
 import { modelDir, STORY_HELDOUT_PROMPTS } from '../model-source.js';
 import { addRenamedFlags, LOSS_TEMPERATURE_RENAME, resolveRenamedFlags } from '../renamed-flags.js';
-import { addRuntimeFlags, assertFitsContext } from './generate.js';
+import { addRuntimeFlags, assertFitsContext, greedyCompletions } from './generate.js';
 
 /** entropy's value flags: the shared fields (and ranges) of every command. */
 const entropyFlagsSchema = z.object({
@@ -87,17 +86,7 @@ export function registerEntropy(program: Command): void {
     const backend = await createBackend(o.backend, o.device, model.config);
     try {
       const w = uploadWeights(backend, model.config, model.weights);
-      if (!completions) {
-        const r = await rollout(backend, model.config, w, {
-          prompts,
-          sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 },
-          maxNewTokens: o.maxNewTokens,
-          seed: 0,
-          eosIds: model.eosIds,
-          padId: model.padId,
-        });
-        completions = r.completions.map((c) => (c.length ? c : [model.eosIds[0]]));
-      }
+      completions ??= await greedyCompletions(backend, model, w, prompts, o.maxNewTokens);
       const report = await measureEntropy(
         backend,
         model.config,

@@ -1,15 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  type Backend,
   FALLBACK_MAX_NEW_TOKENS,
   MAX_SAMPLES,
   optionFields,
+  type ModelWeights,
   resolveGeneration,
   rollout,
   type Tokenizer,
   uploadWeights,
 } from '@oneshot-em/core';
-import { encodePrompt, loadModel, readJsonFile } from '@oneshot-em/core/node';
+import { encodePrompt, type LoadedModel, loadModel, readJsonFile } from '@oneshot-em/core/node';
 import { type Command, Option } from 'commander';
 import { createBackend } from '../backends.js';
 import { z } from 'zod';
@@ -108,6 +110,28 @@ export function assertFitsContext(prompts: number[][], maxNewTokens: number, con
       `prompt (${longest} tokens) + --max-new-tokens ${maxNewTokens} exceeds the model's context of ${context} (max_position_embeddings)`,
     );
   }
+}
+
+/**
+ * The model's greedy completions of `prompts` (entropy's and compare's sequences to score); an
+ * empty one (EOS first, or --max-new-tokens 0) becomes that EOS so every sequence has a position.
+ */
+export async function greedyCompletions(
+  backend: Backend,
+  model: LoadedModel,
+  w: ModelWeights,
+  prompts: number[][],
+  maxNewTokens: number,
+): Promise<number[][]> {
+  const r = await rollout(backend, model.config, w, {
+    prompts,
+    sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 },
+    maxNewTokens,
+    seed: 0,
+    eosIds: model.eosIds,
+    padId: model.padId,
+  });
+  return r.completions.map((c) => (c.length ? c : [model.eosIds[0]]));
 }
 
 /**
