@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { loadModel, loadRollouts } from '@oneshot-em/core/node';
 import { writeTinyModel } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, runCli, tmp } from './run-cli.js';
+import { BACKENDS, runCli, runSizeArgs, tmp } from './run-cli.js';
 
 const embedded = join(import.meta.dirname, '../../../core/assets/stories260K');
 const jsonLines = (stdout: string) =>
@@ -230,22 +230,8 @@ describe("train --min-p reaches the rollouts (the sampler is generate's)", () =>
     const dir = tmp();
     const loss = (extra: string[], name: string) => {
       const out = join(dir, name);
-      const r = runCli([
-        'train',
-        '--backend',
-        'reference',
-        '--steps',
-        '1',
-        '--effective-batch',
-        '2',
-        '--micro-batch',
-        '2',
-        '--max-new-tokens',
-        '16',
-        '--out',
-        out,
-        ...extra,
-      ]);
+      const size = runSizeArgs({ steps: 1, maxNewTokens: 16 });
+      const r = runCli(['train', '--backend', 'reference', ...size, '--out', out, ...extra]);
       expect(r.status, r.stderr).toBe(0);
       return JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n')[0]).loss;
     };

@@ -72,20 +72,8 @@ describe('eval with problems that cannot run', () => {
       JSON.stringify({ ...cfg, max_position_embeddings: 32 }),
     );
     const out = join(dir, 'eval');
-    const r = runCli([
-      'eval',
-      '--model',
-      model,
-      '--backend',
-      'reference',
-      '--bench',
-      'math500',
-      '--limit',
-      '2',
-      '--out',
-      out,
-      '--json',
-    ]);
+    const evalRun = ['eval', '--backend', 'reference', '--bench', 'math500', '--limit', '2'];
+    const r = runCli([...evalRun, '--model', model, '--out', out, '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ errors: 2, benchmarks: [{ errors: 2 }] });
     const lines = readFileSync(join(out, 'problems.jsonl'), 'utf8').trim().split('\n');
@@ -94,17 +82,7 @@ describe('eval with problems that cannot run', () => {
     expect(r.stderr).toMatch(/2 problem\(s\) could not run/);
 
     // the same --out with another model: refused, naming what changed
-    const other = runCli([
-      'eval',
-      '--backend',
-      'reference',
-      '--bench',
-      'math500',
-      '--limit',
-      '2',
-      '--out',
-      out,
-    ]);
+    const other = runCli([...evalRun, '--out', out]);
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/another model or settings[\s\S]*model_dir/);
   });

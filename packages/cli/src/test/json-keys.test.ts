@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmp } from './run-cli.js';
+import { runCli, runSizeArgs, tmp } from './run-cli.js';
 
 /** Every object key that is not snake_case, as `file: path.key`, in a JSON or JSONL text. */
 function camelKeys(name: string, text: string, skip: (path: string) => boolean): string[] {
@@ -46,44 +46,12 @@ describe('every JSON and JSONL file (and --json output) we write has snake_case 
       if (args.includes('--json')) outputs[`${name} --json`] = r.stdout;
     };
     const small = ['--backend', 'reference', '--max-new-tokens', '6'];
-    run('train', [
-      'train',
-      ...small,
-      '--steps',
-      '1',
-      '--effective-batch',
-      '2',
-      '--micro-batch',
-      '2',
-      '--out',
-      join(dir, 'run'),
-    ]);
+    const size = runSizeArgs({ steps: 1, maxNewTokens: 6 });
+    run('train', ['train', '--backend', 'reference', ...size, '--out', join(dir, 'run')]);
     run('plan', ['train', '--dry-run', '--json']);
-    run('eval', [
-      'eval',
-      ...small,
-      '--bench',
-      'gsm8k',
-      '--limit',
-      '1',
-      '--n',
-      '2',
-      '--out',
-      join(dir, 'eval'),
-    ]);
-    run('eval', [
-      'eval',
-      ...small,
-      '--bench',
-      'gsm8k',
-      '--limit',
-      '1',
-      '--n',
-      '2',
-      '--out',
-      join(dir, 'eval'),
-      '--json',
-    ]);
+    const evalRun = ['eval', ...small, '--bench', 'gsm8k', '--limit', '1', '--n', '2'];
+    run('eval', [...evalRun, '--out', join(dir, 'eval')]);
+    run('eval', [...evalRun, '--out', join(dir, 'eval'), '--json']);
     run('compare', [
       'compare',
       ...small,

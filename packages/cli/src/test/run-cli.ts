@@ -58,20 +58,29 @@ export function configOnlyDir(overrides: Record<string, unknown> = {}): string {
   return dir;
 }
 
-/** A tiny run on the embedded model and the reference backend: 2 completions of 8 tokens a step, every step saved. */
-export function tinyTrainArgs(steps = 2): string[] {
+/**
+ * The size flags of a small train run on the embedded model: `steps` steps of `effectiveBatch`
+ * completions (`microBatch` at a time) of at most `maxNewTokens` tokens.
+ */
+export function runSizeArgs({
+  steps = 2,
+  effectiveBatch = 2,
+  microBatch = 2,
+  maxNewTokens = 8,
+} = {}): string[] {
   return [
-    '--backend',
-    'reference',
     '--steps',
     String(steps),
     '--effective-batch',
-    '2',
+    String(effectiveBatch),
     '--micro-batch',
-    '2',
+    String(microBatch),
     '--max-new-tokens',
-    '8',
-    '--save-steps',
-    '1',
+    String(maxNewTokens),
   ];
+}
+
+/** A tiny run on the embedded model and the reference backend: 2 completions of 8 tokens a step, every step saved. */
+export function tinyTrainArgs(steps = 2): string[] {
+  return ['--backend', 'reference', ...runSizeArgs({ steps }), '--save-steps', '1'];
 }

@@ -3,21 +3,14 @@ import { join } from 'node:path';
 import { trainOptionsSchema } from '@oneshot-em/core';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { runCli, tmp } from './run-cli.js';
+import { runCli, runSizeArgs, tmp } from './run-cli.js';
 
 /** Two steps on the embedded model, a decaying schedule, every step saved, one kept. */
 const RUN = [
   'train',
   '--backend',
   'reference',
-  '--steps',
-  '2',
-  '--effective-batch',
-  '4',
-  '--micro-batch',
-  '2',
-  '--max-new-tokens',
-  '8',
+  ...runSizeArgs({ effectiveBatch: 4 }),
   '--lr-scheduler-type',
   'linear',
   '--warmup-ratio',

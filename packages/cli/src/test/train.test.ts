@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from 'node:path';
 import { loadCheckpointState, loadHfModel } from '@oneshot-em/core/node';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, runCli, tmp } from './run-cli.js';
+import { BACKENDS, runCli, runSizeArgs, tmp } from './run-cli.js';
 
 /** The main job, small: the embedded model's held-out entropy goes down on every backend. */
 const SMALL = [
@@ -196,14 +196,7 @@ export default defineObjective({
         backend,
         '--objective',
         `${plugin}:temperature=0.7`,
-        '--steps',
-        '2',
-        '--effective-batch',
-        '4',
-        '--micro-batch',
-        '4',
-        '--max-new-tokens',
-        '16',
+        ...runSizeArgs({ effectiveBatch: 4, microBatch: 4, maxNewTokens: 16 }),
         '--out',
         out,
       ]);
