@@ -48,7 +48,7 @@ export interface DawnBackendOptions extends DawnDeviceOptions {
    */
   matmul?: MatmulVariant;
   /**
-   * Matmuls with f16 tiles and products and f32 sums (kernels/matmul/matmul-f16.wgsl): a
+   * Matmuls with f16 tiles and products and f32 sums (matmulF16 in kernels/matmul/matmul.ts): a
    * performance option for forward passes and generation, off by default (fp32). Needs the
    * adapter's shader-f16 feature, and only the 16×16-tile kernel exists in f16.
    */

@@ -4,34 +4,20 @@
 //   dq:       one workgroup per query row: dq = scale · Σ_s P (dOut·v_s − Δ) k_s
 //   dkv:      one workgroup per key row (b, kv head, s), over every query row of its head
 //             group: dv = Σ P dOut, dk = scale · Σ P (dOut·v − Δ) q
-// Same visibility rule and layouts as attention.wgsl. D ≤ ACC·WG; WG a power of two.
-
-override WG: u32 = 64;
-const ACC: u32 = 4u;
-const MAX_D: u32 = 256u;
+// Layouts and visibility: attention-common.wgsl (the backward takes dense k/v: kv_rows = S).
 
 var<workgroup> sh_a: array<f32, MAX_D>;
 var<workgroup> sh_b: array<f32, MAX_D>;
 var<workgroup> sh_p: array<f32, WG>;
 var<workgroup> sh_ds: array<f32, WG>;
 
-fn row_base(b: u32, t: u32, h: u32) -> u32 {
-  return (b * p.t + t) * p.h * p.d + h * p.d;
-}
-
-fn key_base(b: u32, s: u32, kvh: u32) -> u32 {
-  return (b * p.s + s) * p.k * p.d + kvh * p.d;
-}
-
 // One thread per (b, h, t).
 @compute @workgroup_size(WG)
 fn delta_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let idx = (wid.y * nwg.x + wid.x) * WG + lid;  // (b, h, t)
   if (idx >= p.b * p.h * p.t) { return; }
-  let t = idx % p.t;
-  let h = (idx / p.t) % p.h;
-  let b = idx / (p.t * p.h);
-  let base = row_base(b, t, h);
+  let r = query_row(idx);
+  let base = row_base(r.b, r.t, r.h);
   var acc = 0.0;
   for (var d = 0u; d < p.d; d++) { acc += d_out[base + d] * out[base + d]; }
   delta[idx] = acc;
@@ -41,11 +27,11 @@ fn delta_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 fn dq_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wid.y * nwg.x + wid.x;  // (b, h, t)
   if (row >= p.b * p.h * p.t) { return; }
-  let t = row % p.t;
-  let h = (row / p.t) % p.h;
-  let b = row / (p.t * p.h);
-  let kvh = h / (p.h / p.k);
-  let base = row_base(b, t, h);
+  let r = query_row(row);
+  let t = r.t;
+  let b = r.b;
+  let kvh = r.kvh;
+  let base = row_base(b, t, r.h);
   for (var d = lid; d < p.d; d += WG) {
     sh_a[d] = q[base + d];
     sh_b[d] = d_out[base + d];

@@ -56,11 +56,19 @@ const backward: KernelInterface = {
 /** The largest head dimension the kernels hold in workgroup memory. */
 export const ATTENTION_MAX_HEAD_DIM = 256;
 
+/** A pass's source: the shared prologue (attention-common.wgsl, MAX_D from here) and its file. */
+const source = (file: string) =>
+  [
+    `const MAX_D: u32 = ${ATTENTION_MAX_HEAD_DIM}u;`,
+    wgsl(import.meta.url, './attention-common.wgsl'),
+    wgsl(import.meta.url, file),
+  ].join('\n');
+
 export const attention = {
-  ...family('attention', wgsl(import.meta.url, './attention.wgsl'), forward, {
+  ...family('attention', source('./attention.wgsl'), forward, {
     forward: { uses: ['q', 'k', 'v', 'mask', 'out', 'lse'] },
   }),
-  ...family('attention.backward', wgsl(import.meta.url, './attention.backward.wgsl'), backward, {
+  ...family('attention.backward', source('./attention.backward.wgsl'), backward, {
     delta_rows: { uses: ['out', 'd_out', 'delta'] },
     dq_rows: { uses: ['q', 'k', 'v', 'mask', 'lse', 'd_out', 'dq', 'delta_in'] },
     dkv_rows: {

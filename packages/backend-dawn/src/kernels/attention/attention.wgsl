@@ -1,13 +1,8 @@
 // Causal GQA attention forward, flash-style: one workgroup per query row (b, h, t) streams
 // the visible keys in chunks of WG with an online softmax, so no [T, S] matrix is stored.
-// q [B, T, H·D], k/v [B, S, K·D] (possibly the first S of kv_rows rows per batch: a view of
-// a KV cache), mask [B, S] i32 → out [B, T, H·D], lse [B, H, T].
-// Query t sees key s iff s ≤ q_offset + t and mask[b, s] ≠ 0; a row that sees nothing
-// outputs zeros and lse = −∞. D ≤ ACC·WG; WG must be a power of two.
+// → out [B, T, H·D], lse [B, H, T] (layouts and visibility: attention-common.wgsl); a row
+// that sees nothing outputs zeros and lse = −∞.
 
-override WG: u32 = 64;
-const ACC: u32 = 4u;
-const MAX_D: u32 = 256u;
 // A finite stand-in for −∞ so that exp(NEG − NEG) stays defined.
 const NEG: f32 = -3.0e38;
 const NEG_INF_BITS: u32 = 0xff800000u;
@@ -46,11 +41,11 @@ fn reduce_sum(lid: u32, value: f32) -> f32 {
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wid.y * nwg.x + wid.x;  // (b, h, t)
   if (row >= p.b * p.h * p.t) { return; }
-  let t = row % p.t;
-  let h = (row / p.t) % p.h;
-  let b = row / (p.t * p.h);
-  let kvh = h / (p.h / p.k);
-  let q_base = (b * p.t + t) * p.h * p.d + h * p.d;
+  let r = query_row(row);
+  let t = r.t;
+  let b = r.b;
+  let kvh = r.kvh;
+  let q_base = row_base(b, t, r.h);
   for (var d = lid; d < p.d; d += WG) { sh_q[d] = q[q_base + d]; }
   workgroupBarrier();
 
@@ -62,7 +57,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     let j = start + lid;
     var score = NEG;
     if (j < visible_end && mask[b * p.s + j] != 0) {
-      let k_base = (b * p.kv_rows + j) * p.k * p.d + kvh * p.d;
+      let k_base = key_base(b, j, kvh);
       var dot = 0.0;
       for (var d = 0u; d < p.d; d++) { dot += sh_q[d] * k[k_base + d]; }
       score = dot * p.scale;
@@ -80,7 +75,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
       if (d < p.d) {
         var sum = acc[a] * alpha;
         for (var i = 0u; i < count; i++) {
-          sum += sh_p[i] * v[(b * p.kv_rows + start + i) * p.k * p.d + kvh * p.d + d];
+          sum += sh_p[i] * v[key_base(b, start + i, kvh) + d];
         }
         acc[a] = sum;
       }
@@ -97,7 +92,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     }
   }
   if (lid == 0u) {
-    let lse_index = (b * p.h + h) * p.t + t;
+    let lse_index = row;  // (b·H + h)·T + t
     if (l > 0.0) { lse[lse_index] = bitcast<u32>(m + log(l)); } else { lse[lse_index] = NEG_INF_BITS; }
   }
 }

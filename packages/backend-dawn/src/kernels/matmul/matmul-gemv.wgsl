@@ -10,21 +10,9 @@
 // Binding 2 (`b`, `read_b`) comes from the weight-storage fragment (kernels/weights.ts).
 
 override WG: u32 = 64;
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
 const MAX_M: u32 = 8u;
 
 var<workgroup> partial: array<f32, 512>;  // [MAX_M][WG ≤ 64]
-
-fn load_a(row: u32, col: u32) -> f32 {
-  if (TRANS_A) { return a[p.off_a + col * p.lda + row]; }
-  return a[p.off_a + row * p.lda + col];
-}
-
-fn write_out(row: u32, col: u32, v: f32) {
-  let o = p.off_c + row * p.ldc + col;
-  if (p.accumulate != 0u) { out[o] = out[o] + v; } else { out[o] = v; }
-}
 
 @compute @workgroup_size(WG)
 fn gemv_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -35,7 +23,7 @@ fn gemv_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   for (var k = lid; k < p.k; k += WG) {
     let w = read_b(row_b + k);
     for (var r = 0u; r < MAX_M; r++) {
-      if (r < p.m) { acc[r] += load_a(r, k) * w; }
+      if (r < p.m) { acc[r] += a_at(r, k) * w; }
     }
   }
   // only the M live rows go through the tree (decode at batch 1: one)
@@ -60,7 +48,7 @@ fn gemv_cols(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   for (var k = 0u; k < p.k; k++) {
     let w = read_b(p.off_b + k * p.ldb + col);
     for (var r = 0u; r < MAX_M; r++) {
-      if (r < p.m) { acc[r] += load_a(r, k) * w; }
+      if (r < p.m) { acc[r] += a_at(r, k) * w; }
     }
   }
   for (var r = 0u; r < p.m; r++) { write_out(r, col, acc[r]); }

@@ -14,8 +14,6 @@
 // Binding 2 (`b`, `read_b`, `read_b4`) comes from the weight-storage fragment (kernels/weights.ts).
 
 override WG: u32 = 256;
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
 const MAX_M: u32 = 8u;
 override TEAM: u32 = 8u;  // gemv4_rows: threads per output column (a power of two ≤ WG)
 const SLICES: u32 = 4u;   // gemv4_cols: threads along K per 4 columns
@@ -23,18 +21,8 @@ const SLICES: u32 = 4u;   // gemv4_cols: threads along K per 4 columns
 var<workgroup> partial: array<f32, MAX_M * WG>;   // gemv4_rows: [row][thread]
 var<workgroup> partial4: array<vec4f, MAX_M * WG>; // gemv4_cols: [row][thread]
 
-fn load_a(row: u32, k: u32) -> f32 {
-  if (TRANS_A) { return a[p.off_a + k * p.lda + row]; }
-  return a[p.off_a + row * p.lda + k];
-}
-
-fn load_a4(row: u32, k: u32) -> vec4f {
-  return vec4f(load_a(row, k), load_a(row, k + 1u), load_a(row, k + 2u), load_a(row, k + 3u));
-}
-
-fn write_out(row: u32, col: u32, v: f32) {
-  let o = p.off_c + row * p.ldc + col;
-  if (p.accumulate != 0u) { out[o] = out[o] + v; } else { out[o] = v; }
+fn a4_at(row: u32, k: u32) -> vec4f {
+  return vec4f(a_at(row, k), a_at(row, k + 1u), a_at(row, k + 2u), a_at(row, k + 3u));
 }
 
 @compute @workgroup_size(WG)
@@ -53,19 +41,19 @@ fn gemv4_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
       let w0 = read_b4(row_b + k);
       let w1 = read_b4(row_b + k + TEAM * 4u);
       for (var r = 0u; r < MAX_M; r++) {
-        if (r < p.m) { acc[r] += dot(load_a4(r, k), w0) + dot(load_a4(r, k + TEAM * 4u), w1); }
+        if (r < p.m) { acc[r] += dot(a4_at(r, k), w0) + dot(a4_at(r, k + TEAM * 4u), w1); }
       }
     }
     if (k < k4) {
       let w = read_b4(row_b + k);
       for (var r = 0u; r < MAX_M; r++) {
-        if (r < p.m) { acc[r] += dot(load_a4(r, k), w); }
+        if (r < p.m) { acc[r] += dot(a4_at(r, k), w); }
       }
     }
     for (var t = k4 + lane; t < p.k; t += TEAM) {
       let w = read_b(row_b + t);
       for (var r = 0u; r < MAX_M; r++) {
-        if (r < p.m) { acc[r] += load_a(r, t) * w; }
+        if (r < p.m) { acc[r] += a_at(r, t) * w; }
       }
     }
   }
@@ -108,7 +96,7 @@ fn gemv4_cols(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
         for (var c = 0u; c < 4u; c++) { if (c0 + c < p.n) { w[c] = read_b(o + c); } }
       }
       for (var r = 0u; r < MAX_M; r++) {
-        if (r < p.m) { acc[r] += load_a(r, k) * w; }
+        if (r < p.m) { acc[r] += a_at(r, k) * w; }
       }
     }
   }

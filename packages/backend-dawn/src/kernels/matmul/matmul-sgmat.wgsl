@@ -1,9 +1,9 @@
 // Subgroup-matrix matmul (the `matmul: 'sgmat'` option; adapters with
 // chromium-experimental-subgroup-matrix and an f16 × f16 → f32 config): out [M, N] =
 // op(a) [M, K] · op(b) [K, N], the same parameters, transposes, blocks, `accumulate` and
-// zero-padded edges as matmul.wgsl. Both operands are rounded to f16 when staged into
-// workgroup memory (as matmul-f16.wgsl: f16's range and precision), products accumulate in
-// f32 in the hardware's matrix units.
+// zero-padded edges as every matmul (matmul-common.wgsl). Both operands are rounded to f16
+// when staged into workgroup memory (as the f16 kernel, matmulF16 in matmul.ts: f16's range
+// and precision); products accumulate in f32 in the hardware's matrix units.
 // The enables, the config's fragment shape (SM × SK left, SK × SN right, SM × SN result) and
 // the weight-storage fragment (`read_b`) are put in front by kernels/matmul/subgroup-matrix.ts.
 // A workgroup is 4 rows of WG = the adapter's largest subgroup size (Dawn requires the x size
@@ -12,8 +12,6 @@
 // subgroups of a row compute the same block and store the same values.
 
 override WG: u32 = 32;  // the adapter's subgroupMaxSize (set by the descriptor)
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
 const TM: u32 = 4u * SM;
 const TN: u32 = 4u * SN;
 const BK: u32 = 2u * SK;
@@ -21,23 +19,6 @@ const BK: u32 = 2u * SK;
 var<workgroup> ta: array<f16, TM * BK>;           // [TM rows][BK k]
 var<workgroup> tb: array<f16, BK * TN>;           // [BK k][TN cols]
 var<workgroup> scratch: array<f32, 4u * SM * SN>;  // one result fragment per subgroup
-
-fn load_a(row: u32, col: u32) -> f16 {
-  if (row >= p.m || col >= p.k) { return 0.0h; }
-  if (TRANS_A) { return f16(a[p.off_a + col * p.lda + row]); }
-  return f16(a[p.off_a + row * p.lda + col]);
-}
-
-fn load_b(row: u32, col: u32) -> f16 {
-  if (row >= p.k || col >= p.n) { return 0.0h; }
-  if (TRANS_B) { return f16(read_b(p.off_b + col * p.ldb + row)); }
-  return f16(read_b(p.off_b + row * p.ldb + col));
-}
-
-fn write_out(row: u32, col: u32, v: f32) {
-  let o = p.off_c + row * p.ldc + col;
-  if (p.accumulate != 0u) { out[o] = out[o] + v; } else { out[o] = v; }
-}
 
 alias Left = subgroup_matrix_left<f16, SK, SM>;
 alias Right = subgroup_matrix_right<f16, SN, SK>;
@@ -69,8 +50,8 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   var c10 = Result();
   var c11 = Result();
   for (var k0 = 0u; k0 < p.k; k0 += BK) {
-    for (var e = tid; e < TM * BK; e += 4u * WG) { ta[e] = load_a(row0 + e / BK, k0 + e % BK); }
-    for (var e = tid; e < BK * TN; e += 4u * WG) { tb[e] = load_b(k0 + e / TN, col0 + e % TN); }
+    for (var e = tid; e < TM * BK; e += 4u * WG) { ta[e] = f16(load_a(row0 + e / BK, k0 + e % BK)); }
+    for (var e = tid; e < BK * TN; e += 4u * WG) { tb[e] = f16(load_b(k0 + e / TN, col0 + e % TN)); }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk += SK) {
       let l0 = subgroupMatrixLoad<Left>(&ta, sr * BK + kk, false, BK);

@@ -10,33 +10,14 @@
 // Each thread fetches 4 contiguous elements of each operand per step (along K for a stored
 // [M, K] and b stored [N, K]; along the rows/columns otherwise); out-of-range ones are 0.
 
-// Operands and result may be blocks of larger row-major matrices (a split tensor's segments,
-// runtime/segments.ts): element (r, c) of a stored matrix is at off + r·ld + c.
 override WG: u32 = 16;  // threads per side; fixed by the 8×8-per-thread layout below
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
 const TILE: u32 = 128u;
 const BK: u32 = 8u;
 const Q: u32 = 32u;  // vec4s per tile row (TILE / 4)
 
-// `read_b(i)` (element i of the weight b as f32) comes from a weight-storage fragment
-// (weightStorageFamilies in kernels/weights.ts): b holds f32, bf16 packed 2 per u32, or f16.
-
 // [2 buffers][BK][Q] vec4s each: 2 × 4 KiB per operand, 16 KiB in all (WebGPU's minimum limit)
 var<workgroup> ta: array<vec4f, 2u * BK * Q>;
 var<workgroup> tb: array<vec4f, 2u * BK * Q>;
-
-fn elem_a(row: u32, k: u32) -> f32 {
-  if (row >= p.m || k >= p.k) { return 0.0; }
-  if (TRANS_A) { return a[p.off_a + k * p.lda + row]; }
-  return a[p.off_a + row * p.lda + k];
-}
-
-fn elem_b(k: u32, col: u32) -> f32 {
-  if (k >= p.k || col >= p.n) { return 0.0; }
-  if (TRANS_B) { return read_b(p.off_b + col * p.ldb + k); }
-  return read_b(p.off_b + k * p.ldb + col);
-}
 
 // This thread's 4 elements of the a tile at k0: along k of one row (a stored [M, K]), or
 // along the rows at one k (TRANS_A, a stored [K, M]) — contiguous in memory either way.
@@ -44,11 +25,11 @@ fn fetch_a(tid: u32, row0: u32, k0: u32) -> vec4f {
   if (TRANS_A) {
     let r = row0 + (tid % Q) * 4u;
     let k = k0 + tid / Q;
-    return vec4f(elem_a(r, k), elem_a(r + 1u, k), elem_a(r + 2u, k), elem_a(r + 3u, k));
+    return vec4f(load_a(r, k), load_a(r + 1u, k), load_a(r + 2u, k), load_a(r + 3u, k));
   }
   let r = row0 + tid / 2u;
   let k = k0 + (tid % 2u) * 4u;
-  return vec4f(elem_a(r, k), elem_a(r, k + 1u), elem_a(r, k + 2u), elem_a(r, k + 3u));
+  return vec4f(load_a(r, k), load_a(r, k + 1u), load_a(r, k + 2u), load_a(r, k + 3u));
 }
 
 fn store_a(buf: u32, tid: u32, v: vec4f) {
@@ -68,11 +49,11 @@ fn fetch_b(tid: u32, col0: u32, k0: u32) -> vec4f {
   if (TRANS_B) {
     let c = col0 + tid / 2u;
     let k = k0 + (tid % 2u) * 4u;
-    return vec4f(elem_b(k, c), elem_b(k + 1u, c), elem_b(k + 2u, c), elem_b(k + 3u, c));
+    return vec4f(load_b(k, c), load_b(k + 1u, c), load_b(k + 2u, c), load_b(k + 3u, c));
   }
   let c = col0 + (tid % Q) * 4u;
   let k = k0 + tid / Q;
-  return vec4f(elem_b(k, c), elem_b(k, c + 1u), elem_b(k, c + 2u), elem_b(k, c + 3u));
+  return vec4f(load_b(k, c), load_b(k, c + 1u), load_b(k, c + 2u), load_b(k, c + 3u));
 }
 
 fn store_b(buf: u32, tid: u32, v: vec4f) {
@@ -84,11 +65,6 @@ fn store_b(buf: u32, tid: u32, v: vec4f) {
   let n = tid / 2u;
   let k = (tid % 2u) * 4u;
   for (var c = 0u; c < 4u; c++) { tb[base + (k + c) * Q + n / 4u][n % 4u] = v[c]; }
-}
-
-fn write_out(row: u32, col: u32, v: f32) {
-  let o = p.off_c + row * p.ldc + col;
-  if (p.accumulate != 0u) { out[o] = out[o] + v; } else { out[o] = v; }
 }
 
 @compute @workgroup_size(WG, WG)

@@ -2,7 +2,7 @@ import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext } from '../../runtime/context.js';
 import { DawnTensor, type Segment } from '../../runtime/tensor.js';
 import { family, type KernelDescriptor, wgsl } from '../kernel.js';
-import { type WeightDtype, weightStorageFamilies } from '../weights.js';
+import { WEIGHT_FRAGMENTS, type WeightDtype, weightStorageFamilies } from '../weights.js';
 import type { SubgroupMatrixShape } from '../../runtime/device.js';
 import { MATMUL_INTERFACE } from './interface.js';
 import { matmulSubgroupMatrix, subgroupMatrixGrid } from './subgroup-matrix.js';
@@ -11,33 +11,49 @@ import { chooseMatmul, type OptionalMatmul } from './variant.js';
 export type { MatmulVariant } from './variant.js';
 
 const iface = MATMUL_INTERFACE;
+/** A matmul kernel's source: the shared helpers (matmul-common.wgsl) and its own file. */
+const source = (file: string) =>
+  `${wgsl(import.meta.url, './matmul-common.wgsl')}\n${wgsl(import.meta.url, file)}`;
+/** matmul.wgsl is templated on its tile element type T: f32 (tile16) or f16 (matmulF16). */
+const tiled = (t: 'f32' | 'f16') => `alias T = ${t};\n${source('./matmul.wgsl')}`;
 const uses = ['a', 'b', 'out'];
 
 /**
  * 16×16 tiles, one output per thread; transposes are override constants. One module per
  * weight dtype of b (kernels/weights.ts): f32, bf16 or f16 compute copies, f32 sums.
  */
-export const matmulTile16ByDtype = weightStorageFamilies(
-  'matmul',
-  wgsl(import.meta.url, './matmul.wgsl'),
-  iface,
-  { matmul: { uses, workgroupSize: 16 } },
-);
+export const matmulTile16ByDtype = weightStorageFamilies('matmul', tiled('f32'), iface, {
+  matmul: { uses, workgroupSize: 16 },
+});
 export const matmulTile16 = matmulTile16ByDtype.f32;
 
 /** 64×64 tiles, 4×4 outputs per thread in registers (`matmul: 'tile64'`), per weight dtype. */
 export const matmulTile64ByDtype = weightStorageFamilies(
   'matmul-tile64',
-  wgsl(import.meta.url, './matmul-tile64.wgsl'),
+  source('./matmul-tile64.wgsl'),
   iface,
   { matmul: { uses, workgroupSize: 16 } },
 );
 export const matmulTile64 = matmulTile64ByDtype.f32;
 
-/** 16×16 tiles staged in f16, f16 products, f32 sums (the opt-in `f16` option; shader-f16). */
-export const matmulF16 = family('matmul-f16', wgsl(import.meta.url, './matmul-f16.wgsl'), iface, {
-  matmul: { uses, workgroupSize: 16, requires: 'shader-f16' },
-});
+/**
+ * The opt-in f16 matmul (`createDawnBackend({ f16: true })`, devices with shader-f16): tile16's
+ * source with f16 tiles — each operand rounded to f16 once, when staged (half the bytes of the
+ * f32 tiles), each product taken in f16, the sum over K in f32, so rounding does not grow with
+ * K beyond f32's. Error per output ≲ 3·2⁻¹¹·Σ_k |a_ik·b_kj| (two roundings of the inputs, one
+ * of the product). f16's range is ±65504 with normals down to 6.1e-5: larger values do not
+ * convert (WGSL leaves the result indeterminate) and much smaller ones (e.g. small gradients)
+ * lose precision or vanish — a forward/generation feature, measured against f32
+ * (docs/architecture.md#numerics). b is read as f32 (no compute copy).
+ */
+export const matmulF16 = family(
+  'matmul-f16',
+  `enable f16;\n${WEIGHT_FRAGMENTS.f32}\n${tiled('f16')}`,
+  iface,
+  {
+    matmul: { uses, workgroupSize: 16, requires: 'shader-f16' },
+  },
+);
 
 /**
  * The small-M kernel (M ≤ GEMV_MAX_ROWS: decode): b streamed once for all rows, per weight
@@ -45,7 +61,7 @@ export const matmulF16 = family('matmul-f16', wgsl(import.meta.url, './matmul-f1
  */
 export const matmulGemvByDtype = weightStorageFamilies(
   'matmul-gemv',
-  wgsl(import.meta.url, './matmul-gemv.wgsl'),
+  source('./matmul-gemv.wgsl'),
   iface,
   {
     gemv_rows: { uses, workgroupSize: 64 },
@@ -60,7 +76,7 @@ export const matmulGemvByDtype = weightStorageFamilies(
  */
 export const matmulGemv4ByDtype = weightStorageFamilies(
   'matmul-gemv4',
-  wgsl(import.meta.url, './matmul-gemv4.wgsl'),
+  source('./matmul-gemv4.wgsl'),
   iface,
   {
     gemv4_rows: { uses, workgroupSize: 256 },
@@ -82,7 +98,7 @@ export function gemv4Team(n: number): number {
 /** 128×128 tiles, 8×8 outputs per thread, double-buffered BK = 8 (`matmul: 'tile128'`), per weight dtype. */
 export const matmulTile128ByDtype = weightStorageFamilies(
   'matmul-tile128',
-  wgsl(import.meta.url, './matmul-tile128.wgsl'),
+  source('./matmul-tile128.wgsl'),
   iface,
   { matmul: { uses, workgroupSize: 16 } },
 );

@@ -3,7 +3,7 @@ import { family, type KernelDescriptor, wgsl } from '../kernel.js';
 import { WEIGHT_FRAGMENTS, type WeightDtype, weightInterface } from '../weights.js';
 import { MATMUL_INTERFACE } from './interface.js';
 
-const body = wgsl(import.meta.url, './matmul-sgmat.wgsl');
+const body = `${wgsl(import.meta.url, './matmul-common.wgsl')}\n${wgsl(import.meta.url, './matmul-sgmat.wgsl')}`;
 const built = new Map<string, KernelDescriptor>();
 
 /**
