@@ -3,6 +3,7 @@ import { createReferenceBackend } from '@oneshot-em/core';
 import { benchMatmul, benchVocabGrad, benchVocabStats, hostCopyGBps } from './kernels.js';
 import type { BenchReport } from './report.js';
 import { runBench, runBenchReport } from './run-bench.js';
+import { SCALE_PHASES } from './scale.js';
 
 describe('bench.ts end to end (reference backend, stories260K, tiny workload)', () => {
   it('writes a JSON report with positive rates and the trainer phases, and prints the table', () => {
@@ -65,15 +66,7 @@ describe('bench.ts end to end (reference backend, stories260K, tiny workload)', 
     expect(run.error).toBeUndefined();
     expect(run.workload).toMatchObject({ effective_batch: 2, micro_batch: 2, new_tokens: 8 });
     const s = run.scale;
-    expect(Object.keys(s?.phases ?? {})).toEqual([
-      'build',
-      'loss_grad',
-      'optimizer',
-      'save',
-      'reload',
-      'reload_optimizer',
-      'entropy',
-    ]);
+    expect(Object.keys(s?.phases ?? {})).toEqual([...SCALE_PHASES]);
     expect(s?.params).toBe(260_032);
     expect(s?.bytes_per_param).toBeGreaterThan(16);
     expect(Number.isFinite(s?.entropy_after)).toBe(true);

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { snakeCaseKeys, uploadWeights } from '@oneshot-em/core';
+import { type Backend, snakeCaseKeys, uploadWeights } from '@oneshot-em/core';
 import { type BackendSpec, createBenchBackend, gpuBuffers, parseBackendSpec } from './backends.js';
 import {
   benchMatmul,
@@ -157,17 +157,17 @@ async function runModel(
   } catch (e) {
     run.error = (e as Error).message.split('\n')[0];
   } finally {
-    const t = backend.transfers();
-    run.transfers = {
-      uploads: t.uploads,
-      reads: t.reads,
-      bytes_up: t.bytesUp,
-      bytes_down: t.bytesDown,
-    };
+    run.transfers = transferCounts(backend);
     run.max_rss_mib = rssMiB();
     await backend.destroy();
   }
   return run;
+}
+
+/** The backend's transfer counters so far, as the report names them. */
+function transferCounts(backend: Backend): ModelRun['transfers'] {
+  const t = backend.transfers();
+  return { uploads: t.uploads, reads: t.reads, bytes_up: t.bytesUp, bytes_down: t.bytesDown };
 }
 
 /** Bytes per weight that decode streams: the compute copy's (`--dawn-options '{"dtype":"bf16"}'`). */
@@ -203,13 +203,7 @@ async function runScale(
     transfers: { uploads: 0, reads: 0, bytes_up: 0, bytes_down: 0 },
   };
   const update = () => {
-    const t = backend.transfers();
-    run.transfers = {
-      uploads: t.uploads,
-      reads: t.reads,
-      bytes_up: t.bytesUp,
-      bytes_down: t.bytesDown,
-    };
+    run.transfers = transferCounts(backend);
     run.max_rss_mib = rssMiB();
     run.params = run.scale?.params ?? 0;
   };

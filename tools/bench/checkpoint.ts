@@ -23,6 +23,7 @@ import {
   parseShardSize,
   saveCheckpoint,
 } from '@oneshot-em/core/node';
+import { qwen2Config } from './models.js';
 
 const SHAPES: Record<
   string,
@@ -38,27 +39,7 @@ function config(name: string): ModelConfig {
   const s = SHAPES[name];
   if (!s) throw new Error(`shape ${name}: expected one of ${Object.keys(SHAPES).join(', ')}`);
   const [hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, vocabSize] = s;
-  return {
-    modelType: 'qwen2',
-    hiddenSize,
-    intermediateSize,
-    numLayers,
-    numHeads,
-    numKvHeads,
-    headDim: hiddenSize / numHeads,
-    rmsNormEps: 1e-6,
-    ropeTheta: 1e6,
-    ropeStyle: 'half',
-    maxPositionEmbeddings: 32768,
-    vocabSize,
-    tieWordEmbeddings: true,
-    qkvBias: true,
-    oBias: false,
-    bosTokenId: null,
-    eosTokenIds: [2],
-    padTokenId: null,
-    torchDtype: 'float32',
-  };
+  return qwen2Config({ hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, vocabSize });
 }
 
 /** A tensor whose values exist only when read. */

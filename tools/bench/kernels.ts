@@ -82,6 +82,22 @@ async function timeOps(
   return (performance.now() - t0) / 1000 / repeats;
 }
 
+/** `bytes` moved per op at `seconds` per op: GB/s, and its share of the device's bandwidth if known. */
+function throughput(bytes: number, seconds: number, bandwidthGBps: number | null) {
+  const gbps = bytes / seconds / 1e9;
+  return { gbps, bandwidth_fraction: bandwidthGBps ? gbps / bandwidthGBps : null };
+}
+
+/** The vocabulary ops' inputs: random [N, V] logits and targets spread over the vocabulary. */
+function vocabInputs(backend: Backend, s: { n: number; v: number }) {
+  const logits = randomTensor(backend, [s.n, s.v], 3);
+  const targets = backend.upload(
+    Int32Array.from({ length: s.n }, (_, i) => (i * 7919) % s.v),
+    [s.n],
+  );
+  return { logits, targets };
+}
+
 export interface MatmulResult extends MatmulShape {
   /** the Dawn kernel variant asked for (DAWN_MATMUL_VARIANTS), absent on other backends */
   variant?: string;
@@ -156,14 +172,12 @@ export async function benchMatmul(
     backend.dispose(a);
     backend.dispose(b);
     const bytes = 4 * (s.m * s.k + s.m * s.n) + (variant?.weightBytes ?? 4) * s.n * s.k;
-    const gbps = bytes / seconds / 1e9;
     results.push({
       ...s,
       ...(variant && { variant: variant.variant }),
       seconds,
       gflops: (2 * s.m * s.n * s.k) / seconds / 1e9,
-      gbps,
-      bandwidth_fraction: bandwidthGBps ? gbps / bandwidthGBps : null,
+      ...throughput(bytes, seconds, bandwidthGBps),
     });
   }
   return results;
@@ -188,23 +202,13 @@ export async function benchVocabStats(
 ): Promise<VocabStatsResult[]> {
   const results: VocabStatsResult[] = [];
   for (const s of shapes) {
-    const logits = randomTensor(backend, [s.n, s.v], 3);
-    const targets = backend.upload(
-      Int32Array.from({ length: s.n }, (_, i) => (i * 7919) % s.v),
-      [s.n],
-    );
+    const { logits, targets } = vocabInputs(backend, s);
     const seconds = await timeOps(backend, repeats, (i) =>
       backend.vocabStats(logits, targets, { temperature: 0.5 + i / 1024, stats: ['lse', 'ez'] }),
     );
     backend.dispose(logits);
     backend.dispose(targets);
-    const gbps = (s.n * s.v * 4) / seconds / 1e9;
-    results.push({
-      ...s,
-      seconds,
-      gbps,
-      bandwidth_fraction: bandwidthGBps ? gbps / bandwidthGBps : null,
-    });
+    results.push({ ...s, seconds, ...throughput(s.n * s.v * 4, seconds, bandwidthGBps) });
   }
   return results;
 }
@@ -233,11 +237,7 @@ export async function benchVocabGrad(
   const results: VocabGradResult[] = [];
   const stats = ['lse', 'ez'] as const;
   for (const s of shapes) {
-    const logits = randomTensor(backend, [s.n, s.v], 3);
-    const targets = backend.upload(
-      Int32Array.from({ length: s.n }, (_, i) => (i * 7919) % s.v),
-      [s.n],
-    );
+    const { logits, targets } = vocabInputs(backend, s);
     const forward = backend.vocabStats(logits, targets, { temperature: 0.5, stats });
     const values = backend.upload(await backend.read(forward), [s.n, stats.length]);
     backend.dispose(forward);
@@ -249,13 +249,7 @@ export async function benchVocabGrad(
       }),
     );
     for (const t of [logits, targets, values, coeffs]) backend.dispose(t);
-    const gbps = (2 * s.n * s.v * 4) / seconds / 1e9;
-    results.push({
-      ...s,
-      seconds,
-      gbps,
-      bandwidth_fraction: bandwidthGBps ? gbps / bandwidthGBps : null,
-    });
+    results.push({ ...s, seconds, ...throughput(2 * s.n * s.v * 4, seconds, bandwidthGBps) });
   }
   return results;
 }
