@@ -73,6 +73,32 @@ describe('ort backend optimizers (host, in place, worker pool)', () => {
     await be.destroy();
   });
 
+  it("sumSquares of an updated parameter is the update's own Σ p² (no graph run, no second pass); NaN when a gradient is", async () => {
+    const be = await createOrtBackend({ device: testDevice() });
+    for (const kind of ['adamw', 'sgd'] as const) {
+      const p = be.upload(randomFloats(n, 5), shape);
+      const g = randomFloats(n, 6);
+      const update = () => {
+        if (kind === 'adamw')
+          be.adamwUpdate(p, be.upload(g, shape), be.zeros(shape), be.zeros(shape), hyper(1));
+        else be.sgdUpdate(p, be.upload(g, shape), sgd);
+      };
+      update();
+      const runs = be.runs();
+      const [sum] = await be.read(be.sumSquares(p));
+      expect(be.runs(), kind).toBe(runs);
+      let want = 0;
+      for (const x of (await be.read(p)) as Float32Array) want += x * x;
+      expect(sum, kind).toBeCloseTo(Math.fround(want), 0);
+      expect(Math.abs(sum - want) / want, kind).toBeLessThan(1e-6); // one f32 rounding
+      g[n - 7] = Number.NaN;
+      update();
+      const [bad] = await be.read(be.sumSquares(p));
+      expect(Number.isNaN(bad), `${kind}: Σ p² after a NaN gradient is ${bad}`).toBe(true);
+    }
+    await be.destroy();
+  });
+
   it('SGD in place equals the reference; a read copy is not aliased by later updates', async () => {
     const be = await createOrtBackend({ device: testDevice() });
     const p0 = randomFloats(n, 4);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -119,6 +119,30 @@ describe('training through ort(cpu) with a TypeScript-only plugin objective', ()
     expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
     expect(metrics[3].loss).toBeLessThan(metrics[0].loss);
   });
+});
+
+describe('the weights after the update: checked through the optimizer pass', () => {
+  for (const kind of ['sgd', 'adamw'] as const) {
+    it(`${kind}: a finite gradient that overflows the weights stops step 1, naming them, and saves nothing`, async () => {
+      const out = tmp();
+      const backend = await createOrtBackend({ device: testDevice() });
+      // clip 0: the gradient is finite; SGD's lr·g overflows f32, AdamW's step of ~lr makes weights
+      // of ~3e38, whose Σ p² overflows the f32 norm as the reference's does
+      const optimizer = testOptimizerConfig(kind, { lr: kind === 'sgd' ? 1e38 : 3e38 });
+      const err = await train(
+        backend,
+        loadModel(dir),
+        await resolveObjective('token-entropy'),
+        { kind: 'given', rows: [{ promptIds: [1, 40, 41], completionIds: [7, 8, 9, 10] }] },
+        { ...settings(out, optimizer), effectiveBatch: 1, microBatch: 1, clip: 0 },
+      ).catch((e: unknown) => e);
+      await backend.destroy();
+      expect((err as Error).message).toBe(
+        'step 1: the weights after the update are not finite; stopping without saving this step (lower --lr?)',
+      );
+      expect(existsSync(join(out, 'final'))).toBe(false);
+    });
+  }
 });
 
 describe('token-entropy (the paper objective): loss and full gradient vs the reference', () => {

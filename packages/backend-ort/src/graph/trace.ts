@@ -80,6 +80,11 @@ export class TraceValue {
   computeCopy: { f16: TraceValue; f32: TraceValue } | null = null;
   /** Set on an f16 compute copy: the value it copies. */
   copyOf: TraceValue | null = null;
+  /**
+   * Set on a host optimizer's updated parameter: its Σ x² ([1] f32), which the update computed
+   * in the same pass (ops/optimizer); sumSquares of this value is that, not a second pass.
+   */
+  sumSquares: TraceValue | null = null;
 }
 
 const RELEASED = new Float32Array(0);

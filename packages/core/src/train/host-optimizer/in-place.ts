@@ -13,6 +13,9 @@ import type { AdamWParams, SgdParams } from '../../backend/tensor-ops.js';
  * the reference's. pool.ts runs adamwInPlace on worker threads over slices; the
  * workers get it as source text (Function.prototype.toString), so it must stay self-contained:
  * no imports, no closures, no inner functions.
+ *
+ * Both return Σ p² of the updated parameters (f64): the trainer's finiteness check of the
+ * weights then needs no second pass over them.
  */
 export function adamwInPlace(
   param: Float32Array,
@@ -20,7 +23,7 @@ export function adamwInPlace(
   m: Float32Array,
   v: Float32Array,
   p: AdamWParams,
-): void {
+): number {
   const bias1 = 1 - p.beta1 ** p.step;
   const bias2Sqrt = Math.sqrt(1 - p.beta2 ** p.step);
   const stepSize = p.lr / bias1;
@@ -32,6 +35,7 @@ export function adamwInPlace(
   const eps = p.eps;
   const gradScale = p.gradScale;
   const n = param.length;
+  let sum = 0;
   for (let i = 0; i < n; i++) {
     const g = gradScale * grad[i];
     // fround = what the reference reads back after storing into its f32 array.
@@ -40,18 +44,27 @@ export function adamwInPlace(
     m[i] = mi;
     v[i] = vi;
     const denom = Math.sqrt(vi) / bias2Sqrt + eps;
-    param[i] = param[i] * decay - (stepSize * mi) / denom;
+    const pi = Math.fround(param[i] * decay - (stepSize * mi) / denom);
+    param[i] = pi;
+    sum += pi * pi;
   }
+  return sum;
 }
 
 /**
  * p ← p − lr · (gradScale·g + wd·p), in place. One pass, memory-bound: copying a parameter
  * into shared memory for a worker would cost more than the update, so SGD runs inline.
  */
-export function sgdInPlace(param: Float32Array, grad: Float32Array, p: SgdParams): void {
+export function sgdInPlace(param: Float32Array, grad: Float32Array, p: SgdParams): number {
   const lr = p.lr;
   const gradScale = p.gradScale;
   const weightDecay = p.weightDecay;
   const n = param.length;
-  for (let i = 0; i < n; i++) param[i] -= lr * (gradScale * grad[i] + weightDecay * param[i]);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const pi = Math.fround(param[i] - lr * (gradScale * grad[i] + weightDecay * param[i]));
+    param[i] = pi;
+    sum += pi * pi;
+  }
+  return sum;
 }

@@ -22,6 +22,15 @@ const zeroState = (p: Float32Array): AdamwState => ({
 });
 
 /** Bit-for-bit equality; on failure names the first differing index and both values. */
+/** The kernels' Σ p² against a plain f64 sum of the stored parameters (the addition order differs). */
+function expectSumSquares(label: string, sum: number, p: Float32Array): void {
+  let want = 0;
+  for (const x of p) want += x * x;
+  expect(Math.abs(sum - want), `${label}: Σ p² ${sum} vs ${want}`).toBeLessThanOrEqual(
+    1e-12 * want,
+  );
+}
+
 function expectBitEqual(label: string, got: Float32Array, want: Float32Array): void {
   expect(got.length, `${label}: length`).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
@@ -52,8 +61,9 @@ describe('host optimizer kernels (in place, against the CPU reference)', () => {
     const g = randomFloats(513, 6);
     const want = await referenceSgdStep(p, g, sgd);
     const pp = p.slice();
-    sgdInPlace(pp, g, sgd);
+    const sum = sgdInPlace(pp, g, sgd);
     expectBitEqual('p', pp, want);
+    expectSumSquares('sgd', sum, pp);
   });
 });
 
@@ -73,8 +83,10 @@ describe('HostOptimizer (worker pool)', () => {
         // the reference steps from our p (so p's bound is per step), with its own m and v
         const before = param.slice();
         reference = await referenceAdamwStep({ ...reference, p: before }, g, hyper(s + 1));
-        const [np, nm, nv] = opt.adamw(param, g, m, v, hyper(s + 1));
+        const [np, nm, nv, sum] = opt.adamw(param, g, m, v, hyper(s + 1));
         expect(np, `n ${n}: param updated in place`).toBe(param);
+        // the kernels' Σ p² of the stored parameters: only the order of f64 additions differs
+        expectSumSquares(`n ${n} step ${s + 1}`, sum, param);
         if (s > 0) {
           expect(nm, `n ${n} step ${s + 1}: m in place`).toBe(m);
           expect(nv, `n ${n} step ${s + 1}: v in place`).toBe(v);
@@ -91,6 +103,28 @@ describe('HostOptimizer (worker pool)', () => {
       }
     }
     expect(opt.workerCount()).toBe(2);
+  });
+
+  it('Σ p² is not finite when one updated parameter is not: inline, on a worker, on the main thread', () => {
+    for (const n of [50, 10_007]) {
+      for (const at of [0, Math.floor(n / 2), n - 1]) {
+        const param = randomFloats(n, 7);
+        const g = randomFloats(n, 8);
+        g[at] = Number.NaN;
+        const [, , , sum] = opt.adamw(param, g, new Float32Array(n), new Float32Array(n), hyper(1));
+        expect(Number.isNaN(sum), `n ${n}, NaN gradient at ${at}: Σ p² ${sum}`).toBe(true);
+        const big = randomFloats(n, 9);
+        big[at] = 3e38; // finite, but p·(1−lr·wd) − u stays ~3e38: Σ p² is finite in f64
+        const [, , , s2] = opt.adamw(
+          big,
+          randomFloats(n, 10),
+          new Float32Array(n),
+          new Float32Array(n),
+          hyper(1),
+        );
+        expect(s2).toBeGreaterThan(8e76);
+      }
+    }
   });
 
   it('default chunking: a tensor of about one chunk is split over every thread and still matches', async () => {
@@ -111,8 +145,9 @@ describe('HostOptimizer (worker pool)', () => {
     const [param, g] = [randomFloats(n, 1), randomFloats(n, 2)];
     const before = param.slice();
     const want = await referenceAdamwStep(zeroState(before), g, hyper(1));
-    const [p, m, v] = one.adamw(param, g, new Float32Array(n), new Float32Array(n), hyper(1));
+    const [p, m, v, sum] = one.adamw(param, g, new Float32Array(n), new Float32Array(n), hyper(1));
     expectAdamwClose('threads 1', { p, m, v }, want, before);
+    expectSumSquares('threads 1', sum, p);
     expect(one.workerCount()).toBe(0);
     await one.destroy();
   });

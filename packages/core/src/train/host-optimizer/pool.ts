@@ -28,6 +28,9 @@ import { adamwInPlace, sgdInPlace } from './in-place.js';
  * the exact JavaScript kernel inline (in-place.ts).
  *
  * SGD is one memory-bound pass, cheaper than the copies a worker would need: it runs inline.
+ *
+ * Both return Σ p² of the updated parameter (f64, from the kernels' own pass): the trainer's
+ * check that the weights are finite after the update reads it instead of the weights.
  */
 export interface HostOptimizerOptions {
   /** Threads that update parameters, the main thread included; default os.availableParallelism(). */
@@ -49,6 +52,8 @@ interface PoolWorker {
   worker: Worker;
   /** [jobs finished, error flag] */
   ctl: Int32Array;
+  /** per slot: Σ p² of the slot's last job (written before its completion is signalled) */
+  sums: Float64Array;
   /** the worker's kernel memory: 2 slots × (p, g, m, v) × chunk floats */
   heap: Float32Array;
   errors: MessagePort;
@@ -65,6 +70,7 @@ function workerSource(): string {
 const { parentPort, workerData } = require('node:worker_threads');
 const adamwInPlace = (${adamwInPlace.toString()});
 const ctl = new Int32Array(workerData.ctl);
+const sums = new Float64Array(workerData.sums);
 const chunk = workerData.chunk;
 const errors = workerData.errors;
 const mem = workerData.memory;
@@ -76,12 +82,13 @@ parentPort.on('message', (job) => {
     heap.set(job.m, mo);
     heap.set(job.v, vo);
     const n4 = job.len >> 2;
-    run(po * 4, go * 4, mo * 4, vo * 4, n4, ...job.scalars);
+    let sum = run(po * 4, go * 4, mo * 4, vo * 4, n4, ...job.scalars);
     const t = n4 * 4;
     if (t < job.len)
-      adamwInPlace(heap.subarray(po + t, po + job.len), heap.subarray(go + t, go + job.len), heap.subarray(mo + t, mo + job.len), heap.subarray(vo + t, vo + job.len), job.p);
+      sum += adamwInPlace(heap.subarray(po + t, po + job.len), heap.subarray(go + t, go + job.len), heap.subarray(mo + t, mo + job.len), heap.subarray(vo + t, vo + job.len), job.p);
     job.m.set(heap.subarray(mo, mo + job.len));
     job.v.set(heap.subarray(vo, vo + job.len));
+    sums[job.slot] = sum;
   } catch (e) {
     Atomics.store(ctl, 1, 1);
     errors.postMessage(String((e && e.stack) || e));
@@ -130,8 +137,9 @@ export class HostOptimizer {
   }
 
   /**
-   * torch.optim.AdamW on one tensor, in place: returns [param, m, v] — param itself, and m, v
-   * themselves once they are SharedArrayBuffer-backed (their first pooled update moves them).
+   * torch.optim.AdamW on one tensor, in place: returns [param, m, v, Σ p²] — param itself, and
+   * m, v themselves once they are SharedArrayBuffer-backed (their first pooled update moves
+   * them), and the updated parameter's sum of squares.
    */
   adamw(
     param: Float32Array,
@@ -139,31 +147,26 @@ export class HostOptimizer {
     m: Float32Array,
     v: Float32Array,
     p: AdamWParams,
-  ): [Float32Array, Float32Array, Float32Array] {
+  ): [Float32Array, Float32Array, Float32Array, number] {
     const n = param.length;
     if (grad.length !== n || m.length !== n || v.length !== n)
       throw new Error(
         `host optimizer: adamw operands of ${n} (param), ${grad.length} (grad), ${m.length} (m), ${v.length} (v) elements; expected equal lengths`,
       );
     // threads 1: the main thread alone, still through the SIMD kernel
-    if (n <= this.inlineMax || !this.simd) {
-      adamwInPlace(param, grad, m, v, p);
-      return [param, m, v];
-    }
+    if (n <= this.inlineMax || !this.simd) return [param, m, v, adamwInPlace(param, grad, m, v, p)];
     const sm = toShared(m);
     const sv = toShared(v);
-    this.pooledAdamw(param, grad, sm, sv, p);
-    return [param, sm, sv];
+    return [param, sm, sv, this.pooledAdamw(param, grad, sm, sv, p)];
   }
 
-  /** SGD in place (inline; see the class comment); returns param. */
-  sgd(param: Float32Array, grad: Float32Array, p: SgdParams): Float32Array {
+  /** SGD in place (inline; see the class comment); returns [param, Σ p²]. */
+  sgd(param: Float32Array, grad: Float32Array, p: SgdParams): [Float32Array, number] {
     if (grad.length !== param.length)
       throw new Error(
         `host optimizer: sgd operands of ${param.length} (param) and ${grad.length} (grad) elements; expected equal lengths`,
       );
-    sgdInPlace(param, grad, p);
-    return param;
+    return [param, sgdInPlace(param, grad, p)];
   }
 
   /** Terminates the workers; a later update starts a new pool. */
@@ -187,6 +190,7 @@ export class HostOptimizer {
     const source = workerSource();
     this.workers = Array.from({ length: this.threads - 1 }, () => {
       const ctl = new Int32Array(new SharedArrayBuffer(8));
+      const sums = new Float64Array(new SharedArrayBuffer(16));
       const memory = new AdamwSimd(this.chunk, 2).memory;
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(source, {
@@ -195,6 +199,7 @@ export class HostOptimizer {
         execArgv: [],
         workerData: {
           ctl: ctl.buffer,
+          sums: sums.buffer,
           memory,
           module: adamwSimdModule(),
           chunk: this.chunk,
@@ -206,7 +211,7 @@ export class HostOptimizer {
       worker.unref();
       port1.unref();
       const heap = new Float32Array(memory.buffer);
-      return { worker, ctl, heap, errors: port1, posted: 0, inflight: [] };
+      return { worker, ctl, sums, heap, errors: port1, posted: 0, inflight: [] };
     });
     return this.workers;
   }
@@ -217,7 +222,7 @@ export class HostOptimizer {
     m: Float32Array,
     v: Float32Array,
     p: AdamWParams,
-  ): void {
+  ): number {
     const ws = this.pool();
     const n = param.length;
     const chunk = this.chunk;
@@ -229,6 +234,7 @@ export class HostOptimizer {
     const scalars = adamwSimdScalars(p);
     let cursor = 0;
     let active = 0;
+    let sum = 0;
     let lastProgress = Date.now();
     while (cursor < n || active > 0) {
       let progressed = false;
@@ -238,6 +244,7 @@ export class HostOptimizer {
           if (Atomics.load(w.ctl, 1) !== 0) this.fail(index, w);
           const base = job.slot * 4 * chunk;
           param.set(w.heap.subarray(base, base + job.hi - job.lo), job.lo);
+          sum += w.sums[job.slot];
           active--;
           progressed = true;
         }
@@ -272,7 +279,7 @@ export class HostOptimizer {
         h.set(grad.subarray(lo, hi), main.region(0, 1));
         h.set(m.subarray(lo, hi), main.region(0, 2));
         h.set(v.subarray(lo, hi), main.region(0, 3));
-        main.update(0, hi - lo, scalars, params);
+        sum += main.update(0, hi - lo, scalars, params);
         param.set(h.subarray(main.region(0, 0), main.region(0, 0) + hi - lo), lo);
         m.set(h.subarray(main.region(0, 2), main.region(0, 2) + hi - lo), lo);
         v.set(h.subarray(main.region(0, 3), main.region(0, 3) + hi - lo), lo);
@@ -293,6 +300,7 @@ export class HostOptimizer {
         );
       }
     }
+    return sum;
   }
 
   /** After a failure the jobs in flight are unknowable: drop the pool (the next update starts anew). */

@@ -29,9 +29,13 @@ describe('AdamW WebAssembly SIMD kernel', () => {
         [p, g, m, v].forEach((a, i) => {
           k.heap.set(a, k.region(1, i));
         });
-        k.update(1, n, adamwSimdScalars(hp), hp);
+        const sum = k.update(1, n, adamwSimdScalars(hp), hp);
         const out = [0, 2, 3].map((i) => k.heap.slice(k.region(1, i), k.region(1, i) + n));
         expectAdamwClose(`lr ${lr} n ${n}`, { p: out[0], m: out[1], v: out[2] }, want, p);
+        // Σ p² of what was stored, in f64 (the kernel adds lanes 0+2 and 1+3 first)
+        let want2 = 0;
+        for (const x of out[0]) want2 += x * x;
+        expect(Math.abs(sum - want2), `lr ${lr} n ${n}: Σ p²`).toBeLessThanOrEqual(1e-12 * want2);
       }
   });
 

@@ -13,6 +13,10 @@ import { adamwInPlace } from './in-place.js';
  * sqrt and divisions are what f64 would make slow), and p ← p·(1−lr·wd) − u again in f64: p is
  * within one ulp of itself plus 8 f32 roundings of |u| of the reference (simd.test.ts;
  * at lr 2e-5 and |p| ~ 0.02 that is bit-equal for all but ~0.5 % of elements).
+ *
+ * The kernel returns Σ p² of the updated (stored, f32) parameters, accumulated in f64: the
+ * trainer's finiteness check of the weights after the update then costs no second pass over
+ * them (a non-finite p makes it NaN or ∞).
  */
 
 /** The slice of the WebAssembly API used here (this package's tsconfig has no DOM lib). */
@@ -68,18 +72,27 @@ const F32X4 = {
   div: simd(231),
   sqrt: simd(227),
 };
-const F64X2 = { splat: simd(0x14), add: simd(240), sub: simd(241), mul: simd(242) };
+const F64X2 = {
+  splat: simd(0x14),
+  add: simd(240),
+  sub: simd(241),
+  mul: simd(242),
+  lane: (i: number) => [...simd(0x21), i],
+};
+const F64_ADD = 0xa0;
 
 /**
  * The module's bytes (memory imported as env.mem, shared, up to 4 GiB). Function `adamw`:
  *   (p, g, m, v: byte offsets, n4: element count / 4,
- *    gradScale, β₁, 1−β₁, β₂, 1−β₂, 1−lr·wd: f64,  √(1−β₂ᵗ), eps, lr/(1−β₁ᵗ): f32)
+ *    gradScale, β₁, 1−β₁, β₂, 1−β₂, 1−lr·wd: f64,  √(1−β₂ᵗ), eps, lr/(1−β₁ᵗ): f32) → Σ p² (f64)
  */
 export function adamwSimdModule(): Uint8Array {
   const params = [I32, I32, I32, I32, I32, F64, F64, F64, F64, F64, F64, F32, F32, F32];
   // locals: 14 i; 15..23 splats of params 5..13; 24.. scratch vectors
   const [GS, B1, C1, B2, C2, DECAY, B2S, EPS, STEP] = [15, 16, 17, 18, 19, 20, 21, 22, 23];
   const [I, X, GLO, GHI, M32, V32, U32] = [14, 24, 25, 26, 27, 28, 29];
+  // the stored p, and Σ p² of lanes 0, 1 and of lanes 2, 3 (f64; locals start at zero)
+  const [P32, SLO, SHI] = [30, 31, 32];
   const at = (base: number) => [...get(base), ...get(I), 0x41, 4, 0x74, 0x6a]; // base + i·16
   const lo = (x: number) => [...get(x), ...PROMOTE];
   const hi = (x: number) => [...get(x), ...get(x), ...HIGH, ...PROMOTE];
@@ -135,12 +148,20 @@ export function adamwSimdModule(): Uint8Array {
   b.push(...at(0), ...at(0), ...LOAD, ...set(X));
   b.push(...lo(X), ...get(DECAY), ...F64X2.mul, ...lo(U32), ...F64X2.sub, ...DEMOTE);
   b.push(...hi(X), ...get(DECAY), ...F64X2.mul, ...hi(U32), ...F64X2.sub, ...DEMOTE);
-  b.push(...JOIN, ...STORE);
-  b.push(...get(I), 0x41, 1, 0x6a, ...set(I), 0x0c, 0, 0x0b, 0x0b, 0x0b); // i++, br loop, ends
+  b.push(...JOIN, ...tee(P32), ...STORE);
+  for (const [half, acc] of [
+    [lo, SLO],
+    [hi, SHI],
+  ] as const)
+    b.push(...get(acc), ...half(P32), ...half(P32), ...F64X2.mul, ...F64X2.add, ...set(acc));
+  b.push(...get(I), 0x41, 1, 0x6a, ...set(I), 0x0c, 0, 0x0b, 0x0b); // i++, br loop, ends
+  // return Σ p²: the four lane sums
+  b.push(...get(SLO), ...get(SHI), ...F64X2.add, ...tee(SLO), ...F64X2.lane(0));
+  b.push(...get(SLO), ...F64X2.lane(1), F64_ADD, 0x0b);
   const fn = [
     ...vec([
       [...uleb(1), I32],
-      [...uleb(15), V128],
+      [...uleb(18), V128],
     ]),
     ...b,
   ];
@@ -153,7 +174,7 @@ export function adamwSimdModule(): Uint8Array {
     0,
     0,
     0,
-    ...section(1, vec([[0x60, ...vec(params.map((x) => [x])), ...vec([])]])),
+    ...section(1, vec([[0x60, ...vec(params.map((x) => [x])), ...vec([[F64]])]])),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(65536)]])),
     ...section(3, vec([uleb(0)])),
     ...section(7, vec([[...name('adamw'), 0x00, ...uleb(0)]])),
@@ -180,7 +201,7 @@ export function adamwSimdScalars(p: AdamWParams): number[] {
 export class AdamwSimd {
   readonly memory: WasmMemory;
   readonly heap: Float32Array;
-  private readonly run: (...args: number[]) => void;
+  private readonly run: (...args: number[]) => number;
 
   constructor(
     readonly chunk: number,
@@ -195,7 +216,7 @@ export class AdamwSimd {
     const instance = new Wasm.Instance(new Wasm.Module(adamwSimdModule()), {
       env: { mem: this.memory },
     });
-    this.run = instance.exports.adamw as (...args: number[]) => void;
+    this.run = instance.exports.adamw as (...args: number[]) => number;
   }
 
   /** Float offset of region r (0 p, 1 g, 2 m, 3 v) of a slot. */
@@ -203,15 +224,18 @@ export class AdamwSimd {
     return (slot * 4 + r) * this.chunk;
   }
 
-  /** Updates the first `len` elements of a slot in place (the tail beyond len % 4 in JS, f64). */
-  update(slot: number, len: number, scalars: readonly number[], p: AdamWParams): void {
+  /**
+   * Updates the first `len` elements of a slot in place (the tail beyond len % 4 in JS, f64);
+   * returns Σ p² of the updated parameters.
+   */
+  update(slot: number, len: number, scalars: readonly number[], p: AdamWParams): number {
     const [po, go, mo, vo] = [0, 1, 2, 3].map((r) => this.region(slot, r));
     const n4 = len >> 2;
-    this.run(po * 4, go * 4, mo * 4, vo * 4, n4, ...scalars);
+    let sum = this.run(po * 4, go * 4, mo * 4, vo * 4, n4, ...scalars);
     const t = n4 * 4;
     if (t < len) {
       const h = this.heap;
-      adamwInPlace(
+      sum += adamwInPlace(
         h.subarray(po + t, po + len),
         h.subarray(go + t, go + len),
         h.subarray(mo + t, mo + len),
@@ -219,6 +243,7 @@ export class AdamwSimd {
         p,
       );
     }
+    return sum;
   }
 }
 
