@@ -1,34 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { Tree } from '@nx/devkit';
+import { join } from 'node:path';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { objectiveGenerator } from './generator.js';
+import { root, scaffoldInWorkspace } from './scaffold-workspace.js';
 
 const tools = join(import.meta.dirname, '..', '..');
-const root = join(tools, '..');
-
-/** Copies every file under `dir` of the tree to `dest` on disk. */
-function writeTree(tree: Tree, dir: string, dest: string): void {
-  for (const child of tree.children(dir)) {
-    const path = `${dir}/${child}`;
-    if (tree.isFile(path)) {
-      mkdirSync(dirname(join(dest, path)), { recursive: true });
-      writeFileSync(join(dest, path), tree.read(path) as Buffer);
-    } else writeTree(tree, path, dest);
-  }
-}
 
 describe('nx g @oneshot-em/tools:objective', () => {
   it('is registered where Nx looks: tools/package.json → generators.json → factory and schema', async () => {
@@ -80,11 +59,7 @@ describe('nx g @oneshot-em/tools:objective', () => {
   afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
   it("the scaffolded package's own test passes (vitest, in a copy of the workspace layout)", async () => {
-    const tree = createTreeWithEmptyWorkspace();
-    await objectiveGenerator(tree, { name: 'fresh' });
-    writeTree(tree, 'packages', workspace);
-    copyFileSync(join(root, 'tsconfig.base.json'), join(workspace, 'tsconfig.base.json'));
-    symlinkSync(join(root, 'node_modules'), join(workspace, 'node_modules'), 'dir');
+    await scaffoldInWorkspace('fresh', workspace);
     const run = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run'], {
       cwd: join(workspace, 'packages/objective-fresh'),
       encoding: 'utf8',

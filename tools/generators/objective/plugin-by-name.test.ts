@@ -1,24 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { Tree } from '@nx/devkit';
-import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { objectiveGenerator } from './generator.js';
+import { root, scaffoldInWorkspace } from './scaffold-workspace.js';
 
-const root = join(import.meta.dirname, '..', '..', '..');
 const cliMain = join(root, 'packages', 'cli', 'src', 'main.ts');
-
-function writeTree(tree: Tree, dir: string, dest: string): void {
-  for (const child of tree.children(dir)) {
-    const path = `${dir}/${child}`;
-    if (tree.isFile(path)) {
-      mkdirSync(dirname(join(dest, path)), { recursive: true });
-      writeFileSync(join(dest, path), tree.read(path) as Buffer);
-    } else writeTree(tree, path, dest);
-  }
-}
 
 /** `oneshot-em train` for one tiny step with `objective`, run from `cwd` as a user would. */
 function trainWith(objective: string, cwd: string, out: string) {
@@ -58,15 +45,11 @@ describe('a scaffolded objective plugin is usable at once (no npm install in bet
   afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
   it('by package name, by directory (relative, from another folder) and by file', async () => {
-    const tree = createTreeWithEmptyWorkspace();
-    await objectiveGenerator(tree, { name: 'fresh-demo' });
-    writeTree(tree, 'packages', workspace);
+    await scaffoldInWorkspace('fresh-demo', workspace);
     writeFileSync(
       join(workspace, 'package.json'),
       JSON.stringify({ name: 'ws', private: true, type: 'module', workspaces: ['packages/*'] }),
     );
-    copyFileSync(join(root, 'tsconfig.base.json'), join(workspace, 'tsconfig.base.json'));
-    symlinkSync(join(root, 'node_modules'), join(workspace, 'node_modules'), 'dir');
     const other = join(workspace, 'packages', 'other');
     mkdirSync(other, { recursive: true });
 
