@@ -117,7 +117,7 @@ export interface MatmulResult extends MatmulShape {
  */
 export const DAWN_MATMUL_VARIANTS: {
   variant: string;
-  options: { matmul?: string; dtype?: string };
+  options: { matmul?: string; dtype?: string; experimentalFeatures?: boolean };
   applies: (s: MatmulShape) => boolean;
   weightBytes: number;
 }[] = [
@@ -136,9 +136,14 @@ export const DAWN_MATMUL_VARIANTS: {
     applies: (s) => s.m >= 128,
     weightBytes: 2,
   },
-  // f16 subgroup matrices; without chromium-experimental-subgroup-matrix its backend says so
-  // on stderr and these rows are tile16's
-  { variant: 'sgmat', options: { matmul: 'sgmat' }, applies: (s) => s.m >= 64, weightBytes: 4 },
+  // f16 subgroup matrices, with Dawn's experimental features exposed; without
+  // chromium-experimental-subgroup-matrix its backend says so on stderr and these rows are tile16's
+  {
+    variant: 'sgmat',
+    options: { matmul: 'sgmat', experimentalFeatures: true },
+    applies: (s) => s.m >= 64,
+    weightBytes: 4,
+  },
   { variant: 'gemv', options: { matmul: 'gemv' }, applies: (s) => s.m <= 8, weightBytes: 4 },
   { variant: 'gemv4', options: { matmul: 'gemv4' }, applies: (s) => s.m <= 8, weightBytes: 4 },
   {

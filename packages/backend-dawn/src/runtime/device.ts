@@ -32,7 +32,17 @@ export interface DawnDeviceOptions {
   disableF16?: boolean;
   /** Ignore `subgroups` even when present (fallback testing). */
   disableSubgroups?: boolean;
+  /**
+   * Opt-in: start Dawn with EXPERIMENTAL_TOGGLES, so that an adapter may list Dawn's safe
+   * experimental features (chromium-experimental-subgroup-matrix: the sgmat matmul). Off by
+   * default: it also switches Vulkan shaders to the Vulkan memory model.
+   */
+  experimentalFeatures?: boolean;
 }
+
+/** The Dawn instance toggles of `experimentalFeatures`. */
+export const EXPERIMENTAL_TOGGLES =
+  'enable-dawn-features=expose_wgsl_experimental_features,use_vulkan_memory_model';
 
 export interface DawnDevice {
   /**
@@ -208,7 +218,7 @@ function pick(
 /** Picks the adapter, checks limits, enables optional features, and creates the device. */
 export async function openDawnDevice(options: DawnDeviceOptions = {}): Promise<DawnDevice> {
   const { create, globals } = await loadDawn();
-  const gpu = create([]);
+  const gpu = create(options.experimentalFeatures ? [EXPERIMENTAL_TOGGLES] : []);
   const found = await enumerate(gpu);
   if (found.length === 0)
     throw new Error(missingDriverMessage('requestAdapter() returned no adapter'));

@@ -43,7 +43,7 @@ export async function validateMatmulVariants(
       out.sgmat = false;
       if (v.requested === 'sgmat')
         warn(
-          `oneshot-em: dawn matmul variant sgmat needs the adapter feature ${SUBGROUP_MATRIX_FEATURE} with an f16 → f32 config (and shader-f16), which this adapter lacks; using tile16 instead`,
+          `oneshot-em: dawn matmul variant sgmat needs the adapter feature ${SUBGROUP_MATRIX_FEATURE} with an f16 → f32 config (and shader-f16), which this adapter lacks (experimentalFeatures: true may expose it); using tile16 instead`,
         );
       continue;
     }

@@ -77,6 +77,27 @@ describe('sgmat on this adapter', () => {
     }
   });
 
+  it('experimentalFeatures: Dawn starts with the toggles, detection and products unchanged', async (ctx) => {
+    const plain = h.dawn(ctx);
+    const d = await createDawnBackend({ experimentalFeatures: true });
+    try {
+      // the toggles may only add the feature, never take another away
+      expect(d.features.subgroups).toBe(plain.features.subgroups);
+      expect(d.features.f16).toBe(plain.features.f16);
+      if (!d.features.subgroupMatrix) expect(d.matmulVariants.sgmat).toBe(false);
+      const a = randomFloats(5 * 7, 53);
+      const b = randomFloats(7 * 3, 54);
+      const got = await readF(d, d.matmul(d.upload(a, [5, 7]), d.upload(b, [7, 3])));
+      const want = await readF(
+        h.ref,
+        h.ref.matmul(h.ref.upload(a, [5, 7]), h.ref.upload(b, [7, 3])),
+      );
+      expectClose('matmul with the experimental toggles', got, want, { abs: 1e-5, rel: 1e-5 });
+    } finally {
+      await d.destroy();
+    }
+  });
+
   it('asked for without the feature: one line on stderr, then tile16', async (ctx) => {
     if (h.dawn(ctx).features.subgroupMatrix) ctx.skip('the adapter has subgroup matrices');
     const lines: string[] = [];
