@@ -16,7 +16,7 @@ const rows = [
 ];
 
 /** Peak tensor bytes of one AdamW step over `micro`-sized micro-batches, `count` of them. */
-export async function peakOfStep(backend: Backend, micro: number, count: number) {
+async function peakOfStep(backend: Backend, micro: number, count: number) {
   const out = mkdtempSync(join(tmpdir(), 'oneshot-mem-'));
   const { metrics } = await train(
     backend,
