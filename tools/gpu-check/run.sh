@@ -218,7 +218,7 @@ if [ "$device" = gpu ]; then
   bf16=(--dawn-options '{"dtype":"bf16"}')
   dawn7=(--dawn-options '{"poolBytes":0}' --optimizer-on host)
   dec1=(--gen-batch 1 --new-tokens 128) dec64=(--gen-batch 64 --new-tokens 128)
-  torch_wl=() dawn_tests=(src/dawn.conformance.test.ts src/kernels/rope src/kernels/matmul)
+  torch_wl=() dawn_tests=(src/dawn.conformance.test.ts src/kernels/rope src/kernels/matmul src/kernels/widen src/generate.test.ts src/optimizer-offload.test.ts)
 else
   # the rehearsal: the same commands on small shapes (lavapipe is slow)
   ort=ort ort_device=cpu gpu=() m15=stories260K m7=stories260K mtorch=qwen2-25m
