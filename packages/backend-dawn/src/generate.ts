@@ -66,31 +66,22 @@ export async function generateOnDevice(
 ): Promise<GenerateResult> {
   const { padId, maxNewTokens: G } = opts;
   const V = config.vocabSize;
-  const { B, P, Smax, promptIds, mask, promptPositions, presence } = preparePromptBatch(
-    config,
-    opts,
-  );
-  const column = (data: Int32Array, col: number) =>
-    Int32Array.from({ length: B }, (_, b) => data[b * P + col]);
-  const rowsBefore = (data: Int32Array, count: number) => {
-    const out = new Int32Array(B * count);
-    for (let b = 0; b < B; b++) out.set(data.subarray(b * P, b * P + count), b * count);
-    return out;
-  };
+  const batch = preparePromptBatch(config, opts);
+  const { B, P, Smax, mask, presence } = batch;
 
   const cache = createKvCache(ops, config, B, Smax);
   const maskT = ops.upload(mask, [B, Smax]);
   if (P > 1) {
     const n = P - 1;
-    const ids = ops.upload(rowsBefore(promptIds, n), [B * n]);
-    const positions = ops.upload(rowsBefore(promptPositions, n), [B * n]);
+    const ids = ops.upload(batch.prefill.ids, [B * n]);
+    const positions = ops.upload(batch.prefill.positions, [B * n]);
     const keyMask = loop.maskPrefix(maskT, n);
     prefill(ops, config, w, cache, ids, positions, keyMask);
     for (const t of [ids, positions, keyMask]) ops.dispose(t);
   }
   const state = {
-    current: ops.upload(column(promptIds, P - 1), [B]),
-    positions: ops.upload(column(promptPositions, P - 1), [B]),
+    current: ops.upload(batch.last.ids, [B]),
+    positions: ops.upload(batch.last.positions, [B]),
     doneAt: ops.upload(new Int32Array(B).fill(-1), [B]),
     history: ops.zeros([Math.max(1, G), B], 'i32'),
     eos: ops.upload(opts.eosIds.length > 0 ? Int32Array.from(opts.eosIds) : new Int32Array([-1]), [
@@ -139,13 +130,9 @@ export async function generateOnDevice(
   for (const x of [maskT, presenceT, uniformsT, ...Object.values(state)]) ops.dispose(x);
   disposeKvCache(ops, cache);
 
-  const generated = Array.from({ length: B }, (_, b) =>
-    Array.from({ length: steps }, (_, t) => history[t * B + b]),
+  return batch.result(
+    Array.from({ length: B }, (_, b) =>
+      Array.from({ length: steps }, (_, t) => history[t * B + b]),
+    ),
   );
-  const sequences = generated.map((g, b) => [...promptIds.subarray(b * P, (b + 1) * P), ...g]);
-  const completions = generated.map((g) => {
-    const eos = g.findIndex((id) => opts.eosIds.includes(id));
-    return eos < 0 ? g : g.slice(0, eos + 1);
-  });
-  return { sequences, promptLength: P, completions };
 }

@@ -72,6 +72,22 @@ export interface PromptBatch {
    * every input id, the left padding included (a padded row penalises padId, often EOS).
    */
   presence: Int32Array;
+  /** the prompt block but its last column, [B, P − 1] ids, positions and mask: what prefill caches */
+  prefill: { ids: Int32Array; positions: Int32Array; mask: Int32Array };
+  /** the last prompt column, [B] ids and positions: the first decode step's input */
+  last: { ids: Int32Array; positions: Int32Array };
+  /**
+   * The result of each row's generated ids: sequences are the padded prompt row and all it
+   * generated, completions stop after their first EOS.
+   */
+  result(generated: number[][]): GenerateResult;
+}
+
+/** The first `count` columns of a row-major [rows, width] block, as [rows, count]. */
+function leadingColumns(data: Int32Array, rows: number, width: number, count: number) {
+  const out = new Int32Array(rows * count);
+  for (let r = 0; r < rows; r++) out.set(data.subarray(r * width, r * width + count), r * count);
+  return out;
 }
 
 /** Validates the prompts and lays out the batch (see `PromptBatch`). */
@@ -110,7 +126,31 @@ export function preparePromptBatch(config: ModelConfig, opts: GenerateOptions): 
     }
   });
   const promptPositions = positionsFromMask(promptMask, B, P);
-  return { B, P, Smax, promptIds, mask, promptPositions, presence };
+  const lastColumn = (data: Int32Array) =>
+    Int32Array.from({ length: B }, (_, b) => data[b * P + P - 1]);
+  return {
+    B,
+    P,
+    Smax,
+    promptIds,
+    mask,
+    promptPositions,
+    presence,
+    prefill: {
+      ids: leadingColumns(promptIds, B, P, P - 1),
+      positions: leadingColumns(promptPositions, B, P, P - 1),
+      mask: leadingColumns(mask, B, Smax, P - 1),
+    },
+    last: { ids: lastColumn(promptIds), positions: lastColumn(promptPositions) },
+    result: (generated) => ({
+      sequences: generated.map((g, b) => [...promptIds.subarray(b * P, (b + 1) * P), ...g]),
+      promptLength: P,
+      completions: generated.map((g) => {
+        const eos = g.findIndex((id) => opts.eosIds.includes(id));
+        return eos < 0 ? g : g.slice(0, eos + 1);
+      }),
+    }),
+  };
 }
 
 export async function generate(
@@ -121,15 +161,8 @@ export async function generate(
 ): Promise<GenerateResult> {
   const { padId, maxNewTokens: G } = opts;
   const V = config.vocabSize;
-  const { B, P, Smax, promptIds, mask, promptPositions, presence } = preparePromptBatch(
-    config,
-    opts,
-  );
-  const maskPrefix = (length: number) => {
-    const out = new Int32Array(B * length);
-    for (let b = 0; b < B; b++) out.set(mask.subarray(b * Smax, b * Smax + length), b * length);
-    return out;
-  };
+  const batch = preparePromptBatch(config, opts);
+  const { B, P, Smax, mask, presence } = batch;
 
   const cache = createKvCache(ops, config, B, Smax);
   const presenceT = ops.upload(presence, [B, V]);
@@ -140,28 +173,13 @@ export async function generate(
     scratch.push(t);
     return t;
   };
-  const column = (data: Int32Array, width: number, col: number) =>
-    Int32Array.from({ length: B }, (_, b) => data[b * width + col]);
-  const rowsBefore = (data: Int32Array, width: number, count: number) => {
-    const out = new Int32Array(B * count);
-    for (let b = 0; b < B; b++) out.set(data.subarray(b * width, b * width + count), b * count);
-    return out;
-  };
-
   if (P > 1) {
     const n = P - 1;
-    prefill(
-      ops,
-      config,
-      w,
-      cache,
-      up(rowsBefore(promptIds, P, n), [B * n]),
-      up(rowsBefore(promptPositions, P, n), [B * n]),
-      up(maskPrefix(n), [B, n]),
-    );
+    const { ids, positions, mask } = batch.prefill;
+    prefill(ops, config, w, cache, up(ids, [B * n]), up(positions, [B * n]), up(mask, [B, n]));
   }
-  let current = column(promptIds, P, P - 1);
-  let positions = column(promptPositions, P, P - 1);
+  let current = batch.last.ids;
+  let positions = batch.last.positions;
   const generated: number[][] = opts.prompts.map(() => []);
   const done = new Array<boolean>(B).fill(false);
   for (let t = 0; t < G && !done.every(Boolean); t++) {
@@ -172,7 +190,7 @@ export async function generate(
       cache,
       up(current, [B]),
       up(positions, [B]),
-      up(maskPrefix(P + t), [B, P + t]),
+      up(leadingColumns(mask, B, Smax, P + t), [B, P + t]),
     );
     const u = ops.sliceRows(uniformsT, t, 1); // [1, B]
     const next = ops.sample(logits, presenceT, u, opts.sampling); // [B]
@@ -188,13 +206,7 @@ export async function generate(
   }
   for (const x of [presenceT, uniformsT, ...scratch]) ops.dispose(x);
   disposeKvCache(ops, cache);
-
-  const sequences = generated.map((g, b) => [...promptIds.subarray(b * P, (b + 1) * P), ...g]);
-  const completions = generated.map((g) => {
-    const eos = g.findIndex((id) => opts.eosIds.includes(id));
-    return eos < 0 ? g : g.slice(0, eos + 1);
-  });
-  return { sequences, promptLength: P, completions };
+  return batch.result(generated);
 }
 
 /** Greedy continuation of one prompt: the generated ids (stopping after an EOS in eosIds). */
