@@ -9,21 +9,18 @@ import * as fs from 'node:fs';
 export interface FileIo {
   /** Largest single read, write and conversion buffer (default 64 MiB). */
   chunkBytes?: number;
-  write?: (
-    fd: number,
-    buffer: Uint8Array,
-    offset: number,
-    length: number,
-    position: number,
-  ) => number;
-  read?: (
-    fd: number,
-    buffer: Uint8Array,
-    offset: number,
-    length: number,
-    position: number,
-  ) => number;
+  write?: PositionedIo;
+  read?: PositionedIo;
 }
+
+/** fs.writeSync / fs.readSync of `length` bytes at `offset` in `buffer`, `position` in the file. */
+type PositionedIo = (
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+) => number;
 
 export const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 
