@@ -380,6 +380,25 @@ describe('ort ops vs the CPU reference', () => {
     }
   });
 
+  it('sliceRows of every row is the value itself: no Slice, and the head logits of one chunk are traced twice over the same inputs (one Gemm after ONNX Runtime CSE)', async () => {
+    // its own backend: the shared one's live values from other tests would join the run
+    const be = await createOrtBackend({ device: testDevice() });
+    const x = randomFloats(4 * 3, 61);
+    const X = be.upload(x, [4, 3]);
+    const W = be.upload(randomFloats(5 * 3, 62), [5, 3]);
+    const all = be.sliceRows(be.scale(X, 2), 0, 4);
+    const [a, b] = [0, 1].map(() => be.matmul(be.sliceRows(X, 0, 4), W, { transB: true }));
+    const diff = be.add(a, be.scale(b, -1));
+    expect(await be.read(all)).toEqual(Float32Array.from(x, (e) => Math.fround(e * 2)));
+    expect(be.lastGraphOpTypes()).not.toContain('Slice');
+    expect([...(await be.read(diff))].every((e) => e === 0)).toBe(true);
+    // disposing the whole-rows slice leaves its source readable
+    const s = be.sliceRows(X, 0, 4);
+    be.dispose(s);
+    expect(await be.read(X)).toEqual(x);
+    await be.destroy();
+  });
+
   it('kvCacheWrite and kvCachePrefix', async () => {
     const [B, Smax, X] = [2, 6, 3];
     const rows = randomFloats(B * 2 * X, 60);

@@ -26,6 +26,10 @@ export function sliceRows(ctx: Tracer, x: Tensor, start: number, count: number):
       `sliceRows: rows [${start}, ${start + count}) outside [0, ${rows}) of [${x.shape}]`,
     );
   }
+  // All rows: the value itself (values are immutable). The chunked head slices its one chunk
+  // in the forward and again in the backward; fed the same value, the two logits Gemms are one
+  // node after ONNX Runtime's common-subexpression elimination, not a recomputation.
+  if (start === 0 && count === rows) return ctx.handle(OrtTensor.valueOf(x));
   // The start is an input (a decode loop slices row t of its uniforms every step).
   const out = [{ shape: [count, ...x.shape.slice(1)], dtype: x.dtype }];
   const [slice] = ctx.values([OrtTensor.valueOf(x), ctx.scalarInput(start)], out, (b, [i, at]) => {
