@@ -188,11 +188,15 @@ export async function benchMatmul(
   return results;
 }
 
-export interface VocabStatsResult {
+/** A vocabulary op's row, `benchVocabStats` or `benchVocabGrad`. */
+export interface VocabOpResult {
   n: number;
   v: number;
   seconds: number;
-  /** logits bytes read per second (one pass over [N, V] f32) */
+  /**
+   * bytes the op must move per second: vocabStats reads the [N, V] f32 logits once, vocabGrad
+   * reads them and writes their gradient
+   */
   gbps: number;
   /** gbps over the device's memory bandwidth, when known */
   bandwidth_fraction: number | null;
@@ -204,8 +208,8 @@ export async function benchVocabStats(
   shapes: { n: number; v: number }[],
   repeats: number,
   bandwidthGBps: number | null,
-): Promise<VocabStatsResult[]> {
-  const results: VocabStatsResult[] = [];
+): Promise<VocabOpResult[]> {
+  const results: VocabOpResult[] = [];
   for (const s of shapes) {
     const { logits, targets } = vocabInputs(backend, s);
     const seconds = await timeOps(backend, repeats, (i) =>
@@ -218,16 +222,6 @@ export async function benchVocabStats(
   return results;
 }
 
-export interface VocabGradResult {
-  n: number;
-  v: number;
-  seconds: number;
-  /** bytes the op must move per second: the [N, V] f32 logits read and their gradient written */
-  gbps: number;
-  /** gbps over the device's memory bandwidth, when known */
-  bandwidth_fraction: number | null;
-}
-
 /**
  * vocabGrad(lse, ez) at T 0.5 — the token-entropy objective's backward through the statistics —
  * with the statistic values uploaded, so the timed graph is the gradient alone (plus timeOps'
@@ -238,8 +232,8 @@ export async function benchVocabGrad(
   shapes: { n: number; v: number }[],
   repeats: number,
   bandwidthGBps: number | null,
-): Promise<VocabGradResult[]> {
-  const results: VocabGradResult[] = [];
+): Promise<VocabOpResult[]> {
+  const results: VocabOpResult[] = [];
   const stats = ['lse', 'ez'] as const;
   for (const s of shapes) {
     const { logits, targets } = vocabInputs(backend, s);

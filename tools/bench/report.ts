@@ -1,5 +1,5 @@
 /** The bench's JSON document and its readable table. */
-import type { MatmulResult, VocabGradResult, VocabStatsResult } from './kernels.js';
+import type { MatmulResult, VocabOpResult } from './kernels.js';
 import type { EmStepResult, GenerationResult, TrainingResult, Workload } from './measure.js';
 import { SCALE_PHASES, type ScaleResult } from './scale.js';
 import type { TorchStep } from './torch-baseline.js';
@@ -32,8 +32,8 @@ export interface KernelRun {
   backend: string;
   device: string;
   matmul: MatmulResult[];
-  vocab_stats: VocabStatsResult[];
-  vocab_grad?: VocabGradResult[];
+  vocab_stats: VocabOpResult[];
+  vocab_grad?: VocabOpResult[];
   /** host memory copy GB/s (read + write), the CPU backends' bandwidth without --bandwidth */
   host_copy_gbps?: number;
   error?: string;
