@@ -88,16 +88,6 @@ function throughput(bytes: number, seconds: number, bandwidthGBps: number | null
   return { gbps, bandwidth_fraction: bandwidthGBps ? gbps / bandwidthGBps : null };
 }
 
-/** The vocabulary ops' inputs: random [N, V] logits and targets spread over the vocabulary. */
-function vocabInputs(backend: Backend, s: { n: number; v: number }) {
-  const logits = randomTensor(backend, [s.n, s.v], 3);
-  const targets = backend.upload(
-    Int32Array.from({ length: s.n }, (_, i) => (i * 7919) % s.v),
-    [s.n],
-  );
-  return { logits, targets };
-}
-
 export interface MatmulResult extends MatmulShape {
   /** the Dawn kernel variant asked for (DAWN_MATMUL_VARIANTS), absent on other backends */
   variant?: string;
@@ -202,24 +192,46 @@ export interface VocabOpResult {
   bandwidth_fraction: number | null;
 }
 
+/**
+ * One row per shape: `time` measures an op on random [N, V] logits and targets spread over the
+ * vocabulary; `bytesPerLogit` is what the op must move per logit.
+ */
+async function vocabRows(
+  backend: Backend,
+  shapes: { n: number; v: number }[],
+  bandwidthGBps: number | null,
+  bytesPerLogit: number,
+  time: (logits: Tensor, targets: Tensor, n: number) => Promise<number>,
+): Promise<VocabOpResult[]> {
+  const results: VocabOpResult[] = [];
+  for (const s of shapes) {
+    const logits = randomTensor(backend, [s.n, s.v], 3);
+    const targets = backend.upload(
+      Int32Array.from({ length: s.n }, (_, i) => (i * 7919) % s.v),
+      [s.n],
+    );
+    const seconds = await time(logits, targets, s.n);
+    backend.dispose(logits);
+    backend.dispose(targets);
+    const bytes = bytesPerLogit * s.n * s.v;
+    results.push({ ...s, seconds, ...throughput(bytes, seconds, bandwidthGBps) });
+  }
+  return results;
+}
+
 /** vocabStats(lse, ez) at T 0.5 — the token-entropy objective's forward statistics. */
-export async function benchVocabStats(
+export function benchVocabStats(
   backend: Backend,
   shapes: { n: number; v: number }[],
   repeats: number,
   bandwidthGBps: number | null,
 ): Promise<VocabOpResult[]> {
-  const results: VocabOpResult[] = [];
-  for (const s of shapes) {
-    const { logits, targets } = vocabInputs(backend, s);
-    const seconds = await timeOps(backend, repeats, (i) =>
+  // one read of the f32 logits
+  return vocabRows(backend, shapes, bandwidthGBps, 4, (logits, targets) =>
+    timeOps(backend, repeats, (i) =>
       backend.vocabStats(logits, targets, { temperature: 0.5 + i / 1024, stats: ['lse', 'ez'] }),
-    );
-    backend.dispose(logits);
-    backend.dispose(targets);
-    results.push({ ...s, seconds, ...throughput(s.n * s.v * 4, seconds, bandwidthGBps) });
-  }
-  return results;
+    ),
+  );
 }
 
 /**
@@ -227,30 +239,26 @@ export async function benchVocabStats(
  * with the statistic values uploaded, so the timed graph is the gradient alone (plus timeOps'
  * sumSquares pass over it, not counted in gbps).
  */
-export async function benchVocabGrad(
+export function benchVocabGrad(
   backend: Backend,
   shapes: { n: number; v: number }[],
   repeats: number,
   bandwidthGBps: number | null,
 ): Promise<VocabOpResult[]> {
-  const results: VocabOpResult[] = [];
   const stats = ['lse', 'ez'] as const;
-  for (const s of shapes) {
-    const { logits, targets } = vocabInputs(backend, s);
+  // the f32 logits read and their gradient written
+  return vocabRows(backend, shapes, bandwidthGBps, 8, async (logits, targets, n) => {
     const forward = backend.vocabStats(logits, targets, { temperature: 0.5, stats });
-    const values = backend.upload(await backend.read(forward), [s.n, stats.length]);
+    const values = backend.upload(await backend.read(forward), [n, stats.length]);
     backend.dispose(forward);
-    const coeffs = randomTensor(backend, [s.n, stats.length], 4);
+    const coeffs = randomTensor(backend, [n, stats.length], 4);
     const seconds = await timeOps(backend, repeats, (i) =>
-      backend.vocabGrad(logits, targets, values, coeffs, {
-        temperature: 0.5 + i / 1024,
-        stats,
-      }),
+      backend.vocabGrad(logits, targets, values, coeffs, { temperature: 0.5 + i / 1024, stats }),
     );
-    for (const t of [logits, targets, values, coeffs]) backend.dispose(t);
-    results.push({ ...s, seconds, ...throughput(2 * s.n * s.v * 4, seconds, bandwidthGBps) });
-  }
-  return results;
+    backend.dispose(values);
+    backend.dispose(coeffs);
+    return seconds;
+  });
 }
 
 /**
