@@ -32,6 +32,8 @@ export default [
         'error',
         {
           enforceBuildableLibDependency: false,
+          // the one workspace-level file a project may import: the shared vitest configuration
+          allow: ['^(\\.\\./)+vitest\\.shared\\.js$'],
           depConstraints: [
             {
               sourceTag: 'type:core',
