@@ -58,6 +58,9 @@ function publicApi(): string {
 
 describe('the public API of @oneshot-em/core', () => {
   it('exports exactly the pinned names and kinds', async () => {
-    await expect(publicApi()).toMatchFileSnapshot('./__snapshots__/api.txt');
+    await expect(
+      publicApi(),
+      'the public API changed; if intended: npx vitest run --root packages/core src/api.test.ts -u, and commit src/__snapshots__/api.txt',
+    ).toMatchFileSnapshot('./__snapshots__/api.txt');
   });
 });
