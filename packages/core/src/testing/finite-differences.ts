@@ -11,8 +11,27 @@ export interface FiniteDifferenceOptions {
   h?: number;
 }
 
-function coordinates(x: ArrayLike<number>, opts: FiniteDifferenceOptions): readonly number[] {
-  return opts.indices ?? Array.from({ length: x.length }, (_, i) => i);
+/**
+ * The one implementation of the formula: yields x with coordinate i moved by +h, then −h, and is
+ * given L back each time; returns the differences (x is restored after each coordinate).
+ */
+function* central(
+  x: Float64Array,
+  opts: FiniteDifferenceOptions,
+): Generator<Float64Array, Float64Array, number> {
+  const h = opts.h ?? 1e-4;
+  const at = opts.indices ?? Array.from({ length: x.length }, (_, i) => i);
+  const out = new Float64Array(at.length);
+  for (const [k, i] of at.entries()) {
+    const xi = x[i];
+    x[i] = xi + h;
+    const plus = yield x;
+    x[i] = xi - h;
+    const minus = yield x;
+    x[i] = xi;
+    out[k] = (plus - minus) / (2 * h);
+  }
+  return out;
 }
 
 /** dL/dx at `opts.indices` of a scalar function of x; x is left as it was. */
@@ -21,19 +40,10 @@ export function finiteDifferences(
   x: Float64Array,
   opts: FiniteDifferenceOptions = {},
 ): Float64Array {
-  const h = opts.h ?? 1e-4;
-  const at = coordinates(x, opts);
-  const out = new Float64Array(at.length);
-  for (const [k, i] of at.entries()) {
-    const xi = x[i];
-    x[i] = xi + h;
-    const plus = loss(x);
-    x[i] = xi - h;
-    const minus = loss(x);
-    x[i] = xi;
-    out[k] = (plus - minus) / (2 * h);
-  }
-  return out;
+  const run = central(x, opts);
+  let step = run.next();
+  while (!step.done) step = run.next(loss(step.value));
+  return step.value;
 }
 
 /** The same for a loss computed asynchronously (on a backend); x is left as it was. */
@@ -42,19 +52,10 @@ export async function finiteDifferencesAsync(
   x: Float64Array,
   opts: FiniteDifferenceOptions = {},
 ): Promise<Float64Array> {
-  const h = opts.h ?? 1e-4;
-  const at = coordinates(x, opts);
-  const out = new Float64Array(at.length);
-  for (const [k, i] of at.entries()) {
-    const xi = x[i];
-    x[i] = xi + h;
-    const plus = await loss(x);
-    x[i] = xi - h;
-    const minus = await loss(x);
-    x[i] = xi;
-    out[k] = (plus - minus) / (2 * h);
-  }
-  return out;
+  const run = central(x, opts);
+  let step = run.next();
+  while (!step.done) step = run.next(await loss(step.value));
+  return step.value;
 }
 
 /** Σᵢ w[i] · y[i] in f64: the scalar whose gradient w.r.t. y is w. */
