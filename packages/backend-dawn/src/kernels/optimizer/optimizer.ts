@@ -73,17 +73,7 @@ export function adamwUpdate(
   }
   ctx.queue.dispatch(
     optimizer.adamw,
-    {
-      n,
-      lr: p.lr,
-      beta1: p.beta1,
-      beta2: p.beta2,
-      eps: p.eps,
-      weight_decay: p.weightDecay,
-      step_size: p.lr / (1 - p.beta1 ** p.step),
-      sqrt_bc2: Math.sqrt(1 - p.beta2 ** p.step),
-      grad_scale: p.gradScale,
-    },
+    { n, ...uniforms },
     { param: buf(param, 'param'), grad: buf(grad, 'grad'), m: buf(m, 'm'), v: buf(v, 'v') },
     ceilDiv(n, 64),
   );
