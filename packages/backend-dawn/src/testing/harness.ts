@@ -14,6 +14,13 @@ import {
   type ReferenceBackend,
   type Tensor,
 } from '@oneshot-em/core';
+import {
+  expectClose,
+  finiteDifferences,
+  sampleIndices,
+  type Tolerance,
+  weightedSum,
+} from '@oneshot-em/core/testing';
 import { afterAll, beforeAll, type TestContext } from 'vitest';
 import { createDawnBackend, type DawnBackend, type DawnBackendOptions } from '../dawn-backend.js';
 import type { Reduction } from '../kernels/kernel.js';
@@ -100,4 +107,44 @@ export function fromBf16Bits(bits: number): number {
 }
 export function fromF16Bits(bits: number): number {
   return f16ToF32(Uint16Array.of(bits))[0];
+}
+
+/** A backward's result at x, and the forward it differentiates, to check it against. */
+export interface GradientCheck {
+  /** the gradient the device computed, dL/dx over all of x */
+  grad: ArrayLike<number>;
+  x: ArrayLike<number>;
+  shape: readonly number[];
+  /** the forward on the f64 reference, as a function of x (the other inputs fixed) */
+  forward: (x: Tensor) => Tensor;
+  /** dOut: L(x) = Σ weights ⊙ forward(x) */
+  weights: ArrayLike<number>;
+  /** the coordinates of x to check (default: 6 spread over x) */
+  coords?: readonly number[];
+  /** the finite-difference step (default finiteDifferences's) */
+  h?: number;
+}
+
+/**
+ * The independent check of a device backward: its gradient at `coords` against central finite
+ * differences of L on the f64 reference.
+ */
+export function expectFiniteDifferences(
+  ref: ReferenceBackend,
+  what: string,
+  c: GradientCheck,
+  tol: Tolerance,
+): void {
+  const coords = c.coords ?? sampleIndices(c.x.length, 6);
+  const fd = finiteDifferences(
+    (x) => weightedSum(c.weights, ref.readExact(c.forward(ref.uploadExact(x, c.shape)))),
+    Float64Array.from(c.x),
+    { indices: coords, ...(c.h !== undefined && { h: c.h }) },
+  );
+  expectClose(
+    `${what} vs finite differences`,
+    coords.map((i) => c.grad[i]),
+    fd,
+    tol,
+  );
 }

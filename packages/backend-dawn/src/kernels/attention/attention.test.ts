@@ -1,13 +1,7 @@
-import {
-  expectClose,
-  finiteDifferences,
-  randomFloats,
-  sampleIndices,
-  weightedSum,
-} from '@oneshot-em/core/testing';
-import type { AttentionOptions } from '@oneshot-em/core';
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
+import type { AttentionOptions, Tensor } from '@oneshot-em/core';
 import { describe, it } from 'vitest';
-import { readF, useDawn } from '../../testing/harness.js';
+import { expectFiniteDifferences, readF, useDawn } from '../../testing/harness.js';
 
 /**
  * Causal GQA attention with a key mask (left padding), a fully masked row, and decode-style
@@ -163,51 +157,32 @@ describe('attention forward/backward vs the CPU reference and finite differences
     expectClose('dk', got3.dk, await readF(h.ref, want.dk), { abs: 2e-5, rel: 1e-4 });
     expectClose('dv', got3.dv, await readF(h.ref, want.dv), { abs: 2e-5, rel: 1e-4 });
 
-    const exact = (x: Float32Array, s: number[]) => h.ref.uploadExact(Float64Array.from(x), s);
-    const outOf = (qq: Float64Array | null, kk: Float64Array | null, vv: Float64Array | null) =>
-      h.ref.readExact(
-        h.ref.attentionForward(
-          qq ? h.ref.uploadExact(qq, qs) : exact(q, qs),
-          kk ? h.ref.uploadExact(kk, ks) : exact(k, ks),
-          vv ? h.ref.uploadExact(vv, ks) : exact(v, ks),
-          rm,
-          o,
-        ).out,
-      ) as Float64Array;
-    const qc = sampleIndices(q.length, 6);
-    const kc = sampleIndices(k.length, 6);
-    const fdQ = finiteDifferences(
-      (x) => weightedSum(dOut, outOf(x, null, null)),
-      Float64Array.from(q),
-      { indices: qc },
+    const [eq, ek, ev] = [
+      h.ref.uploadExact(Float64Array.from(q), qs),
+      h.ref.uploadExact(Float64Array.from(k), ks),
+      h.ref.uploadExact(Float64Array.from(v), ks),
+    ];
+    const outOf = (qq: Tensor, kk: Tensor, vv: Tensor) =>
+      h.ref.attentionForward(qq, kk, vv, rm, o).out;
+    const tol = { abs: 1e-4, rel: 1e-3 };
+    const check = { shape: qs, weights: dOut };
+    expectFiniteDifferences(
+      h.ref,
+      'dq',
+      { ...check, grad: got3.dq, x: q, forward: (x) => outOf(x, ek, ev) },
+      tol,
     );
-    const fdK = finiteDifferences(
-      (x) => weightedSum(dOut, outOf(null, x, null)),
-      Float64Array.from(k),
-      { indices: kc },
+    expectFiniteDifferences(
+      h.ref,
+      'dk',
+      { ...check, grad: got3.dk, x: k, shape: ks, forward: (x) => outOf(eq, x, ev) },
+      tol,
     );
-    const fdV = finiteDifferences(
-      (x) => weightedSum(dOut, outOf(null, null, x)),
-      Float64Array.from(v),
-      { indices: kc },
-    );
-    expectClose(
-      'dq vs finite differences',
-      qc.map((i) => got3.dq[i]),
-      fdQ,
-      { abs: 1e-4, rel: 1e-3 },
-    );
-    expectClose(
-      'dk vs finite differences',
-      kc.map((i) => got3.dk[i]),
-      fdK,
-      { abs: 1e-4, rel: 1e-3 },
-    );
-    expectClose(
-      'dv vs finite differences',
-      kc.map((i) => got3.dv[i]),
-      fdV,
-      { abs: 1e-4, rel: 1e-3 },
+    expectFiniteDifferences(
+      h.ref,
+      'dv',
+      { ...check, grad: got3.dv, x: v, shape: ks, forward: (x) => outOf(eq, ek, x) },
+      tol,
     );
   });
 });

@@ -1,13 +1,7 @@
-import {
-  expectClose,
-  finiteDifferences,
-  randomFloats,
-  sampleIndices,
-  weightedSum,
-} from '@oneshot-em/core/testing';
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import type { RopeOptions } from '@oneshot-em/core';
 import { describe, it } from 'vitest';
-import { readF, useDawn } from '../../testing/harness.js';
+import { expectFiniteDifferences, readF, useDawn } from '../../testing/harness.js';
 import { ROPE_DIGIT } from './rope.js';
 
 describe('rope forward/backward vs the CPU reference (both styles)', () => {
@@ -51,26 +45,13 @@ describe('rope forward/backward vs the CPU reference (both styles)', () => {
         h.ref.ropeForward(h.ref.upload(x, shape), h.ref.upload(positions, [N]), o),
       );
       expectClose(`rope ${style} forward`, got, want, { abs: 2e-6 });
-      const elems = N * heads * headDim;
 
       const back = await readF(d, d.ropeBackward(d.upload(x, shape), d.upload(positions, [N]), o));
       const posRef = h.ref.upload(positions, [N]);
-      const coords = sampleIndices(elems, 6);
-      const fd = finiteDifferences(
-        (xx) =>
-          weightedSum(
-            x,
-            h.ref.readExact(
-              h.ref.ropeForward(h.ref.uploadExact(xx, shape), posRef, o),
-            ) as Float64Array,
-          ),
-        Float64Array.from(x),
-        { indices: coords },
-      );
-      expectClose(
-        `rope ${style} backward vs finite differences`,
-        coords.map((i) => back[i]),
-        fd,
+      expectFiniteDifferences(
+        h.ref,
+        `rope ${style} backward`,
+        { grad: back, x, shape, forward: (xx) => h.ref.ropeForward(xx, posRef, o), weights: x },
         { abs: 1e-4 },
       );
     });

@@ -1,12 +1,6 @@
-import {
-  expectClose,
-  finiteDifferences,
-  randomFloats,
-  sampleIndices,
-  weightedSum,
-} from '@oneshot-em/core/testing';
+import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
-import { readF, useDawn } from '../../testing/harness.js';
+import { expectFiniteDifferences, readF, useDawn } from '../../testing/harness.js';
 
 describe('swiglu forward/backward vs the CPU reference and finite differences', () => {
   const h = useDawn();
@@ -30,36 +24,30 @@ describe('swiglu forward/backward vs the CPU reference and finite differences', 
     const dUp = await readF(d, g.dUp);
     const upRef = h.ref.uploadExact(Float64Array.from(up), s);
     const gateRef = h.ref.uploadExact(Float64Array.from(gate), s);
-    const coords = sampleIndices(N * F, 6);
-    const fdGate = finiteDifferences(
-      (x) =>
-        weightedSum(
-          dOut,
-          h.ref.readExact(h.ref.swigluForward(h.ref.uploadExact(x, s), upRef)) as Float64Array,
-        ),
-      Float64Array.from(gate),
-      { indices: coords },
+    const tol = { abs: 1e-4, rel: 1e-4 };
+    expectFiniteDifferences(
+      h.ref,
+      'dGate',
+      {
+        grad: dGate,
+        x: gate,
+        shape: s,
+        forward: (x) => h.ref.swigluForward(x, upRef),
+        weights: dOut,
+      },
+      tol,
     );
-    const fdUp = finiteDifferences(
-      (x) =>
-        weightedSum(
-          dOut,
-          h.ref.readExact(h.ref.swigluForward(gateRef, h.ref.uploadExact(x, s))) as Float64Array,
-        ),
-      Float64Array.from(up),
-      { indices: coords },
-    );
-    expectClose(
-      'dGate vs finite differences',
-      coords.map((i) => dGate[i]),
-      fdGate,
-      { abs: 1e-4, rel: 1e-4 },
-    );
-    expectClose(
-      'dUp vs finite differences',
-      coords.map((i) => dUp[i]),
-      fdUp,
-      { abs: 1e-4, rel: 1e-4 },
+    expectFiniteDifferences(
+      h.ref,
+      'dUp',
+      {
+        grad: dUp,
+        x: up,
+        shape: s,
+        forward: (x) => h.ref.swigluForward(gateRef, x),
+        weights: dOut,
+      },
+      tol,
     );
   });
 });

@@ -1,14 +1,7 @@
-import {
-  expectClose,
-  finiteDifferences,
-  randomFloats,
-  randomInts,
-  sampleIndices,
-  weightedSum,
-} from '@oneshot-em/core/testing';
+import { expectClose, randomFloats, randomInts, sampleIndices } from '@oneshot-em/core/testing';
 import type { VocabStatName } from '@oneshot-em/core';
 import { describe, it } from 'vitest';
-import { readF, reductionPaths, useDawn } from '../../testing/harness.js';
+import { expectFiniteDifferences, readF, reductionPaths, useDawn } from '../../testing/harness.js';
 
 describe.each(reductionPaths)(
   'vocab stats and grad vs the CPU reference ($reduction)',
@@ -56,22 +49,18 @@ describe.each(reductionPaths)(
         expectClose('vocabGrad', grad, want, { abs: 1e-6, rel: 1e-4 });
 
         // finite differences of L = Σ coeffs · stats (skipping the masked entry)
-        const coords = sampleIndices(N * V, 6).filter((i) => Number.isFinite(z[i]));
-        const fd = finiteDifferences(
-          (x) =>
-            weightedSum(
-              coeffs,
-              h.ref.readExact(
-                h.ref.vocabStats(h.ref.uploadExact(x, [N, V]), ry, opts),
-              ) as Float64Array,
-            ),
-          Float64Array.from(z),
-          { indices: coords, h: 1e-3 },
-        );
-        expectClose(
-          'vocabGrad vs finite differences',
-          coords.map((i) => grad[i]),
-          fd,
+        expectFiniteDifferences(
+          h.ref,
+          'vocabGrad',
+          {
+            grad,
+            x: z,
+            shape: [N, V],
+            forward: (x) => h.ref.vocabStats(x, ry, opts),
+            weights: coeffs,
+            coords: sampleIndices(N * V, 6).filter((i) => Number.isFinite(z[i])),
+            h: 1e-3,
+          },
           { abs: 1e-5, rel: 1e-3 },
         );
       });
