@@ -138,13 +138,42 @@ describe('ort ops vs the CPU reference', () => {
       await matchesReference(
         `rope.${style}.device-positions`,
         (ops) => {
-          const P = ops.sliceRows(ops.upload(pos, [5]), 0, 5);
+          // a proper slice (all rows would be the host value itself)
+          const P = ops.sliceRows(ops.upload(Int32Array.of(...pos, 0), [6]), 0, 5);
           return { fwd: ops.ropeForward(ops.upload(x, [5, 18]), P, opts) };
         },
         1e-4,
       );
     });
   }
+
+  it('rope over the same host positions, forward and backward, q and k: one pair of tables fed', async () => {
+    const be = await createOrtBackend({ device: testDevice() });
+    const opts = { heads: 3, headDim: 6, theta: 10000, style: 'half' as const };
+    const pos = new Int32Array([0, 1, 2, 17, 300]);
+    const P = be.upload(pos, [5]);
+    const [q, k] = [13, 14].map((seed) => be.upload(randomFloats(5 * 18, seed), [5, 18]));
+    const outs = [
+      be.ropeForward(q, P, opts),
+      be.ropeForward(k, P, opts),
+      be.ropeBackward(q, P, opts),
+    ];
+    const before = be.transfers().uploads;
+    const got = await Promise.all(outs.map((t) => be.read(t)));
+    // q, k and one cos/sin pair (one pair per call before: 8 feeds)
+    expect(be.transfers().uploads - before).toBe(4);
+    const want = await Promise.all(
+      [
+        ref.ropeForward(ref.upload(await be.read(q), [5, 18]), ref.upload(pos, [5]), opts),
+        ref.ropeForward(ref.upload(await be.read(k), [5, 18]), ref.upload(pos, [5]), opts),
+        ref.ropeBackward(ref.upload(await be.read(q), [5, 18]), ref.upload(pos, [5]), opts),
+      ].map((t) => ref.read(t)),
+    );
+    got.forEach((g, i) => {
+      expectClose(`rope ${i}`, g, want[i], { abs: 1e-5, rel: 1e-5 });
+    });
+    await be.destroy();
+  });
 
   it('swiglu forward and backward', async () => {
     const g = randomFloats(4 * 5, 12, 3);

@@ -1,9 +1,37 @@
 import { numel, type RopeOptions, type Tensor } from '@oneshot-em/core';
 import type { GraphBuilder } from '../../graph/builder.js';
 import { int } from '../../graph/builder.js';
-import { OrtTensor } from '../../graph/trace.js';
+import { OrtTensor, type TraceValue } from '../../graph/trace.js';
 import type { Tracer } from '../../tracer.js';
 import { emitRope, emitRopeTables, ropeTables } from './rope-graph.js';
+
+/**
+ * Host tables per positions array and (theta, headDim): a training step ropes q and k in every
+ * layer's forward and backward over the same positions — 4 × layers calls, one pair of tables
+ * (and graph inputs) instead of one per call.
+ */
+const hostTables = new WeakMap<Int32Array, Map<string, [TraceValue, TraceValue]>>();
+
+function tablesFor(
+  ctx: Tracer,
+  positions: Int32Array,
+  opts: RopeOptions,
+): [TraceValue, TraceValue] {
+  let byKey = hostTables.get(positions);
+  if (!byKey) {
+    byKey = new Map();
+    hostTables.set(positions, byKey);
+  }
+  const key = `${opts.theta}|${opts.headDim}`;
+  let t = byKey.get(key);
+  if (!t) {
+    const { cos, sin } = ropeTables(positions, opts.theta, opts.headDim);
+    const shape = [positions.length, opts.headDim / 2];
+    t = [ctx.data(cos, shape), ctx.data(sin, shape)];
+    byKey.set(key, t);
+  }
+  return t;
+}
 
 /** Rotary embedding (inverse: its backward). Where the cos/sin tables come from depends on where positions are. */
 export function rope(
@@ -50,9 +78,7 @@ export function rope(
   }
   if (pv.source.kind === 'data') {
     // Known positions: f64 tables on the host, like the reference (the precise path).
-    const { cos, sin } = ropeTables(pv.source.data as Int32Array, opts.theta, opts.headDim);
-    const c = ctx.hostTensor(cos, [n, opts.headDim / 2]);
-    const s = ctx.hostTensor(sin, [n, opts.headDim / 2]);
+    const [c, s] = tablesFor(ctx, pv.source.data as Int32Array, opts).map((v) => ctx.handle(v));
     const out = ctx.trace1([x, c, s], x.shape, (b, xs) => [emit(b, xs, xs[1].name, xs[2].name)]);
     // the traced op keeps the tables; their handles are not the caller's to free
     ctx.dispose(c);
