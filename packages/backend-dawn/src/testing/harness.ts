@@ -17,6 +17,7 @@ import {
 import {
   expectClose,
   finiteDifferences,
+  randomFloats,
   sampleIndices,
   type Tolerance,
   weightedSum,
@@ -147,4 +148,43 @@ export function expectFiniteDifferences(
     fd,
     tol,
   );
+}
+
+/** A matmul's sizes and transpositions: a is [M, K] (or [K, M]), b is [K, N] (or [N, K]). */
+export interface MatmulCase {
+  M: number;
+  K: number;
+  N: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/**
+ * The device's a·b against the f64 reference's, for random operands (seeded) in the layouts
+ * the case's transpositions ask for. The oracle reads b as the kernel does: the values of its
+ * compute copy where the weights are stored in bf16 or f16 (`dtype`).
+ */
+export async function expectMatmulClose(
+  ref: ReferenceBackend,
+  d: DawnBackend,
+  what: string,
+  c: MatmulCase,
+  seeds: readonly [number, number],
+  tol: Tolerance,
+  dtype: 'f32' | 'bf16' | 'f16' = 'f32',
+): Promise<void> {
+  const { M, K, N, transA, transB } = c;
+  const aShape = transA ? [K, M] : [M, K];
+  const bShape = transB ? [N, K] : [K, N];
+  const a = randomFloats(M * K, seeds[0]);
+  const b = randomFloats(K * N, seeds[1]);
+  const bt = d.upload(b, bShape);
+  const got = await readF(d, d.matmul(d.upload(a, aShape), bt, { transA, transB }));
+  const bits = await d.readComputeCopy(bt);
+  const wb = bits ? Float32Array.from(bits, dtype === 'f16' ? fromF16Bits : fromBf16Bits) : b;
+  const want = await readF(
+    ref,
+    ref.matmul(ref.upload(a, aShape), ref.upload(wb, bShape), { transA, transB }),
+  );
+  expectClose(what, got, want, tol);
 }

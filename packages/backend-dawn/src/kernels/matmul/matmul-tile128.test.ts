@@ -8,7 +8,7 @@ import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import type { TensorOps } from '@oneshot-em/core';
 import { describe, expect, it } from 'vitest';
 import { DawnTensor } from '../../runtime/tensor.js';
-import { fromBf16Bits, fromF16Bits, readF, useDawn } from '../../testing/harness.js';
+import { expectMatmulClose, useDawn } from '../../testing/harness.js';
 
 const SHAPES = [
   [259, 37, 133],
@@ -26,23 +26,16 @@ for (const dtype of ['f32', 'bf16', 'f16'] as const) {
             const d = h.dawn(ctx);
             // else tile16 would be tested here
             expect(d.matmulVariants.tile128).toBe(true);
-            const aShape = transA ? [K, M] : [M, K];
-            const bShape = transB ? [N, K] : [K, N];
-            const a = randomFloats(M * K, 31);
-            const b = randomFloats(K * N, 32);
-            const bt = d.upload(b, bShape);
-            const got = await readF(d, d.matmul(d.upload(a, aShape), bt, { transA, transB }));
-            // the oracle reads the weights as the kernel does: the compute copy's values
-            const bits = await d.readComputeCopy(bt);
-            const wb = bits
-              ? Float32Array.from(bits, dtype === 'f16' ? fromF16Bits : fromBf16Bits)
-              : b;
-            const want = await readF(
-              h.ref,
-              h.ref.matmul(h.ref.upload(a, aShape), h.ref.upload(wb, bShape), { transA, transB }),
-            );
             // f32 sums of ≤ 300 products of |a·b| < 1 in another order than the f64 oracle's
-            expectClose(`tile128 ${dtype}`, got, want, { abs: 5e-5, rel: 1e-5 });
+            await expectMatmulClose(
+              h.ref,
+              d,
+              `tile128 ${dtype}`,
+              { M, K, N, transA, transB },
+              [31, 32],
+              { abs: 5e-5, rel: 1e-5 },
+              dtype,
+            );
           });
         }
       }

@@ -1,9 +1,7 @@
-import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { createReferenceBackend } from '@oneshot-em/core';
 import { describe, expect, it, vi } from 'vitest';
 import { createDawnBackend } from '../../dawn-backend.js';
-import { isCi, readF, useDawn } from '../../testing/harness.js';
-import { fromBf16Bits, fromF16Bits } from '../../testing/harness.js';
+import { expectMatmulClose, isCi, useDawn } from '../../testing/harness.js';
 import { gemv4Team } from './matmul.js';
 import { chooseMatmul } from './variant.js';
 
@@ -51,23 +49,15 @@ for (const [variant, dtype] of (['gemv', 'gemv4'] as const).flatMap((v) =>
             const d = h.dawn(ctx);
             // else tile16 would be tested here
             expect(d.matmulVariants[variant]).toBe(true);
-            const [K, N] = [131, 75];
-            const aShape = transA ? [K, M] : [M, K];
-            const bShape = transB ? [N, K] : [K, N];
-            const a = randomFloats(M * K, 41);
-            const b = randomFloats(K * N, 42);
-            const bt = d.upload(b, bShape);
-            const got = await readF(d, d.matmul(d.upload(a, aShape), bt, { transA, transB }));
-            // the oracle reads the weights as the kernel does: the compute copy's values
-            const bits = await d.readComputeCopy(bt);
-            const wb = bits
-              ? Float32Array.from(bits, dtype === 'f16' ? fromF16Bits : fromBf16Bits)
-              : b;
-            const want = await readF(
+            await expectMatmulClose(
               h.ref,
-              h.ref.matmul(h.ref.upload(a, aShape), h.ref.upload(wb, bShape), { transA, transB }),
+              d,
+              `${variant} ${dtype}`,
+              { M, K: 131, N: 75, transA, transB },
+              [41, 42],
+              { abs: 2e-5, rel: 2e-5 },
+              dtype,
             );
-            expectClose(`${variant} ${dtype}`, got, want, { abs: 2e-5, rel: 2e-5 });
           });
         }
       }
@@ -87,17 +77,8 @@ describe('gemv4 across team sizes (threads per column, from N)', () => {
   ] as const) {
     it(`[${M}, ${K}]·[${N}, ${K}]ᵀ (team ${gemv4Team(N)})`, async (ctx) => {
       const d = h.dawn(ctx);
-      const a = randomFloats(M * K, 61);
-      const b = randomFloats(N * K, 62);
-      const got = await readF(
-        d,
-        d.matmul(d.upload(a, [M, K]), d.upload(b, [N, K]), { transB: true }),
-      );
-      const want = await readF(
-        h.ref,
-        h.ref.matmul(h.ref.upload(a, [M, K]), h.ref.upload(b, [N, K]), { transB: true }),
-      );
-      expectClose(`gemv4 N ${N}`, got, want, { abs: 3e-5, rel: 2e-5 });
+      const c = { M, K, N, transA: false, transB: true };
+      await expectMatmulClose(h.ref, d, `gemv4 N ${N}`, c, [61, 62], { abs: 3e-5, rel: 2e-5 });
     });
   }
 });
@@ -140,17 +121,8 @@ describe('a matmul variant that fails validation falls back with one line on std
         [1, 37, 19],
         [70, 33, 65],
       ]) {
-        const a = randomFloats(M * K, 1);
-        const b = randomFloats(N * K, 2);
-        const got = await readF(
-          d,
-          d.matmul(d.upload(a, [M, K]), d.upload(b, [N, K]), { transB: true }),
-        );
-        const want = await readF(
-          ref,
-          ref.matmul(ref.upload(a, [M, K]), ref.upload(b, [N, K]), { transB: true }),
-        );
-        expectClose(`fallback M ${M}`, got, want, { abs: 1e-5, rel: 1e-5 });
+        const c = { M, K, N, transA: false, transB: true };
+        await expectMatmulClose(ref, d, `fallback M ${M}`, c, [1, 2], { abs: 1e-5, rel: 1e-5 });
       }
     } finally {
       await d.destroy();
