@@ -1,5 +1,5 @@
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16Into } from '@oneshot-em/core';
-import { describeBackendConformance } from '@oneshot-em/core/testing';
+import { describeBackendConformance, lowPrecisionTolerances } from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
 import { createDawnBackend, describeDawnAdapters } from './index.js';
 import { isCi } from './testing/harness.js';
@@ -37,13 +37,7 @@ for (const dtype of ['bf16', 'f16'] as const) {
     continue;
   }
   describeBackendConformance(`dawn --dtype ${dtype}`, () => createDawnBackend({ dtype }), {
-    tolerances: {
-      primitive: { abs: 8 * u, rel: u },
-      backward: { abs: 8 * u, rel: u },
-      finiteDifference: { abs: 8 * u, rel: 1e-3 + u },
-      logitsMaxAbs: 32 * u,
-      gradientRel: 16 * u,
-    },
+    tolerances: lowPrecisionTolerances(u),
     computeWeights: (_name, shape, values) =>
       shape.length < 2 ? values : dtype === 'bf16' ? toBf16(values) : toF16(values),
   });

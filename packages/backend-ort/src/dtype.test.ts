@@ -14,6 +14,7 @@
 import { f16ToF32, type ModelConfig, paramSpecs, uploadWeights } from '@oneshot-em/core';
 import {
   describeBackendConformance,
+  lowPrecisionTolerances,
   expectLowPrecisionStep,
   stepModels,
   stories260K,
@@ -51,13 +52,7 @@ describeBackendConformance(
   `ort(${testDevice()}) --dtype f16`,
   () => createOrtBackend({ device: testDevice(), dtype: 'f16' }),
   {
-    tolerances: {
-      primitive: { abs: 8 * u, rel: u },
-      backward: { abs: 8 * u, rel: u },
-      finiteDifference: { abs: 8 * u, rel: 1e-3 + u },
-      logitsMaxAbs: 32 * u,
-      gradientRel: 16 * u,
-    },
+    tolerances: lowPrecisionTolerances(u),
     computeWeights: roundMatrices,
   },
 );

@@ -12,6 +12,7 @@ export type { ConformanceOptions, ConformanceTolerances } from './testing/confor
 export {
   DEFAULT_CONFORMANCE_TOLERANCES,
   describeBackendConformance,
+  lowPrecisionTolerances,
   GREEDY_CASE,
   SAMPLED_CASE,
   SAMPLED_EOS_CASE,

@@ -59,6 +59,22 @@ export const DEFAULT_CONFORMANCE_TOLERANCES: ConformanceTolerances = {
   gradientRel: 1e-4,
 };
 
+/**
+ * The suite's tolerances for a backend whose kernels read weights rounded to a compute dtype of
+ * unit roundoff u (bf16 2⁻⁸, f16 2⁻¹¹), products and sums in f32: rounding a weight is the only
+ * new error, so a primitive errs by ≤ u·Σ|a||b| ≲ 8u on the suite's operands, whole-model logits
+ * by 32u and a parameter gradient (per tensor, relative to its peak) by 16u.
+ */
+export function lowPrecisionTolerances(u: number): Partial<ConformanceTolerances> {
+  return {
+    primitive: { abs: 8 * u, rel: u },
+    backward: { abs: 8 * u, rel: u },
+    finiteDifference: { abs: 8 * u, rel: 1e-3 + u },
+    logitsMaxAbs: 32 * u,
+    gradientRel: 16 * u,
+  };
+}
+
 /** Elements per input checked by finite differences. */
 const FINITE_DIFFERENCE_SAMPLES = 12;
 
