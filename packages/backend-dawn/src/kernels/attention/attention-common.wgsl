@@ -13,12 +13,24 @@ struct QueryRow {
   h: u32,
   t: u32,
   kvh: u32,  // the K/V head of query head h (GQA: H / K query heads share one)
+  base: u32,  // the row's offset in q, out and d_out
 }
 
 // row = (b·H + h)·T + t, the order of lse and delta
 fn query_row(row: u32) -> QueryRow {
+  let b = row / (p.t * p.h);
   let h = (row / p.t) % p.h;
-  return QueryRow(row / (p.t * p.h), h, row % p.t, h / (p.h / p.k));
+  let t = row % p.t;
+  return QueryRow(b, h, t, h / (p.h / p.k), row_base(b, t, h));
+}
+
+// The keys query t may see (causal) end here; `key_visible` adds the mask.
+fn visible_end(t: u32) -> u32 {
+  return min(p.s, p.q_offset + t + 1u);
+}
+
+fn key_visible(b: u32, j: u32, end: u32) -> bool {
+  return j < end && mask[b * p.s + j] != 0;
 }
 
 fn row_base(b: u32, t: u32, h: u32) -> u32 {

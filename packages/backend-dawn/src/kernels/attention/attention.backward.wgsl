@@ -16,8 +16,7 @@ var<workgroup> sh_ds: array<f32, WG>;
 fn delta_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let idx = (wid.y * nwg.x + wid.x) * WG + lid;  // (b, h, t)
   if (idx >= p.b * p.h * p.t) { return; }
-  let r = query_row(idx);
-  let base = row_base(r.b, r.t, r.h);
+  let base = query_row(idx).base;
   var acc = 0.0;
   for (var d = 0u; d < p.d; d++) { acc += d_out[base + d] * out[base + d]; }
   delta[idx] = acc;
@@ -28,26 +27,22 @@ fn dq_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let row = wid.y * nwg.x + wid.x;  // (b, h, t)
   if (row >= p.b * p.h * p.t) { return; }
   let r = query_row(row);
-  let t = r.t;
-  let b = r.b;
-  let kvh = r.kvh;
-  let base = row_base(b, t, r.h);
   for (var d = lid; d < p.d; d += WG) {
-    sh_a[d] = q[base + d];
-    sh_b[d] = d_out[base + d];
+    sh_a[d] = q[r.base + d];
+    sh_b[d] = d_out[r.base + d];
   }
   workgroupBarrier();
   let row_lse = lse[row];
   let row_delta = delta_in[row];
   // A row that saw no key (lse = −∞) has no gradient.
-  var visible_end = min(p.s, p.q_offset + t + 1u);
-  if (!(row_lse > -3.0e38)) { visible_end = 0u; }
+  var end = visible_end(r.t);
+  if (!(row_lse > -3.0e38)) { end = 0u; }
   var acc: array<f32, ACC>;
-  for (var start = 0u; start < visible_end; start += WG) {
+  for (var start = 0u; start < end; start += WG) {
     let j = start + lid;
     var ds = 0.0;
-    if (j < visible_end && mask[b * p.s + j] != 0) {
-      let kb = key_base(b, j, kvh);
+    if (key_visible(r.b, j, end)) {
+      let kb = key_base(r.b, j, r.kvh);
       var qk = 0.0;
       var dp = 0.0;
       for (var d = 0u; d < p.d; d++) {
@@ -58,12 +53,12 @@ fn dq_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     }
     sh_ds[lid] = ds;
     workgroupBarrier();
-    let count = min(WG, visible_end - start);
+    let count = min(WG, end - start);
     for (var a = 0u; a < ACC; a++) {
       let d = lid + a * WG;
       if (d < p.d) {
         var sum = acc[a];
-        for (var i = 0u; i < count; i++) { sum += sh_ds[i] * k[key_base(b, start + i, kvh) + d]; }
+        for (var i = 0u; i < count; i++) { sum += sh_ds[i] * k[key_base(r.b, start + i, r.kvh) + d]; }
         acc[a] = sum;
       }
     }
@@ -71,7 +66,7 @@ fn dq_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   }
   for (var a = 0u; a < ACC; a++) {
     let d = lid + a * WG;
-    if (d < p.d) { dq[base + d] = acc[a] * p.scale; }
+    if (d < p.d) { dq[r.base + d] = acc[a] * p.scale; }
   }
 }
 

@@ -42,22 +42,18 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let row = wid.y * nwg.x + wid.x;  // (b, h, t)
   if (row >= p.b * p.h * p.t) { return; }
   let r = query_row(row);
-  let t = r.t;
-  let b = r.b;
-  let kvh = r.kvh;
-  let q_base = row_base(b, t, r.h);
-  for (var d = lid; d < p.d; d += WG) { sh_q[d] = q[q_base + d]; }
+  for (var d = lid; d < p.d; d += WG) { sh_q[d] = q[r.base + d]; }
   workgroupBarrier();
 
-  let visible_end = min(p.s, p.q_offset + t + 1u);
+  let end = visible_end(r.t);
   var m = NEG;
   var l = 0.0;
   var acc: array<f32, ACC>;
-  for (var start = 0u; start < visible_end; start += WG) {
+  for (var start = 0u; start < end; start += WG) {
     let j = start + lid;
     var score = NEG;
-    if (j < visible_end && mask[b * p.s + j] != 0) {
-      let k_base = key_base(b, j, kvh);
+    if (key_visible(r.b, j, end)) {
+      let k_base = key_base(r.b, j, r.kvh);
       var dot = 0.0;
       for (var d = 0u; d < p.d; d++) { dot += sh_q[d] * k[k_base + d]; }
       score = dot * p.scale;
@@ -69,13 +65,13 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     let chunk_sum = reduce_sum(lid, prob);  // its barriers also publish sh_p
     let alpha = exp(m - m_new);
     l = l * alpha + chunk_sum;
-    let count = min(WG, visible_end - start);
+    let count = min(WG, end - start);
     for (var a = 0u; a < ACC; a++) {
       let d = lid + a * WG;
       if (d < p.d) {
         var sum = acc[a] * alpha;
         for (var i = 0u; i < count; i++) {
-          sum += sh_p[i] * v[key_base(b, start + i, kvh) + d];
+          sum += sh_p[i] * v[key_base(r.b, start + i, r.kvh) + d];
         }
         acc[a] = sum;
       }
@@ -88,7 +84,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     if (d < p.d) {
       var value = 0.0;
       if (l > 0.0) { value = acc[a] / l; }
-      out[q_base + d] = value;
+      out[r.base + d] = value;
     }
   }
   if (lid == 0u) {
