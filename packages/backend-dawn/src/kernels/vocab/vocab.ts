@@ -108,6 +108,18 @@ export function vocabStats(
   return out;
 }
 
+/** The uniform of both passes; `lse` (where the grad reads each row's lse) only matters to grad. */
+function uniforms(N: number, V: number, opts: VocabOptions, lse: { col: number; stride: number }) {
+  return {
+    n: N,
+    v: V,
+    inv_t: 1 / opts.temperature,
+    ...statCodes(opts.stats),
+    lse_col: lse.col,
+    lse_stride: lse.stride,
+  };
+}
+
 function statsPass(
   ctx: KernelContext,
   logits: GPUBuffer,
@@ -119,14 +131,7 @@ function statsPass(
 ): void {
   ctx.queue.dispatch(
     vocab[ctx.reduction].stats,
-    {
-      n: N,
-      v: V,
-      inv_t: 1 / opts.temperature,
-      ...statCodes(opts.stats),
-      lse_col: 0,
-      lse_stride: 0,
-    },
+    uniforms(N, V, opts, { col: 0, stride: 0 }),
     { logits, targets, stats_out: out },
     N,
     { WG: vocabWorkgroup(N, ctx.workgroupLimits) },
@@ -213,14 +218,7 @@ function gradPass(
 ): void {
   ctx.queue.dispatch(
     vocab[ctx.reduction].grad_logits,
-    {
-      n: N,
-      v: V,
-      inv_t: 1 / opts.temperature,
-      ...statCodes(opts.stats),
-      lse_col: lse.col,
-      lse_stride: lse.stride,
-    },
+    uniforms(N, V, opts, lse),
     {
       logits: buf(logits, 'logits'),
       targets: buf(targets, 'targets'),
