@@ -30,6 +30,14 @@ export const rmsnorm = reductionFamilies(
   },
 );
 
+/** N and C of x [N, C] (any shape of N·C elements) normalised by weight [C]. */
+function rowsOf(x: Tensor, weight: Tensor, what: string): { n: number; c: number } {
+  const c = weight.shape[0];
+  const n = numel(x.shape) / c;
+  if (!Number.isInteger(n)) throw new Error(`${what}: x [${x.shape}] vs weight [${weight.shape}]`);
+  return { n, c };
+}
+
 /** x [N, C], weight [C] → out [N, C], rstd [N] */
 export function rmsnormForward(
   ctx: KernelContext,
@@ -37,10 +45,7 @@ export function rmsnormForward(
   weight: Tensor,
   eps: number,
 ): { out: Tensor; rstd: Tensor } {
-  const c = weight.shape[0];
-  const n = numel(x.shape) / c;
-  if (!Number.isInteger(n))
-    throw new Error(`rmsnormForward: x [${x.shape}] vs weight [${weight.shape}]`);
+  const { n, c } = rowsOf(x, weight, 'rmsnormForward');
   const out = ctx.alloc(x.shape);
   const rstd = ctx.alloc([n]);
   ctx.queue.dispatch(
@@ -65,8 +70,7 @@ export function rmsnormBackward(
   rstd: Tensor,
   dOut: Tensor,
 ): { dInput: Tensor; dWeight: Tensor } {
-  const c = weight.shape[0];
-  const n = numel(x.shape) / c;
+  const { n, c } = rowsOf(x, weight, 'rmsnormBackward');
   sameSize(x, dOut, 'rmsnormBackward');
   const dInput = ctx.alloc(x.shape);
   const common = { x: buf(x, 'x'), rstd: buf(rstd, 'rstd'), d_out: buf(dOut, 'dOut') };
