@@ -23,6 +23,12 @@ export function attentionDims(
   return { B, S, T: qLength / (B * o.heads * o.headDim) };
 }
 
+/** The sizes both passes loop over: H query heads, K KV heads, group = H / K, 1/√D. */
+function sizes(dims: AttentionDims, o: AttentionOptions) {
+  const { heads: H, kvHeads: K, headDim: D } = o;
+  return { ...dims, H, K, D, group: H / K, scale: 1 / Math.sqrt(D) };
+}
+
 function visible(
   keyMask: Ints,
   b: number,
@@ -44,10 +50,7 @@ export function attentionForward(
   dims: AttentionDims,
   o: AttentionOptions,
 ): void {
-  const { B, T, S } = dims;
-  const { heads: H, kvHeads: K, headDim: D } = o;
-  const group = H / K;
-  const scale = 1 / Math.sqrt(D);
+  const { B, T, S, H, K, D, group, scale } = sizes(dims, o);
   const scores = new Float64Array(S);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
@@ -104,10 +107,7 @@ export function attentionBackward(
   dims: AttentionDims,
   o: AttentionOptions,
 ): void {
-  const { B, T, S } = dims;
-  const { heads: H, kvHeads: K, headDim: D } = o;
-  const group = H / K;
-  const scale = 1 / Math.sqrt(D);
+  const { B, T, S, H, K, D, group, scale } = sizes(dims, o);
   dq.fill(0);
   dk.fill(0);
   dv.fill(0);

@@ -13,12 +13,17 @@ export interface VocabStatsOptions {
   stats: readonly VocabStatName[];
 }
 
-function resolveStats(
+/** The statistics of `opts`, once the logits block, temperature and targets are checked. */
+function checkedStats(
+  logits: ArrayLike<number>,
   opts: VocabStatsOptions,
   targets: ArrayLike<number>,
   n: number,
   vocabSize: number,
 ): VocabStat[] {
+  if (logits.length !== n * vocabSize) {
+    throw new Error(`logits has ${logits.length} entries; expected N·V = ${n}·${vocabSize}`);
+  }
   if (!(opts.temperature > 0) || !Number.isFinite(opts.temperature)) {
     throw new Error(`temperature = ${opts.temperature}; expected a finite number > 0`);
   }
@@ -36,12 +41,6 @@ function resolveStats(
   return stats;
 }
 
-function checkBlock(logits: ArrayLike<number>, n: number, vocabSize: number): void {
-  if (logits.length !== n * vocabSize) {
-    throw new Error(`logits has ${logits.length} entries; expected N·V = ${n}·${vocabSize}`);
-  }
-}
-
 /**
  * logits [N, V], targets [N] (next-token ids; read only for `zy`) → statistics [N, S],
  * columns in `opts.stats` order.
@@ -53,8 +52,7 @@ export function vocabStatsReference(
   vocabSize: number,
   opts: VocabStatsOptions,
 ): Float64Array {
-  checkBlock(logits, n, vocabSize);
-  const stats = resolveStats(opts, targets, n, vocabSize);
+  const stats = checkedStats(logits, opts, targets, n, vocabSize);
   const s = stats.length;
   const out = new Float64Array(n * s);
   for (let i = 0; i < n; i++) {
@@ -79,8 +77,7 @@ export function vocabGradReference(
   vocabSize: number,
   opts: VocabStatsOptions,
 ): Float64Array {
-  checkBlock(logits, n, vocabSize);
-  const stats = resolveStats(opts, targets, n, vocabSize);
+  const stats = checkedStats(logits, opts, targets, n, vocabSize);
   const s = stats.length;
   if (statValues.length !== n * s || coeffs.length !== n * s) {
     throw new Error(
