@@ -119,10 +119,25 @@ export function family(
 export type Reduction = 'workgroup' | 'subgroup';
 
 /**
- * A family built twice, once per reduction. Each variant's fragment (`enable subgroups;` for
- * 'subgroup', which must precede every declaration) declares the `Lane` struct of builtins
- * the entry points take and the reduction functions the family source calls; it is put in
- * front of that source (WGSL module-scope declarations may come in any order). The variants
+ * The `Lane` struct of builtins the entry points of a reduction family take, per reduction
+ * (`enable subgroups;` must precede every declaration).
+ */
+const lanes: Record<Reduction, string> = {
+  workgroup: `struct Lane {
+  @builtin(local_invocation_index) lid: u32,
+}`,
+  subgroup: `enable subgroups;
+struct Lane {
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(subgroup_size) sg_size: u32,
+  @builtin(subgroup_invocation_id) sg_lane: u32,
+}`,
+};
+
+/**
+ * A family built twice, once per reduction. Each variant's fragment declares the reduction
+ * functions the family source calls; it is put in front of that source with the variant's
+ * `Lane` (WGSL module-scope declarations may come in any order). The variants
  * are separate modules under separate family names, so the choice is made when the pipeline
  * is created and a device without subgroups never compiles the subgroup source.
  */
@@ -133,12 +148,37 @@ export function reductionFamilies(
   iface: KernelInterface,
   entries: Record<string, EntrySpec>,
 ): Record<Reduction, Record<string, KernelDescriptor>> {
-  const sub = family(`${name}+subgroups`, `${fragments.subgroup}\n${source}`, iface, entries);
+  const code = (r: Reduction) => [lanes[r], fragments[r], source].join('\n');
+  const sub = family(`${name}+subgroups`, code('subgroup'), iface, entries);
   for (const k of Object.values(sub)) k.requires = 'subgroups';
-  return {
-    workgroup: family(name, `${fragments.workgroup}\n${source}`, iface, entries),
-    subgroup: sub,
-  };
+  return { workgroup: family(name, code('workgroup'), iface, entries), subgroup: sub };
+}
+
+/**
+ * WGSL of a reduction over the workgroup through a shared-memory tree (WG a power of two):
+ * `fn name(lid: u32, value: type) -> type` returns every invocation's value combined, the same
+ * total to all of them; call it from uniform control flow. `combine` writes the WGSL
+ * expression that combines two values. The function owns `sh_<name>`, one value a thread.
+ */
+export function treeReduction(
+  name: string,
+  type: string,
+  combine: (a: string, b: string) => string,
+): string {
+  const sh = `sh_${name}`;
+  return `var<workgroup> ${sh}: array<${type}, WG>;
+
+fn ${name}(lid: u32, value: ${type}) -> ${type} {
+  ${sh}[lid] = value;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) { ${sh}[lid] = ${combine(`${sh}[lid]`, `${sh}[lid + stride]`)}; }
+    workgroupBarrier();
+  }
+  let total = ${sh}[0];
+  workgroupBarrier();  // ${sh} may be written again by the next call
+  return total;
+}`;
 }
 
 /** Workgroups beyond 65,535 spill into y; kernels linearise with `wid.y * nwg.x + wid.x`. */

@@ -8,7 +8,7 @@ import {
   sameSize,
 } from '../../runtime/context.js';
 import { DawnTensor } from '../../runtime/tensor.js';
-import { family, type KernelInterface, wgsl } from '../kernel.js';
+import { family, type KernelInterface, treeReduction, wgsl } from '../kernel.js';
 
 const params = [
   ['b', 'u32'],
@@ -65,9 +65,18 @@ const source = (file: string) =>
   ].join('\n');
 
 export const attention = {
-  ...family('attention', source('./attention.wgsl'), forward, {
-    forward: { uses: ['q', 'k', 'v', 'mask', 'out', 'lse'] },
-  }),
+  ...family(
+    'attention',
+    [
+      treeReduction('reduce_max', 'f32', (a, b) => `max(${a}, ${b})`),
+      treeReduction('reduce_sum', 'f32', (a, b) => `${a} + ${b}`),
+      source('./attention.wgsl'),
+    ].join('\n'),
+    forward,
+    {
+      forward: { uses: ['q', 'k', 'v', 'mask', 'out', 'lse'] },
+    },
+  ),
   ...family('attention.backward', source('./attention.backward.wgsl'), backward, {
     delta_rows: { uses: ['out', 'd_out', 'delta'] },
     dq_rows: { uses: ['q', 'k', 'v', 'mask', 'lse', 'd_out', 'dq', 'delta_in'] },

@@ -11,31 +11,7 @@ const NEG_INF_BITS: u32 = 0xff800000u;
 
 var<workgroup> sh_q: array<f32, MAX_D>;
 var<workgroup> sh_p: array<f32, WG>;
-var<workgroup> sh_red: array<f32, WG>;
-
-fn reduce_max(lid: u32, value: f32) -> f32 {
-  sh_red[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { sh_red[lid] = max(sh_red[lid], sh_red[lid + stride]); }
-    workgroupBarrier();
-  }
-  let r = sh_red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn reduce_sum(lid: u32, value: f32) -> f32 {
-  sh_red[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { sh_red[lid] = sh_red[lid] + sh_red[lid + stride]; }
-    workgroupBarrier();
-  }
-  let r = sh_red[0];
-  workgroupBarrier();
-  return r;
-}
+// reduce_max and reduce_sum: kernels/kernel.ts treeReduction, put in front by attention.ts.
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

@@ -1,11 +1,20 @@
 import type { Tensor } from '@oneshot-em/core';
 import { buf, ceilDiv, type KernelContext, numel } from '../../runtime/context.js';
 import { DawnTensor } from '../../runtime/tensor.js';
-import { type KernelInterface, type Reduction, reductionFamilies, wgsl } from '../kernel.js';
+import {
+  type KernelInterface,
+  type Reduction,
+  reductionFamilies,
+  treeReduction,
+  wgsl,
+} from '../kernel.js';
 
 /** The `workgroup_sum` fragments (see reductionFamilies), shared with rmsnorm. */
 export const sumFragments: Record<Reduction, string> = {
-  workgroup: wgsl(import.meta.url, './sum-workgroup.wgsl'),
+  workgroup: [
+    treeReduction('tree_sum', 'f32', (a, b) => `${a} + ${b}`),
+    wgsl(import.meta.url, './sum-workgroup.wgsl'),
+  ].join('\n'),
   subgroup: wgsl(import.meta.url, './sum-subgroup.wgsl'),
 };
 

@@ -1,16 +1,8 @@
-enable subgroups;
-
 // workgroup_sum with subgroupAdd: two barriers instead of log2(WG) rounds of shared memory.
 // Put in front of reduce.wgsl and rmsnorm.wgsl (see reductionFamilies in kernel.ts).
 // The subgroup size comes from the builtin (8 on lavapipe, 32 on NVIDIA, up to 128); nothing
 // assumes a size, nor which local indices share a subgroup. Lanes are numbered 0..size−1 and
 // WG (a power of two) is a multiple of the size or smaller than it, so no subgroup is partial.
-
-struct Lane {
-  @builtin(local_invocation_index) lid: u32,
-  @builtin(subgroup_size) sg_size: u32,
-  @builtin(subgroup_invocation_id) sg_lane: u32,
-}
 
 var<workgroup> sh_sum: array<f32, WG>;
 

@@ -2,13 +2,16 @@ import type { Tensor, VocabStatName } from '@oneshot-em/core';
 import { buf, expectDtype, type KernelContext, numel } from '../../runtime/context.js';
 import { segmentView } from '../../runtime/segments.js';
 import { DawnTensor } from '../../runtime/tensor.js';
-import { reductionFamilies, wgsl } from '../kernel.js';
+import { reductionFamilies, treeReduction, wgsl } from '../kernel.js';
 
 export const vocab = reductionFamilies(
   'vocab',
   wgsl(import.meta.url, './vocab.wgsl'),
   {
-    workgroup: wgsl(import.meta.url, './merge-workgroup.wgsl'),
+    workgroup: [
+      treeReduction('tree_merge', 'Partial', (a, b) => `combine(${a}, ${b})`),
+      wgsl(import.meta.url, './merge-workgroup.wgsl'),
+    ].join('\n'),
     subgroup: wgsl(import.meta.url, './merge-subgroup.wgsl'),
   },
   {
