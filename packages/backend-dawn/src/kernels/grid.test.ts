@@ -1,6 +1,6 @@
 import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
-import { readF, useDawn } from '../testing/harness.js';
+import { expectTensorClose, readF, useDawn } from '../testing/harness.js';
 
 /**
  * Dispatches past 65,535 workgroups spill into y (kernel.ts `grid`); every kernel linearises
@@ -26,7 +26,7 @@ describe('dispatches larger than 65,535 workgroups', () => {
     const w = randomFloats(C, 4);
     const got = d.rmsnormForward(d.upload(x, [N, C]), d.upload(w, [C]), 1e-6);
     const want = h.ref.rmsnormForward(h.ref.upload(x, [N, C]), h.ref.upload(w, [C]), 1e-6);
-    expectClose('rmsnorm 70k rows', await readF(d, got.out), await readF(h.ref, want.out), {
+    await expectTensorClose(h, d, 'rmsnorm 70k rows', got.out, want.out, {
       abs: 1e-5,
       rel: 1e-5,
     });

@@ -82,6 +82,18 @@ export function useDawn(options: DawnBackendOptions = {}, reduction?: Reduction)
   };
 }
 
+/** A device tensor against the reference's, both read back as f32. */
+export async function expectTensorClose(
+  h: DawnHarness,
+  d: DawnBackend,
+  what: string,
+  got: Tensor,
+  want: Tensor,
+  tol: Tolerance,
+): Promise<void> {
+  expectClose(what, await readF(d, got), await readF(h.ref, want), tol);
+}
+
 export async function readF(
   backend: { read(t: Tensor): Promise<Float32Array | Int32Array> },
   t: Tensor,

@@ -1,7 +1,12 @@
 import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import type { AttentionOptions, Tensor } from '@oneshot-em/core';
 import { describe, it } from 'vitest';
-import { expectFiniteDifferences, readF, useDawn } from '../../testing/harness.js';
+import {
+  expectFiniteDifferences,
+  expectTensorClose,
+  readF,
+  useDawn,
+} from '../../testing/harness.js';
 
 /**
  * Causal GQA attention with a key mask (left padding), a fully masked row, and decode-style
@@ -47,11 +52,11 @@ describe('attention forward/backward vs the CPU reference and finite differences
         h.ref.upload(mask, [B, c.S]),
         o,
       );
-      expectClose('attention out', await readF(d, got.out), await readF(h.ref, want.out), {
+      await expectTensorClose(h, d, 'attention out', got.out, want.out, {
         abs: 2e-5,
         rel: 1e-4,
       });
-      expectClose('attention lse', await readF(d, got.lse), await readF(h.ref, want.lse), {
+      await expectTensorClose(h, d, 'attention lse', got.lse, want.lse, {
         abs: 2e-5,
         rel: 1e-5,
       });

@@ -1,6 +1,6 @@
 import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import { describe, expect, it } from 'vitest';
-import { readF, useDawn } from '../../testing/harness.js';
+import { expectTensorClose, readF, useDawn } from '../../testing/harness.js';
 
 describe('KV cache write (in place) and prefix vs the CPU reference', () => {
   const h = useDawn();
@@ -16,7 +16,7 @@ describe('KV cache write (in place) and prefix vs the CPU reference', () => {
     d.kvCacheWrite(dc, d.upload(second, [B, X]), 5);
     h.ref.kvCacheWrite(rc, h.ref.upload(first, [B * 5, X]), 0);
     h.ref.kvCacheWrite(rc, h.ref.upload(second, [B, X]), 5);
-    expectClose('cache after writes', await readF(d, dc), await readF(h.ref, rc), { abs: 0 });
+    await expectTensorClose(h, d, 'cache after writes', dc, rc, { abs: 0 });
     expectClose(
       'prefix',
       await readF(d, d.kvCachePrefix(dc, 6)),

@@ -1,6 +1,6 @@
-import { expectClose, randomFloats, testAdamwParams } from '@oneshot-em/core/testing';
+import { randomFloats, testAdamwParams } from '@oneshot-em/core/testing';
 import { describe, it } from 'vitest';
-import { readF, useDawn } from '../../testing/harness.js';
+import { expectTensorClose, useDawn } from '../../testing/harness.js';
 
 describe('optimizer updates (in place) vs the CPU reference', () => {
   const h = useDawn();
@@ -18,7 +18,7 @@ describe('optimizer updates (in place) vs the CPU reference', () => {
       h.ref.adamwUpdate(rt[0], h.ref.upload(grad, [n]), rt[1], rt[2], p);
     }
     for (const [i, name] of ['param', 'm', 'v'].entries()) {
-      expectClose(`adamw ${name}`, await readF(d, dt[i]), await readF(h.ref, rt[i]), {
+      await expectTensorClose(h, d, `adamw ${name}`, dt[i], rt[i], {
         abs: 1e-6,
         rel: 1e-5,
       });
@@ -32,6 +32,6 @@ describe('optimizer updates (in place) vs the CPU reference', () => {
     const rp = h.ref.upload(param, [n]);
     d.sgdUpdate(dp, d.upload(grad, [n]), p);
     h.ref.sgdUpdate(rp, h.ref.upload(grad, [n]), p);
-    expectClose('sgd', await readF(d, dp), await readF(h.ref, rp), { abs: 1e-6, rel: 1e-6 });
+    await expectTensorClose(h, d, 'sgd', dp, rp, { abs: 1e-6, rel: 1e-6 });
   });
 });

@@ -1,7 +1,13 @@
 import { expectClose, randomFloats } from '@oneshot-em/core/testing';
 import type { TensorOps } from '@oneshot-em/core';
 import { describe, it } from 'vitest';
-import { expectFiniteDifferences, readF, reductionPaths, useDawn } from '../../testing/harness.js';
+import {
+  expectFiniteDifferences,
+  expectTensorClose,
+  readF,
+  reductionPaths,
+  useDawn,
+} from '../../testing/harness.js';
 
 describe.each(reductionPaths)(
   'rmsnorm forward/backward vs the CPU reference and finite differences ($reduction)',
@@ -23,11 +29,11 @@ describe.each(reductionPaths)(
       const d = h.dawn(ctx);
       const got = d.rmsnormForward(d.upload(x, [N, C]), d.upload(w, [C]), eps);
       const want = h.ref.rmsnormForward(h.ref.upload(x, [N, C]), h.ref.upload(w, [C]), eps);
-      expectClose('rmsnorm out', await readF(d, got.out), await readF(h.ref, want.out), {
+      await expectTensorClose(h, d, 'rmsnorm out', got.out, want.out, {
         abs: 1e-5,
         rel: 1e-5,
       });
-      expectClose('rmsnorm rstd', await readF(d, got.rstd), await readF(h.ref, want.rstd), {
+      await expectTensorClose(h, d, 'rmsnorm rstd', got.rstd, want.rstd, {
         abs: 1e-5,
         rel: 1e-5,
       });
@@ -40,12 +46,10 @@ describe.each(reductionPaths)(
       const dy = randomFloats(n * C, 35);
       const got = backward(d, xs, dy, n);
       const want = backward(h.ref, xs, dy, n);
-      expectClose(
-        'dWeight, 1000 rows',
-        await readF(d, got.dWeight),
-        await readF(h.ref, want.dWeight),
-        { abs: 1e-4, rel: 1e-4 },
-      );
+      await expectTensorClose(h, d, 'dWeight, 1000 rows', got.dWeight, want.dWeight, {
+        abs: 1e-4,
+        rel: 1e-4,
+      });
     });
 
     it('backward: dInput and dWeight vs the reference and finite differences', async (ctx) => {

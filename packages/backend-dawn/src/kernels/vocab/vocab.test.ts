@@ -1,7 +1,13 @@
 import { expectClose, randomFloats, randomInts, sampleIndices } from '@oneshot-em/core/testing';
 import type { VocabStatName } from '@oneshot-em/core';
 import { describe, it } from 'vitest';
-import { expectFiniteDifferences, readF, reductionPaths, useDawn } from '../../testing/harness.js';
+import {
+  expectFiniteDifferences,
+  expectTensorClose,
+  readF,
+  reductionPaths,
+  useDawn,
+} from '../../testing/harness.js';
 
 describe.each(reductionPaths)(
   'vocab stats and grad vs the CPU reference ($reduction)',
@@ -34,7 +40,7 @@ describe.each(reductionPaths)(
         const rz = h.ref.upload(z, [N, V]);
         const ry = h.ref.upload(y, [N]);
         const rValues = h.ref.vocabStats(rz, ry, opts);
-        expectClose('vocabStats', await readF(d, values), await readF(h.ref, rValues), {
+        await expectTensorClose(h, d, 'vocabStats', values, rValues, {
           abs: 1e-5,
           rel: 1e-5,
         });
